@@ -1,0 +1,222 @@
+//! Node configuration: one struct, documented defaults, validation.
+
+use core::time::Duration;
+
+use crate::wire::{FRAGMENT_HEADER_LEN, FRAME_HEADER_LEN, MAX_FRAGMENTS, MIN_MTU};
+use crate::{ConfigError, NodeId};
+
+/// Bits in the largest supported per-source sequence window.
+pub const MAX_SEQ_WINDOW: u16 = 256;
+
+/// Everything a [`crate::Node`] needs to know before it starts.
+///
+/// Build one with [`Config::new`] (which fills in the defaults below) and adjust fields;
+/// [`crate::Node::new`] validates it. All capacities are hard caps: the node never holds more.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub struct Config {
+    /// This node's id. Must not be `0` or `u64::MAX`.
+    pub node_id: NodeId,
+    /// Seed of the node's PRNG (jitter, election timeouts). Same seed, same behaviour.
+    pub seed: u64,
+
+    /// Interval between heartbeats on a confirmed link. Default 400 ms.
+    pub heartbeat_interval: Duration,
+    /// Interval between hellos on a link not yet confirmed by both sides. Default 50 ms.
+    pub hello_interval: Duration,
+    /// Heartbeats are sent up to this much early, at random, to avoid synchronisation.
+    /// Default 40 ms. Must be below `hello_interval`.
+    pub heartbeat_jitter: Duration,
+    /// Missed heartbeat intervals after which a neighbour is suspect. Default 2.
+    pub suspect_after_missed: u8,
+    /// Missed heartbeat intervals after which a neighbour is lost. Default 4.
+    pub lost_after_missed: u8,
+    /// Expected transmission count above which a neighbour is reported degraded. Default 2.0.
+    pub degraded_etx: f32,
+
+    /// TTL of originated flooded frames. Default 16.
+    pub default_ttl: u8,
+    /// Largest TTL accepted from the application; larger TTLs from peers are clamped. Default 32.
+    pub max_ttl: u8,
+    /// Width of the per-source sequence window in bits (1..=256). Default 64.
+    pub seq_window: u16,
+    /// Origins whose sequence windows are tracked at once. Default 256.
+    pub max_sources: usize,
+    /// Entries of the duplicate cache (origin, sequence). Default 1024.
+    pub duplicate_cache: usize,
+    /// Largest random delay before relaying a flooded frame. Default 20 ms.
+    pub relay_jitter: Duration,
+    /// Relay is cancelled once this many copies were heard from neighbours while waiting.
+    /// `0` disables suppression. Default 3.
+    pub relay_suppression: u8,
+    /// Frames waiting for their relay jitter at once. Default 64.
+    pub max_pending_relays: usize,
+
+    /// Links up at once. Default 8 (BLE devices manage about 7 connections).
+    pub max_links: usize,
+    /// Largest frame (header, body and authentication data), in bytes. Default 2048.
+    pub max_message_size: usize,
+    /// Messages being reassembled from fragments at once. Default 8.
+    pub max_reassemblies: usize,
+    /// A partly received message is discarded after this long. Default 2 s.
+    pub reassembly_timeout: Duration,
+
+    /// Link PDUs waiting to be polled. Default 512.
+    pub transmit_queue: usize,
+    /// Deliveries waiting to be polled. Default 128.
+    pub delivery_queue: usize,
+    /// Events waiting to be polled. Default 128.
+    pub event_queue: usize,
+
+    /// Nodes kept in the registry. Default 256.
+    pub max_nodes: usize,
+    /// Interval of this node's flooded announcement. Default 10 s.
+    pub announce_interval: Duration,
+    /// A node not heard of for this long is gone. Default 30 s.
+    pub node_gone_after: Duration,
+    /// Capability bits announced by this node (see [`crate::Capabilities`]).
+    pub capabilities: u16,
+    /// Processing power in arbitrary units, announced for coordinator election. Default 1000.
+    pub processing_power: u16,
+}
+
+impl Config {
+    /// A configuration with the documented defaults.
+    pub fn new(node_id: NodeId, seed: u64) -> Self {
+        Config {
+            node_id,
+            seed,
+            heartbeat_interval: Duration::from_millis(400),
+            hello_interval: Duration::from_millis(50),
+            heartbeat_jitter: Duration::from_millis(40),
+            suspect_after_missed: 2,
+            lost_after_missed: 4,
+            degraded_etx: 2.0,
+            default_ttl: 16,
+            max_ttl: 32,
+            seq_window: 64,
+            max_sources: 256,
+            duplicate_cache: 1024,
+            relay_jitter: Duration::from_millis(20),
+            relay_suppression: 3,
+            max_pending_relays: 64,
+            max_links: 8,
+            max_message_size: 2048,
+            max_reassemblies: 8,
+            reassembly_timeout: Duration::from_secs(2),
+            transmit_queue: 512,
+            delivery_queue: 128,
+            event_queue: 128,
+            max_nodes: 256,
+            announce_interval: Duration::from_secs(10),
+            node_gone_after: Duration::from_secs(30),
+            capabilities: 0,
+            processing_power: 1000,
+        }
+    }
+
+    /// The largest application payload one message can carry.
+    pub fn max_payload(&self) -> usize {
+        self.max_message_size.saturating_sub(FRAME_HEADER_LEN)
+    }
+
+    /// Checks every field; the first problem found is returned.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let err = |field, problem| Err(ConfigError { field, problem });
+        if !self.node_id.is_unicast() {
+            return err("node_id", "0 and u64::MAX are reserved");
+        }
+        if self.heartbeat_interval < Duration::from_millis(10) {
+            return err("heartbeat_interval", "must be at least 10 ms");
+        }
+        if self.hello_interval.is_zero() || self.hello_interval > self.heartbeat_interval {
+            return err("hello_interval", "must be non-zero and at most heartbeat_interval");
+        }
+        if self.heartbeat_jitter >= self.hello_interval {
+            return err("heartbeat_jitter", "must be below hello_interval");
+        }
+        if self.suspect_after_missed == 0 {
+            return err("suspect_after_missed", "must be at least 1");
+        }
+        if self.lost_after_missed <= self.suspect_after_missed {
+            return err("lost_after_missed", "must exceed suspect_after_missed");
+        }
+        if !(self.degraded_etx >= 1.0 && self.degraded_etx.is_finite()) {
+            return err("degraded_etx", "must be a finite number of at least 1.0");
+        }
+        if self.default_ttl == 0 || self.default_ttl > self.max_ttl {
+            return err("default_ttl", "must be between 1 and max_ttl");
+        }
+        if self.seq_window == 0 || self.seq_window > MAX_SEQ_WINDOW {
+            return err("seq_window", "must be between 1 and 256 bits");
+        }
+        if self.max_sources == 0 {
+            return err("max_sources", "must be at least 1");
+        }
+        if self.duplicate_cache == 0 {
+            return err("duplicate_cache", "must be at least 1");
+        }
+        if self.max_pending_relays == 0 {
+            return err("max_pending_relays", "must be at least 1");
+        }
+        if self.max_links == 0 || self.max_links > 64 {
+            return err("max_links", "must be between 1 and 64");
+        }
+        let max_fragmented = MAX_FRAGMENTS * (MIN_MTU - FRAGMENT_HEADER_LEN);
+        if self.max_message_size < FRAME_HEADER_LEN + 1 || self.max_message_size > max_fragmented {
+            return err(
+                "max_message_size",
+                "must hold a header and one byte, and fit in 255 fragments of a 20-byte MTU (3315)",
+            );
+        }
+        if self.max_reassemblies == 0 {
+            return err("max_reassemblies", "must be at least 1");
+        }
+        if self.reassembly_timeout.is_zero() {
+            return err("reassembly_timeout", "must be non-zero");
+        }
+        if self.transmit_queue < MAX_FRAGMENTS {
+            return err("transmit_queue", "must hold at least one fully fragmented message (255)");
+        }
+        if self.delivery_queue == 0 || self.event_queue == 0 {
+            return err("delivery_queue", "delivery and event queues must hold at least 1");
+        }
+        if self.max_nodes == 0 {
+            return err("max_nodes", "must be at least 1");
+        }
+        if self.announce_interval.is_zero() || self.node_gone_after <= self.announce_interval {
+            return err("node_gone_after", "must exceed a non-zero announce_interval");
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid() {
+        Config::new(NodeId(7), 1).validate().unwrap();
+    }
+
+    #[test]
+    fn nonsense_is_rejected_with_the_field_named() {
+        let base = Config::new(NodeId(7), 1);
+        let cases: [(&str, fn(&mut Config)); 8] = [
+            ("node_id", |c| c.node_id = NodeId::BROADCAST),
+            ("hello_interval", |c| c.hello_interval = Duration::from_secs(5)),
+            ("lost_after_missed", |c| c.lost_after_missed = 1),
+            ("default_ttl", |c| c.default_ttl = 0),
+            ("seq_window", |c| c.seq_window = 300),
+            ("max_message_size", |c| c.max_message_size = 10_000),
+            ("degraded_etx", |c| c.degraded_etx = f32::NAN),
+            ("transmit_queue", |c| c.transmit_queue = 4),
+        ];
+        for (field, mutate) in cases {
+            let mut c = base.clone();
+            mutate(&mut c);
+            assert_eq!(c.validate().unwrap_err().field, field);
+        }
+    }
+}

@@ -1,0 +1,97 @@
+//! Errors returned to the application for API misuse.
+//!
+//! Bad input from a *peer* is never an error: it is dropped with a [`crate::DropReason`] and
+//! counted in [`crate::Metrics`]. These errors are for the caller of the node's methods.
+
+use core::fmt;
+
+use crate::{Instant, LinkId, NodeId};
+
+/// A queue inside the node that can be full.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Queue {
+    /// Link-layer frames waiting to be polled as [`crate::Output::Transmit`].
+    Transmit,
+    /// Payloads waiting to be polled as [`crate::Output::Deliver`].
+    Delivery,
+    /// Events waiting to be polled as [`crate::Output::Event`].
+    Event,
+}
+
+/// Misuse of the node's API by the application or runtime.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[non_exhaustive]
+pub enum Error {
+    /// An input carried a `now` earlier than a previous input's.
+    TimeWentBackwards {
+        /// The latest `now` the node has seen.
+        last: Instant,
+        /// The regressing `now` that was passed.
+        now: Instant,
+    },
+    /// The link id is not up.
+    UnknownLink(LinkId),
+    /// `handle_link_up` was called for a link that is already up.
+    LinkAlreadyUp(LinkId),
+    /// The node already has `max` links up ([`crate::Config::max_links`]).
+    TooManyLinks {
+        /// The configured maximum.
+        max: usize,
+    },
+    /// A link report carried an MTU below the BLE minimum of 20 bytes or above 65535.
+    InvalidMtu(u16),
+    /// The payload does not fit in one message ([`crate::Config::max_message_size`]).
+    PayloadTooLarge {
+        /// The payload's length.
+        len: usize,
+        /// The largest payload accepted.
+        max: usize,
+    },
+    /// The destination is this node itself or a reserved id.
+    InvalidDestination(NodeId),
+    /// A bounded queue is full; drain outputs and retry.
+    QueueFull(Queue),
+    /// The TTL requested is zero or above [`crate::Config::max_ttl`].
+    InvalidTtl(u8),
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::TimeWentBackwards { last, now } => {
+                write!(f, "time went backwards: input at {now:?} after one at {last:?}")
+            }
+            Error::UnknownLink(l) => write!(f, "link {} is not up", l.0),
+            Error::LinkAlreadyUp(l) => write!(f, "link {} is already up", l.0),
+            Error::TooManyLinks { max } => write!(f, "too many links: at most {max} may be up"),
+            Error::InvalidMtu(m) => write!(f, "invalid MTU {m}: must be at least 20 bytes"),
+            Error::PayloadTooLarge { len, max } => {
+                write!(f, "payload of {len} bytes exceeds the maximum of {max}")
+            }
+            Error::InvalidDestination(n) => write!(f, "invalid destination {n:?}"),
+            Error::QueueFull(q) => write!(f, "{q:?} queue is full: drain outputs first"),
+            Error::InvalidTtl(t) => write!(f, "invalid TTL {t}"),
+        }
+    }
+}
+
+#[cfg(feature = "std")]
+impl std::error::Error for Error {}
+
+/// A configuration value that makes no sense, with the field it concerns.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct ConfigError {
+    /// The name of the offending [`crate::Config`] field.
+    pub field: &'static str,
+    /// What is wrong with it.
+    pub problem: &'static str,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "invalid configuration `{}`: {}", self.field, self.problem)
+    }
+}
+
+#[cfg(feature = "std")]
+impl std::error::Error for ConfigError {}

@@ -1,0 +1,220 @@
+//! Counters kept by a node. Plain integers: updating them never allocates.
+
+/// Why a frame (or a fragment, or a delivery) was dropped. Every drop is counted by reason.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Hash)]
+#[non_exhaustive]
+pub enum DropReason {
+    /// Shorter than the header it claims to start with.
+    Truncated,
+    /// The frame's version is not one this node speaks.
+    UnsupportedVersion,
+    /// The message kind is unknown.
+    UnknownKind,
+    /// A reserved flag bit is set.
+    ReservedBits,
+    /// The lengths declared in the header do not add up to the frame's length.
+    LengthMismatch,
+    /// The message body has the wrong size or an invalid field for its kind.
+    MalformedBody,
+    /// Larger than [`crate::Config::max_message_size`].
+    Oversized,
+    /// The origin is a reserved id (none or broadcast).
+    InvalidOrigin,
+    /// The destination is a reserved id (none).
+    InvalidDestination,
+    /// One of this node's own frames came back.
+    OwnFrame,
+    /// A TTL of zero.
+    ZeroTtl,
+    /// Already seen (duplicate cache or sequence window).
+    Duplicate,
+    /// Sequence number behind the origin's sliding window: too old to judge, treated as replay.
+    Stale,
+    /// The link-layer control byte is unknown.
+    UnknownLinkPdu,
+    /// A fragment header is invalid (index out of range, wrong size, count below 2).
+    MalformedFragment,
+    /// A fragment disagrees with earlier fragments of the same message.
+    InconsistentFragment,
+    /// A partly reassembled message timed out.
+    ReassemblyTimeout,
+    /// A partly reassembled message was evicted to make room for a newer one.
+    ReassemblyEvicted,
+    /// A data frame arrived on a link whose neighbour has not confirmed it yet.
+    LinkNotConfirmed,
+    /// A heartbeat claimed an origin other than the neighbour already known on that link.
+    NeighbourMismatch,
+    /// A link-local message addressed to another node.
+    Misdirected,
+    /// The transmit queue was full.
+    TransmitQueueFull,
+    /// The application did not drain deliveries fast enough.
+    DeliveryQueueFull,
+    /// The event queue was full (the event was lost, not a frame).
+    EventQueueFull,
+    /// The pending-relay table was full, so a frame could not be relayed.
+    RelayTableFull,
+    /// A frame of a kind this node cannot act on yet (kept for metrics, relayed if flooded).
+    Unhandled,
+}
+
+impl DropReason {
+    /// Every reason, in counter order.
+    pub const ALL: [DropReason; 26] = [
+        DropReason::Truncated,
+        DropReason::UnsupportedVersion,
+        DropReason::UnknownKind,
+        DropReason::ReservedBits,
+        DropReason::LengthMismatch,
+        DropReason::MalformedBody,
+        DropReason::Oversized,
+        DropReason::InvalidOrigin,
+        DropReason::InvalidDestination,
+        DropReason::OwnFrame,
+        DropReason::ZeroTtl,
+        DropReason::Duplicate,
+        DropReason::Stale,
+        DropReason::UnknownLinkPdu,
+        DropReason::MalformedFragment,
+        DropReason::InconsistentFragment,
+        DropReason::ReassemblyTimeout,
+        DropReason::ReassemblyEvicted,
+        DropReason::LinkNotConfirmed,
+        DropReason::NeighbourMismatch,
+        DropReason::Misdirected,
+        DropReason::TransmitQueueFull,
+        DropReason::DeliveryQueueFull,
+        DropReason::EventQueueFull,
+        DropReason::RelayTableFull,
+        DropReason::Unhandled,
+    ];
+
+    /// A stable snake_case name, for logs and metric labels.
+    pub const fn name(self) -> &'static str {
+        match self {
+            DropReason::Truncated => "truncated",
+            DropReason::UnsupportedVersion => "unsupported_version",
+            DropReason::UnknownKind => "unknown_kind",
+            DropReason::ReservedBits => "reserved_bits",
+            DropReason::LengthMismatch => "length_mismatch",
+            DropReason::MalformedBody => "malformed_body",
+            DropReason::Oversized => "oversized",
+            DropReason::InvalidOrigin => "invalid_origin",
+            DropReason::InvalidDestination => "invalid_destination",
+            DropReason::OwnFrame => "own_frame",
+            DropReason::ZeroTtl => "zero_ttl",
+            DropReason::Duplicate => "duplicate",
+            DropReason::Stale => "stale",
+            DropReason::UnknownLinkPdu => "unknown_link_pdu",
+            DropReason::MalformedFragment => "malformed_fragment",
+            DropReason::InconsistentFragment => "inconsistent_fragment",
+            DropReason::ReassemblyTimeout => "reassembly_timeout",
+            DropReason::ReassemblyEvicted => "reassembly_evicted",
+            DropReason::LinkNotConfirmed => "link_not_confirmed",
+            DropReason::NeighbourMismatch => "neighbour_mismatch",
+            DropReason::Misdirected => "misdirected",
+            DropReason::TransmitQueueFull => "transmit_queue_full",
+            DropReason::DeliveryQueueFull => "delivery_queue_full",
+            DropReason::EventQueueFull => "event_queue_full",
+            DropReason::RelayTableFull => "relay_table_full",
+            DropReason::Unhandled => "unhandled",
+        }
+    }
+
+    const fn index(self) -> usize {
+        self as usize
+    }
+}
+
+/// Drop counters, one per [`DropReason`].
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DropCounts([u64; DropReason::ALL.len()]);
+
+impl DropCounts {
+    /// The count for one reason.
+    pub fn get(&self, reason: DropReason) -> u64 {
+        self.0[reason.index()]
+    }
+
+    /// The sum over all reasons.
+    pub fn total(&self) -> u64 {
+        self.0.iter().sum()
+    }
+
+    /// `(reason, count)` for every reason, including zero counts.
+    pub fn iter(&self) -> impl Iterator<Item = (DropReason, u64)> + '_ {
+        DropReason::ALL.iter().map(|r| (*r, self.0[r.index()]))
+    }
+
+    pub(crate) fn add(&mut self, reason: DropReason) {
+        self.0[reason.index()] += 1;
+    }
+}
+
+/// Everything a node counts. Read it with [`crate::Node::metrics`].
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Metrics {
+    /// Link-layer PDUs received (whole frames and fragments).
+    pub pdus_received: u64,
+    /// Link-layer PDUs handed out as [`crate::Output::Transmit`].
+    pub pdus_sent: u64,
+    /// Bytes received at the link layer.
+    pub bytes_received: u64,
+    /// Bytes handed out for transmission.
+    pub bytes_sent: u64,
+    /// Complete frames that passed decoding.
+    pub frames_accepted: u64,
+    /// Frames this node originated.
+    pub frames_originated: u64,
+    /// Fragments sent.
+    pub fragments_sent: u64,
+    /// Messages reassembled from fragments.
+    pub reassembled: u64,
+    /// Heartbeats sent.
+    pub heartbeats_sent: u64,
+    /// Heartbeats received and accepted.
+    pub heartbeats_received: u64,
+    /// Flooded frames relayed (once per frame, whatever the number of links).
+    pub relayed: u64,
+    /// Relays cancelled because enough neighbours were heard relaying the same frame.
+    pub relays_suppressed: u64,
+    /// Frames not relayed because their TTL ran out.
+    pub ttl_expired: u64,
+    /// Payloads delivered to the application.
+    pub delivered: u64,
+    /// Neighbours confirmed (both directions).
+    pub neighbours_up: u64,
+    /// Neighbours lost after missed heartbeats or a link going down.
+    pub neighbours_lost: u64,
+    /// Events emitted.
+    pub events: u64,
+    /// Dropped input, by reason.
+    pub drops: DropCounts,
+}
+
+impl Metrics {
+    pub(crate) fn drop(&mut self, reason: DropReason) {
+        self.drops.add(reason);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_reason_has_its_own_counter_and_name() {
+        let mut d = DropCounts::default();
+        for (i, r) in DropReason::ALL.iter().enumerate() {
+            assert_eq!(r.index(), i, "ALL is out of declaration order at {r:?}");
+            d.add(*r);
+        }
+        assert!(d.iter().all(|(_, c)| c == 1));
+        assert_eq!(d.total(), DropReason::ALL.len() as u64);
+        let mut names: alloc::vec::Vec<_> = DropReason::ALL.iter().map(|r| r.name()).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), DropReason::ALL.len());
+    }
+}

@@ -1,0 +1,103 @@
+//! What a node hands back to its driver: the [`Output`] enum and its parts.
+
+use crate::{Destination, Instant, LinkId, NodeId, Priority};
+
+/// One output of [`crate::Node::poll_output`].
+///
+/// Byte slices borrow the node's internal buffers: copy them out (or write them to the
+/// transport) before polling again. The buffer is recycled on the next poll, which is what
+/// keeps steady-state operation free of allocation.
+#[derive(Debug)]
+pub enum Output<'a> {
+    /// Write these bytes, as one unit, to a link.
+    Transmit(Transmit<'a>),
+    /// A payload for the application.
+    Deliver(Delivery<'a>),
+    /// Something the application may want to know.
+    Event(Event),
+    /// Nothing more to do until this instant (or until the next input, whichever is first).
+    /// Call [`crate::Node::handle_timeout`] once it is reached.
+    Timeout(Instant),
+}
+
+/// A link PDU to write.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Transmit<'a> {
+    /// The link to write to.
+    pub link: LinkId,
+    /// The bytes; never longer than the link's MTU.
+    pub bytes: &'a [u8],
+}
+
+/// A payload delivered to the application.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Delivery<'a> {
+    /// The node that sent it.
+    pub origin: NodeId,
+    /// Whether it was sent to this node or to everyone.
+    pub destination: Destination,
+    /// The origin's sequence number of the message.
+    pub seq: u32,
+    /// Its priority class.
+    pub priority: Priority,
+    /// Hops it travelled (1 for a direct neighbour).
+    pub hops: u8,
+    /// The payload.
+    pub payload: &'a [u8],
+}
+
+/// Why a neighbour is considered degraded.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Degradation {
+    /// Heartbeats were missed ([`crate::Config::suspect_after_missed`]).
+    MissedHeartbeats,
+    /// The expected transmission count rose above [`crate::Config::degraded_etx`].
+    PoorQuality,
+}
+
+/// Why a neighbour was lost.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum LossReason {
+    /// No heartbeat for [`crate::Config::lost_after_missed`] intervals.
+    MissedHeartbeats,
+    /// The runtime reported the link down.
+    LinkDown,
+}
+
+/// Events, in the order they happened.
+#[derive(Clone, Copy, PartialEq, Debug)]
+#[non_exhaustive]
+pub enum Event {
+    /// Both sides confirmed the link: the neighbour is usable.
+    NeighbourUp {
+        /// The neighbour.
+        node: NodeId,
+        /// The link it is on.
+        link: LinkId,
+    },
+    /// A usable neighbour got worse; it stays usable until lost.
+    NeighbourDegraded {
+        /// The neighbour.
+        node: NodeId,
+        /// The link it is on.
+        link: LinkId,
+        /// Why.
+        reason: Degradation,
+    },
+    /// A degraded neighbour is healthy again.
+    NeighbourRecovered {
+        /// The neighbour.
+        node: NodeId,
+        /// The link it is on.
+        link: LinkId,
+    },
+    /// A neighbour is no longer usable.
+    NeighbourLost {
+        /// The neighbour.
+        node: NodeId,
+        /// The link it was on.
+        link: LinkId,
+        /// Why.
+        reason: LossReason,
+    },
+}

@@ -1,0 +1,345 @@
+//! Message bodies, one fixed layout per [`Kind`], all in network byte order.
+//!
+//! [`Message::parse`] validates a body for its kind (size, enumerated fields) before returning
+//! a typed, zero-copy view. Encoding is `IntoBytes::as_bytes` on the same structs.
+
+use zerocopy::network_endian::{I16, U16, U32, U64};
+use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout, Unaligned};
+
+use super::{Frame, Kind};
+use crate::DropReason;
+
+/// Battery value meaning "unknown / mains powered".
+pub const BATTERY_UNKNOWN: u8 = 0xFF;
+
+/// [`Kind::Announcement`]: a node describes itself; flooded periodically.
+#[derive(FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned, Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(C)]
+pub struct Announcement {
+    /// Capability bits ([`crate::Capabilities`]).
+    pub capabilities: U16,
+    /// Battery percentage 0..=100, or [`BATTERY_UNKNOWN`].
+    pub battery: u8,
+    /// Links currently confirmed.
+    pub connections: u8,
+    /// Seconds since the node started.
+    pub uptime_secs: U32,
+    /// Processing power in arbitrary units (election priority input).
+    pub processing_power: U16,
+    /// Zero in version 1.
+    pub reserved: U16,
+}
+
+/// [`Kind::Heartbeat`]: link-local (TTL 1) handshake, liveness and link-quality exchange.
+///
+/// The frame's destination is the neighbour heard on this link, or broadcast while none has
+/// been heard: seeing its own id there tells the neighbour that the link works both ways.
+/// The frame's `seq` is a per-link heartbeat counter (heartbeats never leave the link, so
+/// they do not use the origin's flood sequence space); gaps reveal lost heartbeats.
+#[derive(FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned, Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(C)]
+pub struct Heartbeat {
+    /// Delivery ratio of the neighbour's heartbeats as measured by the sender, 0..=255.
+    pub rx_quality: u8,
+    /// Battery percentage 0..=100, or [`BATTERY_UNKNOWN`].
+    pub battery: u8,
+    /// Links currently confirmed by the sender.
+    pub connections: u8,
+    /// Zero in version 1.
+    pub reserved: u8,
+    /// Sender's clock when sending, low 32 bits of microseconds.
+    pub tx_time: U32,
+    /// The `tx_time` of the last heartbeat received from the neighbour (0: none yet).
+    pub echo_time: U32,
+    /// Microseconds between receiving that heartbeat and sending this one.
+    pub echo_delay: U32,
+    /// Capability bits.
+    pub capabilities: U16,
+    /// Zero in version 1.
+    pub reserved2: U16,
+}
+
+/// Fixed part of a [`Kind::TopologyUpdate`]; `entry_count` [`LinkEntry`]s follow.
+#[derive(FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned, Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(C)]
+pub struct TopologyHeader {
+    /// Advert version; a newer version of the same origin replaces the older.
+    pub advert_version: U32,
+    /// Number of entries that follow.
+    pub entry_count: u8,
+    /// Zero in version 1.
+    pub reserved: [u8; 3],
+}
+
+/// One confirmed neighbour in a topology advert.
+#[derive(FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned, Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(C)]
+pub struct LinkEntry {
+    /// The neighbour.
+    pub neighbour: U64,
+    /// Smoothed round-trip time / 2, milliseconds.
+    pub latency_ms: U16,
+    /// Delivery probability in both directions, 0..=255.
+    pub reliability: u8,
+    /// Congestion of the link, 0 (idle) ..= 255 (saturated).
+    pub congestion: u8,
+    /// Bandwidth estimate, kbit/s.
+    pub bandwidth_kbps: U16,
+    /// Smoothed RSSI in dBm.
+    pub rssi: I16,
+}
+
+/// [`Kind::RoutingUpdate`]: QoS reservation and route maintenance.
+#[derive(FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned, Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(C)]
+pub struct RoutingControl {
+    /// Operation, a [`RoutingOp`].
+    pub op: u8,
+    /// Reason code of a refusal, preemption or route error (0 = none).
+    pub reason: u8,
+    /// Priority of the flow.
+    pub priority: u8,
+    /// Zero in version 1.
+    pub reserved: u8,
+    /// Flow identifier chosen by the flow's source.
+    pub flow_id: U32,
+    /// Bandwidth to reserve, kbit/s.
+    pub bandwidth_kbps: U32,
+    /// Latency bound, milliseconds (0 = none).
+    pub max_latency_ms: U16,
+    /// Minimum path reliability, 0..=255 (0 = none).
+    pub min_reliability: u8,
+    /// Maximum loss rate, 0..=255 (255 = none).
+    pub max_loss: u8,
+}
+
+/// Operations of a [`RoutingControl`] body.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[repr(u8)]
+pub enum RoutingOp {
+    /// Ask the nodes of a path to reserve bandwidth.
+    Reserve = 1,
+    /// The destination confirms a reservation.
+    ReserveAccepted = 2,
+    /// A node on the path refuses a reservation.
+    ReserveRefused = 3,
+    /// The source releases a reservation.
+    Release = 4,
+    /// A node preempts a reservation under critical congestion.
+    Preempt = 5,
+    /// A node cannot forward towards the destination any more.
+    RouteError = 6,
+}
+
+impl RoutingOp {
+    /// Parses the op byte.
+    pub const fn from_u8(v: u8) -> Option<Self> {
+        Some(match v {
+            1 => RoutingOp::Reserve,
+            2 => RoutingOp::ReserveAccepted,
+            3 => RoutingOp::ReserveRefused,
+            4 => RoutingOp::Release,
+            5 => RoutingOp::Preempt,
+            6 => RoutingOp::RouteError,
+            _ => return None,
+        })
+    }
+}
+
+/// [`Kind::Ack`]: the destination acknowledges a unicast message to its origin.
+#[derive(FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned, Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(C)]
+pub struct AckBody {
+    /// Sequence number of the acknowledged message (its origin is this frame's destination).
+    pub acked_seq: U32,
+    /// Hops the acknowledged message travelled.
+    pub hops: u8,
+    /// Zero in version 1.
+    pub reserved: [u8; 3],
+}
+
+/// [`Kind::Election`]: coordinator election traffic. The ballot signature travels in the
+/// frame's authentication trailer.
+#[derive(FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned, Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(C)]
+pub struct ElectionBody {
+    /// Operation, an [`ElectionOp`].
+    pub op: u8,
+    /// For votes: 1 granted, 0 denied.
+    pub granted: u8,
+    /// For denied votes: the reason code (0 = none).
+    pub reason: u8,
+    /// Election mode: 0 per-partition, 1 quorum.
+    pub mode: u8,
+    /// The term.
+    pub term: U32,
+    /// The candidate (for requests and votes) or coordinator (for heartbeats).
+    pub candidate: U64,
+    /// Candidate priority in thousandths.
+    pub priority_milli: U32,
+    /// Topology version the sender had when sending.
+    pub topology_version: U32,
+    /// Members the sender counts in its component or membership.
+    pub members: U16,
+    /// Zero in version 1.
+    pub reserved: U16,
+}
+
+/// Operations of an [`ElectionBody`].
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[repr(u8)]
+pub enum ElectionOp {
+    /// Would you vote for me in the next term? (does not disturb the current term)
+    PreVoteRequest = 1,
+    /// Vote for me in this term.
+    VoteRequest = 2,
+    /// Answer to a (pre-)vote request.
+    Vote = 3,
+    /// The coordinator is alive.
+    CoordinatorHeartbeat = 4,
+}
+
+impl ElectionOp {
+    /// Parses the op byte.
+    pub const fn from_u8(v: u8) -> Option<Self> {
+        Some(match v {
+            1 => ElectionOp::PreVoteRequest,
+            2 => ElectionOp::VoteRequest,
+            3 => ElectionOp::Vote,
+            4 => ElectionOp::CoordinatorHeartbeat,
+            _ => return None,
+        })
+    }
+}
+
+/// A validated, typed view of a frame's body.
+#[derive(Clone, Copy, Debug)]
+pub enum Message<'a> {
+    /// See [`Announcement`].
+    Announcement(&'a Announcement),
+    /// See [`Heartbeat`].
+    Heartbeat(&'a Heartbeat),
+    /// See [`TopologyHeader`]; the entries follow.
+    TopologyUpdate(&'a TopologyHeader, &'a [LinkEntry]),
+    /// See [`RoutingControl`].
+    RoutingUpdate(&'a RoutingControl),
+    /// The application payload.
+    GameData(&'a [u8]),
+    /// See [`AckBody`].
+    Ack(&'a AckBody),
+    /// See [`ElectionBody`].
+    Election(&'a ElectionBody),
+}
+
+fn exact<T: FromBytes + KnownLayout + Immutable + Unaligned>(body: &[u8]) -> Result<&T, DropReason> {
+    T::ref_from_bytes(body).map_err(|_| DropReason::MalformedBody)
+}
+
+impl<'a> Message<'a> {
+    /// Validates the body of `frame` for its kind.
+    pub fn parse(frame: &Frame<'a>) -> Result<Self, DropReason> {
+        let body = frame.body();
+        Ok(match frame.kind() {
+            Kind::Announcement => {
+                let a: &Announcement = exact(body)?;
+                if a.battery > 100 && a.battery != BATTERY_UNKNOWN {
+                    return Err(DropReason::MalformedBody);
+                }
+                Message::Announcement(a)
+            }
+            Kind::Heartbeat => {
+                let h: &Heartbeat = exact(body)?;
+                if h.battery > 100 && h.battery != BATTERY_UNKNOWN {
+                    return Err(DropReason::MalformedBody);
+                }
+                Message::Heartbeat(h)
+            }
+            Kind::TopologyUpdate => {
+                let (head, rest) =
+                    TopologyHeader::ref_from_prefix(body).map_err(|_| DropReason::MalformedBody)?;
+                let entries = <[LinkEntry]>::ref_from_bytes(rest).map_err(|_| DropReason::MalformedBody)?;
+                if entries.len() != usize::from(head.entry_count) {
+                    return Err(DropReason::MalformedBody);
+                }
+                Message::TopologyUpdate(head, entries)
+            }
+            Kind::RoutingUpdate => {
+                let r: &RoutingControl = exact(body)?;
+                if RoutingOp::from_u8(r.op).is_none() || r.priority > 3 {
+                    return Err(DropReason::MalformedBody);
+                }
+                Message::RoutingUpdate(r)
+            }
+            Kind::GameData => Message::GameData(body),
+            Kind::Ack => Message::Ack(exact(body)?),
+            Kind::Election => {
+                let e: &ElectionBody = exact(body)?;
+                if ElectionOp::from_u8(e.op).is_none() || e.granted > 1 || e.mode > 1 {
+                    return Err(DropReason::MalformedBody);
+                }
+                Message::Election(e)
+            }
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wire::{FrameHeader, encode_frame};
+    use crate::{Destination, NodeId, Priority};
+    use alloc::vec::Vec;
+
+    fn frame_of(kind: Kind, body: &[u8]) -> Vec<u8> {
+        let h = FrameHeader::new(kind, Priority::Normal, 1, NodeId(1), Destination::Broadcast, 1);
+        let mut out = Vec::new();
+        encode_frame(&mut out, &h, &[body]);
+        out
+    }
+
+    #[test]
+    fn body_sizes_are_fixed() {
+        assert_eq!(size_of::<Announcement>(), 12);
+        assert_eq!(size_of::<Heartbeat>(), 20);
+        assert_eq!(size_of::<TopologyHeader>(), 8);
+        assert_eq!(size_of::<LinkEntry>(), 16);
+        assert_eq!(size_of::<RoutingControl>(), 16);
+        assert_eq!(size_of::<AckBody>(), 8);
+        assert_eq!(size_of::<ElectionBody>(), 28);
+    }
+
+    #[test]
+    fn wrong_sizes_and_bad_enums_are_malformed() {
+        for kind in [Kind::Announcement, Kind::Heartbeat, Kind::RoutingUpdate, Kind::Ack, Kind::Election] {
+            let b = frame_of(kind, &[0u8; 3]);
+            let f = Frame::new_checked(&b, 4096).unwrap();
+            assert_eq!(Message::parse(&f).unwrap_err(), DropReason::MalformedBody, "{kind:?}");
+        }
+        let mut topo = [0u8; 8 + 16];
+        topo[4] = 2; // claims two entries, carries one
+        let b = frame_of(Kind::TopologyUpdate, &topo);
+        assert_eq!(Message::parse(&Frame::new_checked(&b, 4096).unwrap()).unwrap_err(), DropReason::MalformedBody);
+        let mut election = [0u8; 28];
+        election[0] = 9;
+        let b = frame_of(Kind::Election, &election);
+        assert_eq!(Message::parse(&Frame::new_checked(&b, 4096).unwrap()).unwrap_err(), DropReason::MalformedBody);
+        let mut ann = [0u8; 12];
+        ann[2] = 101;
+        let b = frame_of(Kind::Announcement, &ann);
+        assert_eq!(Message::parse(&Frame::new_checked(&b, 4096).unwrap()).unwrap_err(), DropReason::MalformedBody);
+    }
+
+    #[test]
+    fn topology_entries_are_viewed_in_place() {
+        let mut topo = [0u8; 8 + 32];
+        topo[4] = 2;
+        topo[8..16].copy_from_slice(&7u64.to_be_bytes());
+        topo[24..32].copy_from_slice(&9u64.to_be_bytes());
+        let b = frame_of(Kind::TopologyUpdate, &topo);
+        let f = Frame::new_checked(&b, 4096).unwrap();
+        let Message::TopologyUpdate(h, entries) = Message::parse(&f).unwrap() else { panic!() };
+        assert_eq!(h.entry_count, 2);
+        assert_eq!(entries[0].neighbour.get(), 7);
+        assert_eq!(entries[1].neighbour.get(), 9);
+    }
+}

@@ -203,7 +203,8 @@ mod tests {
     #[test]
     fn nonsense_is_rejected_with_the_field_named() {
         let base = Config::new(NodeId(7), 1);
-        let cases: [(&str, fn(&mut Config)); 8] = [
+        type Mutation = fn(&mut Config);
+        let cases: [(&str, Mutation); 8] = [
             ("node_id", |c| c.node_id = NodeId::BROADCAST),
             ("hello_interval", |c| c.hello_interval = Duration::from_secs(5)),
             ("lost_after_missed", |c| c.lost_after_missed = 1),

@@ -38,7 +38,7 @@ pub enum Error {
         /// The configured maximum.
         max: usize,
     },
-    /// A link report carried an MTU below the BLE minimum of 20 bytes or above 65535.
+    /// A link report carried an MTU below the BLE minimum of 20 bytes.
     InvalidMtu(u16),
     /// The payload does not fit in one message ([`crate::Config::max_message_size`]).
     PayloadTooLarge {
@@ -53,6 +53,8 @@ pub enum Error {
     QueueFull(Queue),
     /// The TTL requested is zero or above [`crate::Config::max_ttl`].
     InvalidTtl(u8),
+    /// No neighbour is confirmed yet, so nothing can be sent.
+    NoNeighbours,
 }
 
 impl fmt::Display for Error {
@@ -70,7 +72,8 @@ impl fmt::Display for Error {
             }
             Error::InvalidDestination(n) => write!(f, "invalid destination {n:?}"),
             Error::QueueFull(q) => write!(f, "{q:?} queue is full: drain outputs first"),
-            Error::InvalidTtl(t) => write!(f, "invalid TTL {t}"),
+            Error::InvalidTtl(t) => write!(f, "invalid TTL {t}: must be between 1 and max_ttl"),
+            Error::NoNeighbours => f.write_str("no confirmed neighbour yet: nothing to send to"),
         }
     }
 }

@@ -1,0 +1,160 @@
+//! Flooding with duplicate suppression: per-source sequence windows, a duplicate cache, TTL,
+//! and jittered, suppressible relays.
+//!
+//! The receive path asks [`Flood::admit`] about every multi-hop frame **before** anything
+//! else is done with it; only [`Admission::New`] frames are delivered or relayed.
+
+pub mod dupcache;
+pub mod relay;
+pub mod window;
+
+use core::time::Duration;
+
+use foldhash::fast::FixedState;
+use hashbrown::HashMap;
+
+pub use dupcache::DuplicateCache;
+pub use relay::{PendingRelay, RelayTable};
+pub use window::{SeqVerdict, SeqWindow};
+
+use crate::{Config, Instant, LinkId, MessageId, NodeId};
+
+/// What [`Flood::admit`] decided.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Admission {
+    /// First time seen: process it.
+    New,
+    /// Seen before (cache or window).
+    Duplicate,
+    /// Behind the origin's window: a replay or hopelessly late.
+    Stale,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Source {
+    window: SeqWindow,
+    last: Instant,
+}
+
+/// Duplicate detection and relay scheduling state.
+#[derive(Debug)]
+pub struct Flood {
+    sources: HashMap<NodeId, Source, FixedState>,
+    max_sources: usize,
+    width: u16,
+    idle_reset: Duration,
+    cache: DuplicateCache,
+    /// Relays waiting for their jitter.
+    pub relays: RelayTable,
+}
+
+impl Flood {
+    /// Flood state sized by `config`.
+    pub fn new(config: &Config) -> Self {
+        Flood {
+            sources: HashMap::with_capacity_and_hasher(
+                2 * config.max_sources + 1,
+                FixedState::with_seed(config.seed ^ 0x5eed_f100d),
+            ),
+            max_sources: config.max_sources,
+            width: config.seq_window,
+            idle_reset: config.node_gone_after,
+            cache: DuplicateCache::new(config.duplicate_cache, config.seed ^ 0xd00b),
+            relays: RelayTable::new(config.max_pending_relays),
+        }
+    }
+
+    /// Judges a multi-hop frame received on `from` and records it when new. A duplicate also
+    /// counts as a copy heard for a pending relay of the same frame.
+    ///
+    /// An origin silent for [`Config::node_gone_after`] gets a fresh window, so a restarted
+    /// node is heard again (the security layer adds persisted sequence numbers on top).
+    pub fn admit(&mut self, now: Instant, id: MessageId, from: Option<LinkId>) -> Admission {
+        let verdict = if self.cache.contains(&id) {
+            Admission::Duplicate
+        } else {
+            self.check_window(now, id)
+        };
+        match verdict {
+            Admission::New => {
+                self.cache.insert(id);
+            }
+            Admission::Duplicate => {
+                if let Some(link) = from {
+                    self.relays.heard_copy(&id, link);
+                }
+            }
+            Admission::Stale => {}
+        }
+        verdict
+    }
+
+    fn check_window(&mut self, now: Instant, id: MessageId) -> Admission {
+        if let Some(src) = self.sources.get_mut(&id.origin) {
+            if now - src.last < self.idle_reset {
+                src.last = now;
+                return match src.window.check(id.seq, self.width) {
+                    SeqVerdict::New => Admission::New,
+                    SeqVerdict::Duplicate => Admission::Duplicate,
+                    SeqVerdict::Stale => Admission::Stale,
+                };
+            }
+        } else if self.sources.len() >= self.max_sources {
+            let victim = self
+                .sources
+                .iter()
+                .min_by_key(|(origin, s)| (s.last, **origin))
+                .map(|(origin, _)| *origin)
+                .expect("a full table is not empty");
+            self.sources.remove(&victim);
+        }
+        self.sources.insert(id.origin, Source { window: SeqWindow::starting_at(id.seq), last: now });
+        Admission::New
+    }
+
+    /// Origins tracked.
+    pub fn sources(&self) -> usize {
+        self.sources.len()
+    }
+
+    /// Ids in the duplicate cache.
+    pub fn cached(&self) -> usize {
+        self.cache.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn id(origin: u64, seq: u32) -> MessageId {
+        MessageId { origin: NodeId(origin), seq }
+    }
+
+    #[test]
+    fn admits_once_and_counts_copies_for_pending_relays() {
+        let mut c = Config::new(NodeId(1), 1);
+        c.max_sources = 2;
+        let mut f = Flood::new(&c);
+        let t = Instant::from_secs(1);
+        assert_eq!(f.admit(t, id(7, 10), Some(LinkId(1))), Admission::New);
+        f.relays.schedule(id(7, 10), t, Some(LinkId(1)), b"x").unwrap();
+        assert_eq!(f.admit(t, id(7, 10), Some(LinkId(2))), Admission::Duplicate);
+        assert_eq!(f.relays.pop_due(t).unwrap().copies, 1);
+        assert_eq!(f.admit(t, id(7, 10 + 64), None), Admission::New);
+        assert_eq!(f.admit(t, id(7, 9), None), Admission::Stale);
+        // A third origin evicts the least recently heard one.
+        assert_eq!(f.admit(t, id(8, 1), None), Admission::New);
+        assert_eq!(f.admit(t + Duration::from_secs(1), id(9, 1), None), Admission::New);
+        assert_eq!(f.sources(), 2);
+    }
+
+    #[test]
+    fn idle_origins_get_a_fresh_window() {
+        let c = Config::new(NodeId(1), 1);
+        let mut f = Flood::new(&c);
+        assert_eq!(f.admit(Instant::ZERO, id(7, 1000), None), Admission::New);
+        assert_eq!(f.admit(Instant::from_secs(1), id(7, 5), None), Admission::Stale);
+        assert_eq!(f.admit(Instant::from_secs(31), id(7, 5), None), Admission::New);
+    }
+}

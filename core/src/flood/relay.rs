@@ -1,0 +1,130 @@
+//! Relays waiting for their jitter to run out.
+//!
+//! Each accepted flooded frame that may travel further waits a seeded random delay. Copies of
+//! it heard meanwhile are counted, and the links they came from are remembered: those
+//! neighbours have the frame already. When the delay ends, the relay is **suppressed** if
+//! `suppression` copies were heard (counter-based scheme, Ni et al., MobiCom 1999) or if every
+//! link already delivered a copy; otherwise it goes to every other confirmed link.
+
+use alloc::vec::Vec;
+
+use smallvec::SmallVec;
+
+use crate::{DropReason, Instant, LinkId, MessageId};
+
+/// One frame waiting to be relayed.
+#[derive(Debug)]
+pub struct PendingRelay {
+    /// The frame's id.
+    pub id: MessageId,
+    /// When the jitter ends.
+    pub due: Instant,
+    /// Copies heard while waiting.
+    pub copies: u8,
+    /// Links that delivered a copy (the first included): do not send there.
+    pub heard_from: SmallVec<[LinkId; 8]>,
+    /// The frame, TTL and hops already updated for the next hop.
+    pub frame: Vec<u8>,
+}
+
+/// At most `capacity` pending relays; frame buffers are recycled.
+#[derive(Debug)]
+pub struct RelayTable {
+    slots: Vec<Option<PendingRelay>>,
+    free: Vec<Vec<u8>>,
+}
+
+impl RelayTable {
+    /// A table of `capacity` slots.
+    pub fn new(capacity: usize) -> Self {
+        RelayTable { slots: (0..capacity).map(|_| None).collect(), free: Vec::with_capacity(capacity) }
+    }
+
+    /// Schedules `frame` (received on `from`, if any) for relay at `due`. Returns the stored
+    /// copy, for the caller to update TTL and hop count in place.
+    pub fn schedule(
+        &mut self,
+        id: MessageId,
+        due: Instant,
+        from: Option<LinkId>,
+        frame: &[u8],
+    ) -> Result<&mut Vec<u8>, DropReason> {
+        let slot = self.slots.iter_mut().find(|s| s.is_none()).ok_or(DropReason::RelayTableFull)?;
+        let mut buf = self.free.pop().unwrap_or_default();
+        buf.clear();
+        buf.extend_from_slice(frame);
+        let mut heard_from = SmallVec::new();
+        heard_from.extend(from);
+        let pending = slot.insert(PendingRelay { id, due, copies: 0, heard_from, frame: buf });
+        Ok(&mut pending.frame)
+    }
+
+    /// A copy of `id` arrived on `link`. Returns whether a relay of it is pending.
+    pub fn heard_copy(&mut self, id: &MessageId, link: LinkId) -> bool {
+        let Some(p) = self.slots.iter_mut().flatten().find(|p| p.id == *id) else { return false };
+        p.copies = p.copies.saturating_add(1);
+        if !p.heard_from.contains(&link) && p.heard_from.len() < p.heard_from.inline_size() {
+            p.heard_from.push(link);
+        }
+        true
+    }
+
+    /// Takes the earliest relay due at or before `now`.
+    pub fn pop_due(&mut self, now: Instant) -> Option<PendingRelay> {
+        let i = (0..self.slots.len())
+            .filter(|i| self.slots[*i].as_ref().is_some_and(|p| p.due <= now))
+            .min_by_key(|i| (self.slots[*i].as_ref().map(|p| p.due), *i))?;
+        self.slots[i].take()
+    }
+
+    /// Returns a relayed frame's buffer for reuse.
+    pub fn recycle(&mut self, buf: Vec<u8>) {
+        if self.free.len() < self.slots.len() {
+            self.free.push(buf);
+        }
+    }
+
+    /// When the earliest relay is due.
+    pub fn next_deadline(&self) -> Option<Instant> {
+        self.slots.iter().flatten().map(|p| p.due).min()
+    }
+
+    /// Relays pending.
+    pub fn len(&self) -> usize {
+        self.slots.iter().flatten().count()
+    }
+
+    /// Whether none is pending.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::NodeId;
+
+    fn id(seq: u32) -> MessageId {
+        MessageId { origin: NodeId(5), seq }
+    }
+
+    #[test]
+    fn due_order_copies_and_capacity() {
+        let mut t = RelayTable::new(2);
+        t.schedule(id(1), Instant::from_millis(20), Some(LinkId(1)), b"a").unwrap();
+        t.schedule(id(2), Instant::from_millis(10), None, b"b").unwrap();
+        assert_eq!(t.schedule(id(3), Instant::ZERO, None, b"c").unwrap_err(), DropReason::RelayTableFull);
+        assert!(t.heard_copy(&id(1), LinkId(2)));
+        assert!(t.heard_copy(&id(1), LinkId(2)));
+        assert!(!t.heard_copy(&id(9), LinkId(2)));
+        assert_eq!(t.next_deadline(), Some(Instant::from_millis(10)));
+        assert!(t.pop_due(Instant::from_millis(9)).is_none());
+        let first = t.pop_due(Instant::from_millis(30)).unwrap();
+        assert_eq!((first.id, &first.frame[..]), (id(2), &b"b"[..]));
+        let second = t.pop_due(Instant::from_millis(30)).unwrap();
+        assert_eq!(second.copies, 2);
+        assert_eq!(&second.heard_from[..], &[LinkId(1), LinkId(2)]);
+        assert!(t.is_empty());
+    }
+}

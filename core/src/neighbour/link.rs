@@ -1,0 +1,181 @@
+//! One link's state: the handshake, heartbeat schedule and failure detection.
+//!
+//! A link comes up (runtime report) in the *hello* phase: heartbeats go out addressed to
+//! broadcast until the neighbour's id is heard, then to the neighbour. The link is
+//! **confirmed** when a heartbeat arrives addressed to this node, i.e. the neighbour heard us
+//! too. Hellos back off exponentially from `hello_interval` to `heartbeat_interval` while
+//! nobody answers. A confirmed link misses heartbeats for `suspect_after_missed` intervals
+//! to become suspect and `lost_after_missed` intervals to be lost; then the handshake
+//! starts again.
+
+use core::time::Duration;
+
+use super::estimator::LinkEstimator;
+use crate::wire::messages::Heartbeat;
+use crate::{DropReason, Instant, LinkId, NodeId};
+
+/// Liveness of a link's neighbour.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum LinkStatus {
+    /// Handshake in progress: not usable.
+    Pending,
+    /// Confirmed both ways and heard recently.
+    Active,
+    /// Confirmed, but heartbeats are being missed. Still usable.
+    Suspect,
+}
+
+/// What a received heartbeat changed.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+pub(crate) struct HeartbeatOutcome {
+    /// The neighbour confirmed the link just now.
+    pub confirmed: bool,
+    /// The neighbour was suspect and is heard again.
+    pub recovered: bool,
+}
+
+/// State of one link.
+#[derive(Clone, Debug)]
+pub struct LinkState {
+    /// The runtime's handle.
+    pub link: LinkId,
+    /// Largest PDU the link carries.
+    pub mtu: u16,
+    /// The neighbour heard on this link, or [`NodeId::NONE`].
+    pub peer: NodeId,
+    /// Liveness.
+    pub status: LinkStatus,
+    /// Quality estimates.
+    pub estimator: LinkEstimator,
+    /// The neighbour's last reported battery (0..=100, 255 unknown).
+    pub peer_battery: u8,
+    /// The neighbour's last reported number of confirmed links.
+    pub peer_connections: u8,
+    /// The neighbour's capability bits.
+    pub peer_capabilities: u16,
+    pub(crate) interval: Option<Duration>,
+    pub(crate) degraded_quality: bool,
+    pub(crate) next_heartbeat: Instant,
+    pub(crate) hello_backoff: Duration,
+    pub(crate) last_heard: Instant,
+    pub(crate) silent_intervals: u32,
+    pub(crate) hb_seq: u32,
+    pub(crate) echo: Option<(u32, Instant)>,
+    pub(crate) msg_id: u16,
+}
+
+impl LinkState {
+    pub(crate) fn new(now: Instant, link: LinkId, mtu: u16, interval: Option<Duration>, hello: Duration) -> Self {
+        LinkState {
+            link,
+            mtu,
+            peer: NodeId::NONE,
+            status: LinkStatus::Pending,
+            estimator: LinkEstimator::new(mtu, interval),
+            peer_battery: crate::wire::messages::BATTERY_UNKNOWN,
+            peer_connections: 0,
+            peer_capabilities: 0,
+            interval,
+            degraded_quality: false,
+            next_heartbeat: now,
+            hello_backoff: hello,
+            last_heard: now,
+            silent_intervals: 0,
+            hb_seq: 0,
+            echo: None,
+            msg_id: 0,
+        }
+    }
+
+    /// Whether both sides confirmed the link.
+    pub fn is_confirmed(&self) -> bool {
+        self.status != LinkStatus::Pending
+    }
+
+    /// Processes a heartbeat from `origin` addressed to `dst`, sent with per-link sequence `seq`.
+    pub(crate) fn on_heartbeat(
+        &mut self,
+        now: Instant,
+        me: NodeId,
+        origin: NodeId,
+        dst: NodeId,
+        seq: u32,
+        hb: &Heartbeat,
+    ) -> Result<HeartbeatOutcome, DropReason> {
+        if dst != NodeId::BROADCAST && dst != me {
+            return Err(DropReason::Misdirected);
+        }
+        if self.peer == NodeId::NONE {
+            self.peer = origin;
+            self.next_heartbeat = now; // answer at once so the neighbour can confirm
+        } else if self.peer != origin {
+            return Err(DropReason::NeighbourMismatch);
+        }
+        self.estimator.on_heartbeat(seq);
+        let heard_us = dst == me;
+        if heard_us {
+            self.estimator.on_peer_quality(hb.rx_quality);
+            let echo = hb.echo_time.get();
+            if echo != 0 {
+                let rtt = now.wire_micros().wrapping_sub(echo).wrapping_sub(hb.echo_delay.get());
+                self.estimator.on_rtt_sample(rtt);
+            }
+        }
+        self.echo = Some((hb.tx_time.get(), now));
+        self.last_heard = now;
+        self.silent_intervals = 0;
+        self.peer_battery = hb.battery;
+        self.peer_connections = hb.connections;
+        self.peer_capabilities = hb.capabilities.get();
+        let mut outcome = HeartbeatOutcome::default();
+        match self.status {
+            LinkStatus::Pending if heard_us => {
+                self.status = LinkStatus::Active;
+                outcome.confirmed = true;
+                self.next_heartbeat = now; // let the neighbour confirm too
+            }
+            LinkStatus::Suspect => {
+                self.status = LinkStatus::Active;
+                outcome.recovered = true;
+            }
+            _ => {}
+        }
+        Ok(outcome)
+    }
+
+    /// Fields of the next heartbeat: (per-link sequence, destination, echo time, echo delay).
+    pub(crate) fn next_heartbeat_fields(&mut self, now: Instant) -> (u32, NodeId, u32, u32) {
+        self.hb_seq = self.hb_seq.wrapping_add(1);
+        let dst = if self.peer == NodeId::NONE { NodeId::BROADCAST } else { self.peer };
+        let (echo_time, echo_delay) = match self.echo {
+            Some((t, at)) => (t, u32::try_from((now - at).as_micros()).unwrap_or(u32::MAX)),
+            None => (0, 0),
+        };
+        (self.hb_seq, dst, echo_time, echo_delay)
+    }
+
+    /// Schedules the heartbeat after the one just sent; `jitter` is the random advance.
+    pub(crate) fn schedule_heartbeat(&mut self, now: Instant, heartbeat: Duration, jitter: Duration) {
+        let interval = if self.is_confirmed() {
+            heartbeat
+        } else if self.peer != NodeId::NONE {
+            self.hello_backoff
+        } else {
+            let current = self.hello_backoff;
+            self.hello_backoff = (current * 2).min(heartbeat);
+            current
+        };
+        self.next_heartbeat = now + interval.saturating_sub(jitter);
+    }
+
+    /// Forgets the neighbour and restarts the handshake (after it was lost).
+    pub(crate) fn reset(&mut self, now: Instant, hello: Duration) {
+        *self = LinkState::new(now, self.link, self.mtu, self.interval, hello);
+    }
+
+    /// Heartbeat intervals elapsed since the neighbour was last heard.
+    pub(crate) fn missed_intervals(&self, now: Instant, heartbeat: Duration) -> u32 {
+        let silent = (now - self.last_heard).as_micros();
+        u32::try_from(silent / heartbeat.as_micros().max(1)).unwrap_or(u32::MAX)
+    }
+}

@@ -1,0 +1,322 @@
+//! The [`Node`]: one mesh participant as a sans-IO state machine.
+//!
+//! Methods are grouped by role, as in the drain contract of the crate docs:
+//!
+//! 1. **Construction**: [`Node::new`].
+//! 2. **Inputs** (each takes `now`): [`Node::handle_link_up`], [`Node::handle_link_report`],
+//!    [`Node::handle_link_down`], [`Node::handle_receive`], [`Node::handle_timeout`],
+//!    [`Node::send`], [`Node::broadcast`], [`Node::set_battery`].
+//! 3. **Outputs**: [`Node::poll_output`], called until it returns [`Output::Timeout`].
+//! 4. **Inspection**: [`Node::metrics`], [`Node::neighbours`], [`Node::registry`],
+//!    [`Node::occupancy`], [`Node::config`].
+//!
+//! The receive path lives in `receive.rs`, originating and relaying in `transmit.rs`, timers
+//! in `timers.rs`, the output queues in `outbox.rs`.
+
+mod outbox;
+mod receive;
+mod timers;
+mod transmit;
+
+use alloc::vec::Vec;
+
+use rand_chacha::ChaCha8Rng;
+use rand_core::SeedableRng;
+
+use crate::flood::Flood;
+use crate::neighbour::{LinkState, LinkTable, NodeRegistry};
+use crate::wire::Kind;
+use crate::wire::reassembly::Reassembler;
+use crate::{
+    Config, ConfigError, Delivery, Destination, Error, Event, Instant, LinkId, LinkReport, LossReason,
+    MessageId, Metrics, NodeId, Output, Qos, Transmit,
+};
+use outbox::Outbox;
+
+/// One mesh node. See the crate documentation for the drain contract.
+#[derive(Debug)]
+pub struct Node {
+    config: Config,
+    rng: ChaCha8Rng,
+    now: Instant,
+    started: Instant,
+    seq: u32,
+    battery: Option<u8>,
+    links: LinkTable,
+    registry: NodeRegistry,
+    flood: Flood,
+    reassembly: Reassembler,
+    outbox: Outbox,
+    /// Encoding buffer for frames this node originates.
+    scratch: Vec<u8>,
+    next_announce: Instant,
+    metrics: Metrics,
+}
+
+/// How full each bounded structure of a node is. Every field stays within the cap that
+/// [`Occupancy::check`] compares it with.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+#[non_exhaustive]
+pub struct Occupancy {
+    /// Links up.
+    pub links: usize,
+    /// Origins with a sequence window.
+    pub sources: usize,
+    /// Ids in the duplicate cache.
+    pub duplicate_cache: usize,
+    /// Relays waiting for their jitter.
+    pub pending_relays: usize,
+    /// Messages being reassembled.
+    pub reassemblies: usize,
+    /// PDUs queued for transmission.
+    pub transmit_queue: usize,
+    /// Deliveries queued.
+    pub delivery_queue: usize,
+    /// Events queued.
+    pub event_queue: usize,
+    /// Nodes in the registry.
+    pub known_nodes: usize,
+}
+
+impl Occupancy {
+    /// Compares every field with its cap in `config`; names the first one exceeded.
+    pub fn check(&self, config: &Config) -> Result<(), &'static str> {
+        let caps = [
+            ("links", self.links, config.max_links),
+            ("sources", self.sources, config.max_sources),
+            ("duplicate_cache", self.duplicate_cache, config.duplicate_cache),
+            ("pending_relays", self.pending_relays, config.max_pending_relays),
+            ("reassemblies", self.reassemblies, config.max_reassemblies),
+            ("transmit_queue", self.transmit_queue, config.transmit_queue),
+            ("delivery_queue", self.delivery_queue, config.delivery_queue),
+            ("event_queue", self.event_queue, config.event_queue),
+            ("known_nodes", self.known_nodes, config.max_nodes),
+        ];
+        match caps.iter().find(|(_, used, cap)| used > cap) {
+            Some((name, _, _)) => Err(name),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Node {
+    // ----- construction -------------------------------------------------------------------
+
+    /// A node with `config`, starting at `now`. Fails if the configuration is invalid.
+    pub fn new(config: Config, now: Instant) -> Result<Self, ConfigError> {
+        config.validate()?;
+        let mut rng = ChaCha8Rng::seed_from_u64(config.seed);
+        let seq = rand_core::RngCore::next_u32(&mut rng);
+        Ok(Node {
+            rng,
+            now,
+            started: now,
+            seq,
+            battery: None,
+            links: LinkTable::new(config.max_links),
+            registry: NodeRegistry::new(config.max_nodes, config.node_gone_after, config.seed ^ 0x4e0d),
+            flood: Flood::new(&config),
+            reassembly: Reassembler::new(config.max_reassemblies, config.max_message_size, config.reassembly_timeout),
+            outbox: Outbox::new(config.transmit_queue, config.delivery_queue, config.event_queue),
+            scratch: Vec::with_capacity(config.max_message_size),
+            next_announce: now + config.announce_interval,
+            metrics: Metrics::default(),
+            config,
+        })
+    }
+
+    // ----- inputs -------------------------------------------------------------------------
+
+    /// The runtime opened a link (a BLE connection, a UDP peer). The handshake starts at once.
+    pub fn handle_link_up(&mut self, now: Instant, link: LinkId, report: LinkReport) -> Result<(), Error> {
+        self.advance(now)?;
+        check_mtu(report.mtu)?;
+        if self.links.get(link).is_some() {
+            return Err(Error::LinkAlreadyUp(link));
+        }
+        if self.links.len() >= self.config.max_links {
+            return Err(Error::TooManyLinks { max: self.config.max_links });
+        }
+        let mut state = LinkState::new(now, link, report.mtu, report.connection_interval, self.config.hello_interval);
+        if let Some(rssi) = report.rssi {
+            state.estimator.on_rssi(now, rssi);
+        }
+        self.links.insert(state);
+        Ok(())
+    }
+
+    /// New radio properties of a link (MTU after exchange, RSSI, connection interval).
+    pub fn handle_link_report(&mut self, now: Instant, link: LinkId, report: LinkReport) -> Result<(), Error> {
+        self.advance(now)?;
+        check_mtu(report.mtu)?;
+        let state = self.links.get_mut(link).ok_or(Error::UnknownLink(link))?;
+        state.mtu = report.mtu;
+        if report.connection_interval.is_some() {
+            state.interval = report.connection_interval;
+        }
+        state.estimator.set_capacity(report.mtu, state.interval);
+        if let Some(rssi) = report.rssi {
+            state.estimator.on_rssi(now, rssi);
+        }
+        Ok(())
+    }
+
+    /// The runtime closed a link. Queued PDUs for it are discarded.
+    pub fn handle_link_down(&mut self, now: Instant, link: LinkId) -> Result<(), Error> {
+        self.advance(now)?;
+        let state = self.links.remove(link).ok_or(Error::UnknownLink(link))?;
+        if state.is_confirmed() {
+            self.metrics.neighbours_lost += 1;
+            let event = Event::NeighbourLost { node: state.peer, link, reason: LossReason::LinkDown };
+            self.outbox.push_event(event, &mut self.metrics);
+        }
+        self.reassembly.forget_link(link);
+        self.outbox.forget_link(link);
+        Ok(())
+    }
+
+    /// Sends `payload` to one node. A confirmed neighbour gets it directly; any other
+    /// destination is reached by flooding (the routing layer replaces this fallback with
+    /// hop-by-hop forwarding where it has a route).
+    pub fn send(&mut self, now: Instant, to: NodeId, payload: &[u8], qos: Qos) -> Result<MessageId, Error> {
+        self.advance(now)?;
+        if !to.is_unicast() || to == self.config.node_id {
+            return Err(Error::InvalidDestination(to));
+        }
+        self.send_data(Destination::Node(to), payload, qos)
+    }
+
+    /// Floods `payload` to every node of the mesh.
+    pub fn broadcast(&mut self, now: Instant, payload: &[u8], qos: Qos) -> Result<MessageId, Error> {
+        self.advance(now)?;
+        self.send_data(Destination::Broadcast, payload, qos)
+    }
+
+    /// Sets the battery level this node reports (0..=100, `None` for unknown or mains).
+    pub fn set_battery(&mut self, level: Option<u8>) {
+        self.battery = level.map(|l| l.min(100));
+    }
+
+    // ----- outputs ------------------------------------------------------------------------
+
+    /// The next output. Call until it returns [`Output::Timeout`]; the order is events,
+    /// deliveries, transmissions, then the timeout. Slices in the output borrow the node's
+    /// buffers until the next call.
+    pub fn poll_output(&mut self) -> Output<'_> {
+        if let Some(buf) = self.outbox.lent.take() {
+            self.outbox.give_buf(buf);
+        }
+        if let Some(event) = self.outbox.events.pop_front() {
+            return Output::Event(event);
+        }
+        if let Some(d) = self.outbox.deliveries.pop_front() {
+            let payload = self.outbox.lent.insert(d.buf);
+            return Output::Deliver(Delivery {
+                origin: d.origin,
+                destination: d.destination,
+                seq: d.seq,
+                priority: d.priority,
+                hops: d.hops,
+                payload,
+            });
+        }
+        if let Some(t) = self.outbox.tx.pop_front() {
+            let bytes = self.outbox.lent.insert(t.buf);
+            return Output::Transmit(Transmit { link: t.link, bytes });
+        }
+        Output::Timeout(self.next_deadline())
+    }
+
+    // ----- inspection ---------------------------------------------------------------------
+
+    /// This node's id.
+    pub fn id(&self) -> NodeId {
+        self.config.node_id
+    }
+
+    /// The configuration it runs with.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The latest `now` seen.
+    pub fn now(&self) -> Instant {
+        self.now
+    }
+
+    /// Counters.
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
+    }
+
+    /// Every link that is up, confirmed or not.
+    pub fn neighbours(&self) -> impl Iterator<Item = &LinkState> {
+        self.links.iter()
+    }
+
+    /// Every node known.
+    pub fn registry(&self) -> &NodeRegistry {
+        &self.registry
+    }
+
+    /// How full the bounded structures are.
+    pub fn occupancy(&self) -> Occupancy {
+        Occupancy {
+            links: self.links.len(),
+            sources: self.flood.sources(),
+            duplicate_cache: self.flood.cached(),
+            pending_relays: self.flood.relays.len(),
+            reassemblies: self.reassembly.in_progress(),
+            transmit_queue: self.outbox.tx.len(),
+            delivery_queue: self.outbox.deliveries.len(),
+            event_queue: self.outbox.events.len(),
+            known_nodes: self.registry.len(),
+        }
+    }
+
+    /// Bytes of frame buffers held (queues, pools, reassembly); the fixed-size tables are
+    /// not included. For memory accounting in tests and the simulator.
+    pub fn buffer_bytes(&self) -> usize {
+        self.outbox.bytes_held() + self.reassembly.bytes_held() + self.scratch.capacity()
+    }
+
+    // ----- internals shared by the input paths --------------------------------------------
+
+    fn advance(&mut self, now: Instant) -> Result<(), Error> {
+        if now < self.now {
+            return Err(Error::TimeWentBackwards { last: self.now, now });
+        }
+        self.now = now;
+        Ok(())
+    }
+
+    fn next_seq(&mut self) -> u32 {
+        self.seq = self.seq.wrapping_add(1);
+        self.seq
+    }
+
+    fn send_data(&mut self, dst: Destination, payload: &[u8], qos: Qos) -> Result<MessageId, Error> {
+        let max = self.config.max_payload();
+        if payload.len() > max {
+            return Err(Error::PayloadTooLarge { len: payload.len(), max });
+        }
+        let ttl = qos.ttl.unwrap_or(self.config.default_ttl);
+        if ttl == 0 || ttl > self.config.max_ttl {
+            return Err(Error::InvalidTtl(ttl));
+        }
+        let direct = match dst {
+            Destination::Node(n) => self.links.link_to(n).map(|l| l.link),
+            Destination::Broadcast => None,
+        };
+        let targets = if direct.is_some() { 1 } else { self.links.confirmed() };
+        if targets == 0 {
+            return Err(Error::NoNeighbours);
+        }
+        self.originate(Kind::GameData, dst, qos.priority, ttl, &[payload], direct)
+            .ok_or(Error::QueueFull(crate::Queue::Transmit))
+    }
+}
+
+fn check_mtu(mtu: u16) -> Result<(), Error> {
+    if usize::from(mtu) < crate::wire::MIN_MTU { Err(Error::InvalidMtu(mtu)) } else { Ok(()) }
+}

@@ -1,0 +1,188 @@
+//! The receive path: link PDU → reassembly → frame validation → duplicate check → handling
+//! by kind → delivery and relay scheduling.
+
+use rand_core::RngCore;
+
+use super::Node;
+use super::outbox::DeliveryItem;
+use crate::flood::Admission;
+use crate::neighbour::LinkStatus;
+use crate::time::duration_micros;
+use crate::wire::frame::set_ttl_and_hops;
+use crate::wire::link::LinkPdu;
+use crate::wire::messages::{Announcement, BATTERY_UNKNOWN, Heartbeat};
+use crate::wire::reassembly::Reassembly;
+use crate::wire::{Frame, Message};
+use crate::{Degradation, Destination, DropReason, Error, Event, Instant, LinkId, NodeId};
+
+impl Node {
+    /// Bytes arrived on `link`: one link PDU exactly as the neighbour wrote it.
+    ///
+    /// Whatever the bytes are, this never fails because of them: malformed, duplicate or
+    /// unwanted input is dropped and counted under [`crate::Metrics::drops`]. It fails only
+    /// for API misuse (time going backwards, a link that is not up).
+    pub fn handle_receive(&mut self, now: Instant, link: LinkId, bytes: &[u8]) -> Result<(), Error> {
+        self.advance(now)?;
+        if self.links.get(link).is_none() {
+            return Err(Error::UnknownLink(link));
+        }
+        self.metrics.pdus_received += 1;
+        self.metrics.bytes_received += bytes.len() as u64;
+        match LinkPdu::new_checked(bytes, self.config.max_message_size) {
+            Err(reason) => self.metrics.drop(reason),
+            Ok(LinkPdu::Whole(frame)) => self.process_frame(now, link, frame),
+            Ok(LinkPdu::Fragment(fragment)) => match self.reassembly.push(now, link, fragment) {
+                Err(reason) => self.metrics.drop(reason),
+                Ok(Reassembly::Pending) => {}
+                Ok(Reassembly::PendingEvicted) => self.metrics.drop(DropReason::ReassemblyEvicted),
+                Ok(Reassembly::Complete(buf)) => {
+                    self.metrics.reassembled += 1;
+                    self.process_frame(now, link, &buf);
+                    self.reassembly.recycle(buf);
+                }
+            },
+        }
+        Ok(())
+    }
+
+    fn process_frame(&mut self, now: Instant, link: LinkId, bytes: &[u8]) {
+        if let Err(reason) = self.try_process_frame(now, link, bytes) {
+            self.metrics.drop(reason);
+        }
+    }
+
+    fn try_process_frame(&mut self, now: Instant, link: LinkId, bytes: &[u8]) -> Result<(), DropReason> {
+        let frame = Frame::new_checked(bytes, self.config.max_message_size)?;
+        let message = Message::parse(&frame)?;
+        let header = frame.header();
+        let origin = header.origin();
+        if origin == self.config.node_id {
+            return Err(DropReason::OwnFrame);
+        }
+        if header.ttl == 0 {
+            return Err(DropReason::ZeroTtl);
+        }
+        if let Message::Heartbeat(hb) = message {
+            return self.on_heartbeat(now, link, &frame, hb);
+        }
+        if !self.links.get(link).is_some_and(|l| l.is_confirmed()) {
+            return Err(DropReason::LinkNotConfirmed);
+        }
+        match self.flood.admit(now, frame.message_id(), Some(link)) {
+            Admission::New => {}
+            Admission::Duplicate => return Err(DropReason::Duplicate),
+            Admission::Stale => return Err(DropReason::Stale),
+        }
+        self.metrics.frames_accepted += 1;
+        self.registry.observe(now, origin);
+        let destination = header.destination();
+        let for_me = match destination {
+            Destination::Broadcast => true,
+            Destination::Node(n) => n == self.config.node_id,
+        };
+        let handled = match message {
+            Message::Announcement(a) => {
+                self.on_announcement(now, origin, a);
+                true
+            }
+            Message::GameData(payload) if for_me => {
+                self.deliver(&frame, payload);
+                true
+            }
+            Message::GameData(_) => true,
+            // Topology, routing, acknowledgement and election messages are still flooded
+            // faithfully; the modules that act on them count them until then.
+            _ => false,
+        };
+        if !handled && for_me {
+            self.metrics.drop(DropReason::Unhandled);
+        }
+        if destination != Destination::Node(self.config.node_id) {
+            self.schedule_relay(now, link, &frame, bytes);
+        }
+        Ok(())
+    }
+
+    fn on_heartbeat(&mut self, now: Instant, link: LinkId, frame: &Frame<'_>, hb: &Heartbeat) -> Result<(), DropReason> {
+        let me = self.config.node_id;
+        let header = frame.header();
+        let origin = header.origin();
+        let dst = NodeId(header.destination.get());
+        let state = self.links.get_mut(link).ok_or(DropReason::Misdirected)?;
+        let outcome = state.on_heartbeat(now, me, origin, dst, header.seq.get(), hb)?;
+        let degraded_etx = self.config.degraded_etx;
+        let etx = state.estimator.etx();
+        let was_poor = state.degraded_quality;
+        let status = state.status;
+        if status != LinkStatus::Pending {
+            if !was_poor && etx > degraded_etx {
+                state.degraded_quality = true;
+            } else if was_poor && etx < degraded_etx * 0.8 {
+                state.degraded_quality = false;
+            }
+        }
+        let now_poor = state.degraded_quality;
+        self.metrics.heartbeats_received += 1;
+        let info = self.registry.observe(now, origin);
+        info.battery = (hb.battery != BATTERY_UNKNOWN).then_some(hb.battery);
+        info.connections = hb.connections;
+        info.capabilities = hb.capabilities.get();
+        if outcome.confirmed {
+            self.metrics.neighbours_up += 1;
+            self.outbox.push_event(Event::NeighbourUp { node: origin, link }, &mut self.metrics);
+            if self.links.confirmed() == 1 {
+                self.next_announce = now; // first neighbour: introduce ourselves
+            }
+        }
+        if !was_poor && now_poor {
+            let reason = Degradation::PoorQuality;
+            self.outbox.push_event(Event::NeighbourDegraded { node: origin, link, reason }, &mut self.metrics);
+        }
+        if !now_poor && (outcome.recovered || was_poor) {
+            self.outbox.push_event(Event::NeighbourRecovered { node: origin, link }, &mut self.metrics);
+        }
+        Ok(())
+    }
+
+    fn on_announcement(&mut self, now: Instant, origin: NodeId, a: &Announcement) {
+        let info = self.registry.observe(now, origin);
+        info.capabilities = a.capabilities.get();
+        info.battery = (a.battery != BATTERY_UNKNOWN).then_some(a.battery);
+        info.connections = a.connections;
+        info.uptime_secs = a.uptime_secs.get();
+        info.processing_power = a.processing_power.get();
+    }
+
+    fn deliver(&mut self, frame: &Frame<'_>, payload: &[u8]) {
+        let header = frame.header();
+        let mut buf = self.outbox.take_buf();
+        buf.extend_from_slice(payload);
+        let item = DeliveryItem {
+            origin: header.origin(),
+            destination: header.destination(),
+            seq: header.seq.get(),
+            priority: header.priority(),
+            hops: header.hops.saturating_add(1),
+            buf,
+        };
+        // A full queue is counted as a drop inside `push_delivery`.
+        let _ = self.outbox.push_delivery(item, &mut self.metrics);
+    }
+
+    /// Keeps a copy of a new multi-hop frame to relay after a random delay, TTL permitting.
+    fn schedule_relay(&mut self, now: Instant, from: LinkId, frame: &Frame<'_>, bytes: &[u8]) {
+        let header = frame.header();
+        let ttl = header.ttl.min(self.config.max_ttl);
+        if ttl <= 1 {
+            self.metrics.ttl_expired += 1;
+            return;
+        }
+        let jitter_us = duration_micros(self.config.relay_jitter);
+        let delay = if jitter_us == 0 { 0 } else { self.rng.next_u64() % (jitter_us + 1) };
+        let due = Instant::from_micros(now.as_micros().saturating_add(delay));
+        match self.flood.relays.schedule(frame.message_id(), due, Some(from), bytes) {
+            Ok(copy) => set_ttl_and_hops(copy, ttl - 1, header.hops.saturating_add(1)),
+            Err(reason) => self.metrics.drop(reason),
+        }
+    }
+}

@@ -1,0 +1,91 @@
+//! Time passing: heartbeats, failure detection, relays, reassembly expiry, announcements.
+
+use core::time::Duration;
+
+use rand_core::RngCore;
+
+use super::Node;
+use crate::neighbour::LinkStatus;
+use crate::time::duration_micros;
+use crate::{Degradation, DropReason, Error, Event, Instant, LossReason};
+
+impl Node {
+    /// Time passed. Call when the deadline of the last [`crate::Output::Timeout`] is reached
+    /// (calling it early or more often is harmless).
+    pub fn handle_timeout(&mut self, now: Instant) -> Result<(), Error> {
+        self.advance(now)?;
+        self.check_links(now);
+        for _ in 0..self.links.len() {
+            // Each heartbeat reschedules its link, so at most one per link per call.
+            let Some(i) = (0..self.links.len()).find(|i| self.links.at(*i).next_heartbeat <= now) else { break };
+            let jitter = self.random_duration(self.config.heartbeat_jitter);
+            self.send_heartbeat(now, i, jitter);
+        }
+        while let Some(relay) = self.flood.relays.pop_due(now) {
+            self.run_relay(relay);
+        }
+        for _ in 0..self.reassembly.expire(now) {
+            self.metrics.drop(DropReason::ReassemblyTimeout);
+        }
+        if now >= self.next_announce {
+            if self.links.confirmed() > 0 {
+                self.announce(now);
+            }
+            self.next_announce = now + self.config.announce_interval;
+        }
+        Ok(())
+    }
+
+    /// Accounts for silent heartbeat intervals on confirmed links: suspect, then lost.
+    fn check_links(&mut self, now: Instant) {
+        let interval = self.config.heartbeat_interval;
+        let suspect_after = u32::from(self.config.suspect_after_missed);
+        let lost_after = u32::from(self.config.lost_after_missed);
+        let hello = self.config.hello_interval;
+        for i in 0..self.links.len() {
+            let state = self.links.at_mut(i);
+            if !state.is_confirmed() {
+                continue;
+            }
+            let missed = state.missed_intervals(now, interval);
+            while state.silent_intervals < missed.min(lost_after) {
+                state.estimator.on_silence();
+                state.silent_intervals += 1;
+            }
+            let (node, link) = (state.peer, state.link);
+            if missed >= lost_after {
+                state.reset(now, hello);
+                self.metrics.neighbours_lost += 1;
+                let reason = LossReason::MissedHeartbeats;
+                self.outbox.push_event(Event::NeighbourLost { node, link, reason }, &mut self.metrics);
+            } else if missed >= suspect_after && state.status == LinkStatus::Active {
+                state.status = LinkStatus::Suspect;
+                let reason = Degradation::MissedHeartbeats;
+                self.outbox.push_event(Event::NeighbourDegraded { node, link, reason }, &mut self.metrics);
+            }
+        }
+    }
+
+    /// The earliest instant at which [`Node::handle_timeout`] has work.
+    pub(super) fn next_deadline(&self) -> Instant {
+        let interval = self.config.heartbeat_interval;
+        let mut deadline = self.next_announce;
+        for l in self.links.iter() {
+            deadline = deadline.min(l.next_heartbeat);
+            if l.is_confirmed() {
+                let silence = interval * (l.silent_intervals + 1);
+                deadline = deadline.min(l.last_heard + silence);
+            }
+        }
+        for d in [self.flood.relays.next_deadline(), self.reassembly.next_deadline()].into_iter().flatten() {
+            deadline = deadline.min(d);
+        }
+        deadline
+    }
+
+    /// A uniformly random duration in `[0, max)`.
+    fn random_duration(&mut self, max: Duration) -> Duration {
+        let us = duration_micros(max);
+        if us == 0 { Duration::ZERO } else { Duration::from_micros(self.rng.next_u64() % us) }
+    }
+}

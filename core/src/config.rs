@@ -20,16 +20,17 @@ pub struct Config {
     /// Seed of the node's PRNG (jitter, election timeouts). Same seed, same behaviour.
     pub seed: u64,
 
-    /// Interval between heartbeats on a confirmed link. Default 400 ms.
+    /// Interval between heartbeats on a confirmed link. Default 250 ms.
     pub heartbeat_interval: Duration,
     /// Interval between hellos on a link not yet confirmed by both sides. Default 50 ms.
     pub hello_interval: Duration,
     /// Heartbeats are sent up to this much early, at random, to avoid synchronisation.
     /// Default 40 ms. Must be below `hello_interval`.
     pub heartbeat_jitter: Duration,
-    /// Missed heartbeat intervals after which a neighbour is suspect. Default 2.
+    /// Silent heartbeat intervals after which a neighbour is suspect. Default 3.
     pub suspect_after_missed: u8,
-    /// Missed heartbeat intervals after which a neighbour is lost. Default 4.
+    /// Silent heartbeat intervals after which a neighbour is lost. Default 8 (2 s): at 20 %
+    /// independent loss, eight heartbeats in a row go missing once in 390 000 intervals.
     pub lost_after_missed: u8,
     /// Expected transmission count above which a neighbour is reported degraded. Default 2.0.
     pub degraded_etx: f32,
@@ -46,11 +47,23 @@ pub struct Config {
     pub duplicate_cache: usize,
     /// Largest random delay before relaying a flooded frame. Default 20 ms.
     pub relay_jitter: Duration,
-    /// Relay is cancelled once this many copies were heard from neighbours while waiting.
-    /// `0` disables suppression. Default 3.
+    /// A relay is cancelled once copies from this many other neighbours were heard while
+    /// waiting, provided those neighbours cover every remaining neighbour (known from
+    /// heartbeats). `0` disables suppression. Default 2.
     pub relay_suppression: u8,
     /// Frames waiting for their relay jitter at once. Default 64.
     pub max_pending_relays: usize,
+
+    /// Hop-by-hop acknowledgement and retransmission of multi-hop frames (link ARQ). Needed
+    /// on lossy transports (UDP, a simulated radio); a BLE link layer already retransmits, so
+    /// a BLE-only mesh may turn it off. Every node of a mesh must agree. Default on.
+    pub link_arq: bool,
+    /// Retransmissions of a multi-hop frame before giving up on a link. Default 3.
+    pub link_retries: u8,
+    /// Unacknowledged frames kept per link; the oldest is abandoned when full. Default 16.
+    pub link_arq_window: usize,
+    /// How long a receiver gathers acknowledgements before sending them. Default 5 ms.
+    pub link_ack_delay: Duration,
 
     /// Links up at once. Default 8 (BLE devices manage about 7 connections).
     pub max_links: usize,
@@ -86,11 +99,11 @@ impl Config {
         Config {
             node_id,
             seed,
-            heartbeat_interval: Duration::from_millis(400),
+            heartbeat_interval: Duration::from_millis(250),
             hello_interval: Duration::from_millis(50),
             heartbeat_jitter: Duration::from_millis(40),
-            suspect_after_missed: 2,
-            lost_after_missed: 4,
+            suspect_after_missed: 3,
+            lost_after_missed: 8,
             degraded_etx: 2.0,
             default_ttl: 16,
             max_ttl: 32,
@@ -98,8 +111,12 @@ impl Config {
             max_sources: 256,
             duplicate_cache: 1024,
             relay_jitter: Duration::from_millis(20),
-            relay_suppression: 3,
+            relay_suppression: 2,
             max_pending_relays: 64,
+            link_arq: true,
+            link_retries: 3,
+            link_arq_window: 16,
+            link_ack_delay: Duration::from_millis(5),
             max_links: 8,
             max_message_size: 2048,
             max_reassemblies: 8,
@@ -158,6 +175,12 @@ impl Config {
         }
         if self.max_pending_relays == 0 {
             return err("max_pending_relays", "must be at least 1");
+        }
+        if self.link_arq && self.link_arq_window == 0 {
+            return err("link_arq_window", "must be at least 1 when link_arq is on");
+        }
+        if self.link_ack_delay >= self.heartbeat_interval {
+            return err("link_ack_delay", "must be below heartbeat_interval");
         }
         if self.max_links == 0 || self.max_links > 64 {
             return err("max_links", "must be between 1 and 64");

@@ -177,12 +177,19 @@ pub struct Metrics {
     pub heartbeats_received: u64,
     /// Flooded frames relayed (once per frame, whatever the number of links).
     pub relayed: u64,
-    /// Relays cancelled because enough neighbours were heard relaying the same frame.
+    /// Relays cancelled: every neighbour had sent the frame already, or enough neighbours
+    /// relayed it and they cover every remaining neighbour.
     pub relays_suppressed: u64,
     /// Frames not relayed because their TTL ran out.
     pub ttl_expired: u64,
     /// Payloads delivered to the application.
     pub delivered: u64,
+    /// Link acknowledgement frames sent.
+    pub link_acks_sent: u64,
+    /// Multi-hop frames sent again on a link because no acknowledgement came.
+    pub retransmissions: u64,
+    /// Frames given up on a link: retries exhausted, or pushed out of a full ARQ window.
+    pub retransmits_abandoned: u64,
     /// Neighbours confirmed (both directions).
     pub neighbours_up: u64,
     /// Neighbours lost after missed heartbeats or a link going down.

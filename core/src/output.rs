@@ -8,6 +8,7 @@ use crate::{Destination, Instant, LinkId, NodeId, Priority};
 /// transport) before polling again. The buffer is recycled on the next poll, which is what
 /// keeps steady-state operation free of allocation.
 #[derive(Debug)]
+#[non_exhaustive]
 pub enum Output<'a> {
     /// Write these bytes, as one unit, to a link.
     Transmit(Transmit<'a>),

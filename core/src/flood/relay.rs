@@ -19,7 +19,7 @@ pub struct PendingRelay {
     pub id: MessageId,
     /// When the jitter ends.
     pub due: Instant,
-    /// Copies heard while waiting.
+    /// Neighbours other than the first that sent a copy while waiting.
     pub copies: u8,
     /// Links that delivered a copy (the first included): do not send there.
     pub heard_from: SmallVec<[LinkId; 8]>,
@@ -59,12 +59,15 @@ impl RelayTable {
         Ok(&mut pending.frame)
     }
 
-    /// A copy of `id` arrived on `link`. Returns whether a relay of it is pending.
+    /// A copy of `id` arrived on `link`. Only the first copy from each neighbour counts
+    /// (a retransmission is not a second relayer). Returns whether a relay of it is pending.
     pub fn heard_copy(&mut self, id: &MessageId, link: LinkId) -> bool {
         let Some(p) = self.slots.iter_mut().flatten().find(|p| p.id == *id) else { return false };
-        p.copies = p.copies.saturating_add(1);
-        if !p.heard_from.contains(&link) && p.heard_from.len() < p.heard_from.inline_size() {
-            p.heard_from.push(link);
+        if !p.heard_from.contains(&link) {
+            p.copies = p.copies.saturating_add(1);
+            if p.heard_from.len() < p.heard_from.inline_size() {
+                p.heard_from.push(link);
+            }
         }
         true
     }
@@ -116,7 +119,8 @@ mod tests {
         t.schedule(id(2), Instant::from_millis(10), None, b"b").unwrap();
         assert_eq!(t.schedule(id(3), Instant::ZERO, None, b"c").unwrap_err(), DropReason::RelayTableFull);
         assert!(t.heard_copy(&id(1), LinkId(2)));
-        assert!(t.heard_copy(&id(1), LinkId(2)));
+        assert!(t.heard_copy(&id(1), LinkId(2)), "a retransmission is no new copy");
+        assert!(t.heard_copy(&id(1), LinkId(3)));
         assert!(!t.heard_copy(&id(9), LinkId(2)));
         assert_eq!(t.next_deadline(), Some(Instant::from_millis(10)));
         assert!(t.pop_due(Instant::from_millis(9)).is_none());
@@ -124,7 +128,7 @@ mod tests {
         assert_eq!((first.id, &first.frame[..]), (id(2), &b"b"[..]));
         let second = t.pop_due(Instant::from_millis(30)).unwrap();
         assert_eq!(second.copies, 2);
-        assert_eq!(&second.heard_from[..], &[LinkId(1), LinkId(2)]);
+        assert_eq!(&second.heard_from[..], &[LinkId(1), LinkId(2), LinkId(3)]);
         assert!(t.is_empty());
     }
 }

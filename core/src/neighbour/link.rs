@@ -10,6 +10,10 @@
 
 use core::time::Duration;
 
+use smallvec::SmallVec;
+use zerocopy::network_endian::U64;
+
+use super::arq::LinkArq;
 use super::estimator::LinkEstimator;
 use crate::wire::messages::Heartbeat;
 use crate::{DropReason, Instant, LinkId, NodeId};
@@ -35,7 +39,7 @@ pub(crate) struct HeartbeatOutcome {
 }
 
 /// State of one link.
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 pub struct LinkState {
     /// The runtime's handle.
     pub link: LinkId,
@@ -53,6 +57,10 @@ pub struct LinkState {
     pub peer_connections: u8,
     /// The neighbour's capability bits.
     pub peer_capabilities: u16,
+    /// The neighbour's confirmed neighbours, from its last heartbeat (at most 8 kept; the
+    /// rest are left out, which only makes relay suppression more cautious).
+    pub peer_neighbours: SmallVec<[crate::NodeId; 8]>,
+    pub(crate) arq: LinkArq,
     pub(crate) interval: Option<Duration>,
     pub(crate) degraded_quality: bool,
     pub(crate) next_heartbeat: Instant,
@@ -75,6 +83,8 @@ impl LinkState {
             peer_battery: crate::wire::messages::BATTERY_UNKNOWN,
             peer_connections: 0,
             peer_capabilities: 0,
+            peer_neighbours: SmallVec::new(),
+            arq: LinkArq::default(),
             interval,
             degraded_quality: false,
             next_heartbeat: now,
@@ -101,6 +111,7 @@ impl LinkState {
         dst: NodeId,
         seq: u32,
         hb: &Heartbeat,
+        neighbours: &[U64],
     ) -> Result<HeartbeatOutcome, DropReason> {
         if dst != NodeId::BROADCAST && dst != me {
             return Err(DropReason::Misdirected);
@@ -127,6 +138,9 @@ impl LinkState {
         self.peer_battery = hb.battery;
         self.peer_connections = hb.connections;
         self.peer_capabilities = hb.capabilities.get();
+        self.peer_neighbours.clear();
+        let room = self.peer_neighbours.inline_size();
+        self.peer_neighbours.extend(neighbours.iter().take(room).map(|n| NodeId(n.get())));
         let mut outcome = HeartbeatOutcome::default();
         match self.status {
             LinkStatus::Pending if heard_us => {
@@ -168,9 +182,18 @@ impl LinkState {
         self.next_heartbeat = now + interval.saturating_sub(jitter);
     }
 
-    /// Forgets the neighbour and restarts the handshake (after it was lost).
-    pub(crate) fn reset(&mut self, now: Instant, hello: Duration) {
+    /// Any accepted frame from the neighbour shows that it is alive.
+    pub(crate) fn heard(&mut self, now: Instant) {
+        self.last_heard = now;
+        self.silent_intervals = 0;
+    }
+
+    /// Forgets the neighbour and restarts the handshake (after it was lost). The ARQ state is
+    /// handed back to the caller, who recycles its buffers.
+    pub(crate) fn reset(&mut self, now: Instant, hello: Duration) -> LinkArq {
+        let arq = core::mem::take(&mut self.arq);
         *self = LinkState::new(now, self.link, self.mtu, self.interval, hello);
+        arq
     }
 
     /// Heartbeat intervals elapsed since the neighbour was last heard.

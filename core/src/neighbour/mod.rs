@@ -1,6 +1,7 @@
 //! Neighbours: per-link handshake, heartbeats, quality estimation, failure detection, and the
 //! registry of every known node.
 
+pub(crate) mod arq;
 pub mod estimator;
 pub mod link;
 pub mod registry;

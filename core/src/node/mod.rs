@@ -117,7 +117,12 @@ impl Node {
             registry: NodeRegistry::new(config.max_nodes, config.node_gone_after, config.seed ^ 0x4e0d),
             flood: Flood::new(&config),
             reassembly: Reassembler::new(config.max_reassemblies, config.max_message_size, config.reassembly_timeout),
-            outbox: Outbox::new(config.transmit_queue, config.delivery_queue, config.event_queue),
+            outbox: Outbox::new(
+                config.transmit_queue,
+                config.delivery_queue,
+                config.event_queue,
+                config.transmit_queue + config.delivery_queue + config.max_links * config.link_arq_window + 1,
+            ),
             scratch: Vec::with_capacity(config.max_message_size),
             next_announce: now + config.announce_interval,
             metrics: Metrics::default(),
@@ -164,7 +169,10 @@ impl Node {
     /// The runtime closed a link. Queued PDUs for it are discarded.
     pub fn handle_link_down(&mut self, now: Instant, link: LinkId) -> Result<(), Error> {
         self.advance(now)?;
-        let state = self.links.remove(link).ok_or(Error::UnknownLink(link))?;
+        let mut state = self.links.remove(link).ok_or(Error::UnknownLink(link))?;
+        for buf in state.arq.clear() {
+            self.outbox.give_buf(buf);
+        }
         if state.is_confirmed() {
             self.metrics.neighbours_lost += 1;
             let event = Event::NeighbourLost { node: state.peer, link, reason: LossReason::LinkDown };

@@ -39,7 +39,8 @@ pub(crate) struct Outbox {
 }
 
 impl Outbox {
-    pub(crate) fn new(tx_cap: usize, delivery_cap: usize, event_cap: usize) -> Self {
+    /// Queues of the given capacities; the pool keeps up to `pool_cap` idle buffers.
+    pub(crate) fn new(tx_cap: usize, delivery_cap: usize, event_cap: usize, pool_cap: usize) -> Self {
         Outbox {
             tx: VecDeque::with_capacity(tx_cap),
             tx_cap,
@@ -47,7 +48,7 @@ impl Outbox {
             delivery_cap,
             events: VecDeque::with_capacity(event_cap),
             event_cap,
-            pool: Vec::with_capacity(tx_cap + delivery_cap + 1),
+            pool: Vec::with_capacity(pool_cap),
             lent: None,
         }
     }

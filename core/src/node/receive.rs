@@ -10,10 +10,11 @@ use crate::neighbour::LinkStatus;
 use crate::time::duration_micros;
 use crate::wire::frame::set_ttl_and_hops;
 use crate::wire::link::LinkPdu;
-use crate::wire::messages::{Announcement, BATTERY_UNKNOWN, Heartbeat};
+use crate::wire::messages::{Announcement, BATTERY_UNKNOWN, Heartbeat, LinkAckEntry};
 use crate::wire::reassembly::Reassembly;
 use crate::wire::{Frame, Message};
-use crate::{Degradation, Destination, DropReason, Error, Event, Instant, LinkId, NodeId};
+use crate::{Degradation, Destination, DropReason, Error, Event, Instant, LinkId, MessageId, NodeId};
+use zerocopy::network_endian::U64;
 
 impl Node {
     /// Bytes arrived on `link`: one link PDU exactly as the neighbour wrote it.
@@ -56,17 +57,38 @@ impl Node {
         let message = Message::parse(&frame)?;
         let header = frame.header();
         let origin = header.origin();
+        if let Message::Heartbeat(hb, neighbours) = message {
+            if origin == self.config.node_id {
+                return Err(DropReason::OwnFrame);
+            }
+            return self.on_heartbeat(now, link, &frame, hb, neighbours);
+        }
+        let i = self.links.index(link).ok_or(DropReason::Misdirected)?;
+        let state = self.links.at_mut(i);
+        if !state.is_confirmed() {
+            return Err(DropReason::LinkNotConfirmed);
+        }
+        // Link-local frames name their sender; relayed ones name only their origin.
+        if !frame.kind().is_multi_hop() && origin != state.peer {
+            return Err(DropReason::NeighbourMismatch);
+        }
+        state.heard(now);
+        if let Message::LinkAck(entries) = message {
+            return self.on_link_ack(i, &frame, entries);
+        }
+        // Acknowledge every multi-hop frame, even one dropped below (our own frame back from
+        // a cycle, a duplicate): otherwise the neighbour retransmits it for nothing.
+        if self.config.link_arq {
+            let due = now + self.config.link_ack_delay;
+            if self.links.at_mut(i).arq.acknowledge(frame.message_id(), due) {
+                self.send_link_ack(i);
+            }
+        }
         if origin == self.config.node_id {
             return Err(DropReason::OwnFrame);
         }
         if header.ttl == 0 {
             return Err(DropReason::ZeroTtl);
-        }
-        if let Message::Heartbeat(hb) = message {
-            return self.on_heartbeat(now, link, &frame, hb);
-        }
-        if !self.links.get(link).is_some_and(|l| l.is_confirmed()) {
-            return Err(DropReason::LinkNotConfirmed);
         }
         match self.flood.admit(now, frame.message_id(), Some(link)) {
             Admission::New => {}
@@ -103,13 +125,33 @@ impl Node {
         Ok(())
     }
 
-    fn on_heartbeat(&mut self, now: Instant, link: LinkId, frame: &Frame<'_>, hb: &Heartbeat) -> Result<(), DropReason> {
+    fn on_link_ack(&mut self, i: usize, frame: &Frame<'_>, entries: &[LinkAckEntry]) -> Result<(), DropReason> {
+        if frame.header().destination() != Destination::Node(self.config.node_id) {
+            return Err(DropReason::Misdirected);
+        }
+        for e in entries {
+            let id = MessageId { origin: NodeId(e.origin.get()), seq: e.seq.get() };
+            if let Some(buf) = self.links.at_mut(i).arq.acknowledged(&id) {
+                self.outbox.give_buf(buf);
+            }
+        }
+        Ok(())
+    }
+
+    fn on_heartbeat(
+        &mut self,
+        now: Instant,
+        link: LinkId,
+        frame: &Frame<'_>,
+        hb: &Heartbeat,
+        neighbours: &[U64],
+    ) -> Result<(), DropReason> {
         let me = self.config.node_id;
         let header = frame.header();
         let origin = header.origin();
         let dst = NodeId(header.destination.get());
         let state = self.links.get_mut(link).ok_or(DropReason::Misdirected)?;
-        let outcome = state.on_heartbeat(now, me, origin, dst, header.seq.get(), hb)?;
+        let outcome = state.on_heartbeat(now, me, origin, dst, header.seq.get(), hb, neighbours)?;
         let degraded_etx = self.config.degraded_etx;
         let etx = state.estimator.etx();
         let was_poor = state.degraded_quality;

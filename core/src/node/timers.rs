@@ -24,6 +24,12 @@ impl Node {
         while let Some(relay) = self.flood.relays.pop_due(now) {
             self.run_relay(relay);
         }
+        for i in 0..self.links.len() {
+            if self.links.at(i).arq.ack_due.is_some_and(|due| due <= now) {
+                self.send_link_ack(i);
+            }
+            self.retransmit_overdue(now, i);
+        }
         for _ in 0..self.reassembly.expire(now) {
             self.metrics.drop(DropReason::ReassemblyTimeout);
         }
@@ -54,7 +60,10 @@ impl Node {
             }
             let (node, link) = (state.peer, state.link);
             if missed >= lost_after {
-                state.reset(now, hello);
+                let mut arq = state.reset(now, hello);
+                for buf in arq.clear() {
+                    self.outbox.give_buf(buf);
+                }
                 self.metrics.neighbours_lost += 1;
                 let reason = LossReason::MissedHeartbeats;
                 self.outbox.push_event(Event::NeighbourLost { node, link, reason }, &mut self.metrics);
@@ -72,6 +81,9 @@ impl Node {
         let mut deadline = self.next_announce;
         for l in self.links.iter() {
             deadline = deadline.min(l.next_heartbeat);
+            if let Some(d) = l.arq.next_deadline() {
+                deadline = deadline.min(d);
+            }
             if l.is_confirmed() {
                 let silence = interval * (l.silent_intervals + 1);
                 deadline = deadline.min(l.last_heard + silence);

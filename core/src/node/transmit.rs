@@ -1,19 +1,24 @@
-//! Originating frames, relaying them, and cutting them into link PDUs.
+//! Originating frames, relaying them, link acknowledgements and retransmissions, and
+//! cutting frames into link PDUs.
 
 use smallvec::SmallVec;
+use zerocopy::network_endian::{U16, U32, U64};
+use zerocopy::{FromBytes, IntoBytes};
 
 use super::Node;
 use super::outbox::TxItem;
+use crate::flood::PendingRelay;
+use crate::neighbour::arq::{LinkArq, Unacked};
 use crate::wire::link::Fragmenter;
-use crate::wire::messages::{Announcement, BATTERY_UNKNOWN, Heartbeat};
+use crate::wire::messages::{
+    Announcement, BATTERY_UNKNOWN, Heartbeat, LinkAckEntry, LinkAckHeader, MAX_HEARTBEAT_NEIGHBOURS, MAX_LINK_ACKS,
+};
 use crate::wire::{FrameHeader, Kind, encode_frame};
-use crate::{Destination, DropReason, Instant, LinkId, MessageId, Priority};
-use zerocopy::{FromBytes, IntoBytes};
-use zerocopy::network_endian::{U16, U32};
+use crate::{Destination, DropReason, Instant, LinkId, MessageId, NodeId, Priority};
 
 impl Node {
-    /// Encodes a frame from this node and queues it on `only` or on every confirmed link.
-    /// Returns `None` if it could not be queued anywhere (transmit queue full).
+    /// Encodes a multi-hop frame from this node and queues it on `only` or on every
+    /// confirmed link. Returns `None` if it could not be queued anywhere.
     pub(super) fn originate(
         &mut self,
         kind: Kind,
@@ -24,47 +29,54 @@ impl Node {
         only: Option<LinkId>,
     ) -> Option<MessageId> {
         let seq = self.next_seq();
+        let id = MessageId { origin: self.config.node_id, seq };
         let header = FrameHeader::new(kind, priority, ttl, self.config.node_id, dst, seq);
         let mut frame = core::mem::take(&mut self.scratch);
         encode_frame(&mut frame, &header, body);
         let mut queued = false;
         for i in 0..self.links.len() {
             let l = self.links.at(i);
-            let wanted = match only {
-                Some(link) => l.link == link,
-                None => l.is_confirmed(),
-            };
+            let wanted = l.is_confirmed() && only.is_none_or(|link| l.link == link);
             if wanted {
-                queued |= self.queue_frame(i, &frame);
+                queued |= self.send_reliably(i, id, &frame);
             }
         }
         self.scratch = frame;
         self.metrics.frames_originated += 1;
-        queued.then_some(MessageId { origin: self.config.node_id, seq })
+        queued.then_some(id)
     }
 
-    /// Sends a relay whose jitter ran out, unless enough copies were heard meanwhile.
-    pub(super) fn run_relay(&mut self, relay: crate::flood::PendingRelay) {
-        let suppression = self.config.relay_suppression;
-        let dst = destination_of(&relay.frame);
-        // Towards a unicast destination that is our neighbour, only its link matters.
-        let direct = match dst {
+    /// Sends a relay whose jitter ran out, unless it is redundant.
+    ///
+    /// Targets are the confirmed links that did not deliver a copy. The relay is suppressed
+    /// when at least `relay_suppression` other neighbours relayed it and every target is a
+    /// known neighbour of one of them: such a relayer sent it to the target already (it sends
+    /// to every link that did not send it a copy), so suppression never starves a node.
+    pub(super) fn run_relay(&mut self, relay: PendingRelay) {
+        let direct = match destination_of(&relay.frame) {
             Some(Destination::Node(n)) => self.links.link_to(n).map(|l| l.link),
             _ => None,
         };
+        let relayers: SmallVec<[NodeId; 8]> = relay
+            .heard_from
+            .iter()
+            .filter_map(|link| self.links.get(*link).map(|l| l.peer))
+            .collect();
         let targets: SmallVec<[usize; 8]> = (0..self.links.len())
             .filter(|i| {
                 let l = self.links.at(*i);
-                l.is_confirmed()
-                    && !relay.heard_from.contains(&l.link)
-                    && direct.is_none_or(|d| d == l.link)
+                l.is_confirmed() && !relay.heard_from.contains(&l.link) && direct.is_none_or(|d| d == l.link)
             })
             .collect();
-        if targets.is_empty() || (suppression > 0 && relay.copies >= suppression) {
+        let threshold = self.config.relay_suppression;
+        let covered = |i: &usize| relayers.iter().any(|r| self.links.at(*i).peer_neighbours.contains(r));
+        let suppressed = targets.is_empty()
+            || (threshold > 0 && relay.copies >= threshold && targets.iter().all(covered));
+        if suppressed {
             self.metrics.relays_suppressed += 1;
         } else {
             for i in targets {
-                self.queue_frame(i, &relay.frame);
+                self.send_reliably(i, relay.id, &relay.frame);
             }
             self.metrics.relayed += 1;
         }
@@ -73,7 +85,13 @@ impl Node {
 
     /// Sends a heartbeat on link `i` and schedules the next one.
     pub(super) fn send_heartbeat(&mut self, now: Instant, i: usize, jitter: core::time::Duration) {
-        let connections = u8::try_from(self.links.confirmed()).unwrap_or(u8::MAX);
+        let neighbours: SmallVec<[U64; MAX_HEARTBEAT_NEIGHBOURS]> = self
+            .links
+            .iter()
+            .filter(|l| l.is_confirmed())
+            .take(MAX_HEARTBEAT_NEIGHBOURS)
+            .map(|l| U64::new(l.peer.0))
+            .collect();
         let battery = self.battery.unwrap_or(BATTERY_UNKNOWN);
         let capabilities = self.config.capabilities;
         let heartbeat_interval = self.config.heartbeat_interval;
@@ -82,8 +100,8 @@ impl Node {
         let body = Heartbeat {
             rx_quality: link.estimator.rx_quality(),
             battery,
-            connections,
-            reserved: 0,
+            connections: neighbours.len() as u8,
+            neighbour_count: neighbours.len() as u8,
             tx_time: U32::new(now.wire_micros()),
             echo_time: U32::new(echo_time),
             echo_delay: U32::new(echo_delay),
@@ -96,15 +114,63 @@ impl Node {
             Priority::Critical,
             1,
             self.config.node_id,
-            crate::Destination::from_node_id(dst),
+            Destination::from_node_id(dst),
             seq,
         );
         let mut frame = core::mem::take(&mut self.scratch);
-        encode_frame(&mut frame, &header, &[body.as_bytes()]);
+        encode_frame(&mut frame, &header, &[body.as_bytes(), neighbours.as_bytes()]);
         if self.queue_frame(i, &frame) {
             self.metrics.heartbeats_sent += 1;
         }
         self.scratch = frame;
+    }
+
+    /// Sends the acknowledgements gathered for link `i`.
+    pub(super) fn send_link_ack(&mut self, i: usize) {
+        let link = self.links.at_mut(i);
+        let entries: SmallVec<[LinkAckEntry; MAX_LINK_ACKS]> = link
+            .arq
+            .pending_acks
+            .drain(..)
+            .map(|id| LinkAckEntry { origin: U64::new(id.origin.0), seq: U32::new(id.seq) })
+            .collect();
+        link.arq.ack_due = None;
+        if entries.is_empty() {
+            return;
+        }
+        let head = LinkAckHeader { count: entries.len() as u8, reserved: [0; 3] };
+        let dst = Destination::Node(link.peer);
+        let header = FrameHeader::new(Kind::LinkAck, Priority::Critical, 1, self.config.node_id, dst, 0);
+        let mut frame = core::mem::take(&mut self.scratch);
+        encode_frame(&mut frame, &header, &[head.as_bytes(), entries.as_bytes()]);
+        if self.queue_frame(i, &frame) {
+            self.metrics.link_acks_sent += 1;
+        }
+        self.scratch = frame;
+    }
+
+    /// Retransmits or abandons the frames on link `i` whose acknowledgement is overdue.
+    pub(super) fn retransmit_overdue(&mut self, now: Instant, i: usize) {
+        let max_retries = self.config.link_retries;
+        let ack_delay = self.config.link_ack_delay;
+        let link = self.links.at(i);
+        let rto = LinkArq::rto(link.estimator.rtt(), link.estimator.rtt_var(), ack_delay);
+        let overdue = link.arq.unacked.iter().filter(|u| u.deadline <= now).count();
+        for _ in 0..overdue {
+            let link = self.links.at_mut(i);
+            let Some(pos) = link.arq.unacked.iter().position(|u| u.deadline <= now) else { break };
+            let mut u = link.arq.unacked.remove(pos).expect("position is in range");
+            if u.retries >= max_retries {
+                self.metrics.retransmits_abandoned += 1;
+                self.outbox.give_buf(u.frame);
+                continue;
+            }
+            u.retries += 1;
+            u.deadline = now + rto * (1u32 << u.retries);
+            self.metrics.retransmissions += 1;
+            self.queue_frame(i, &u.frame);
+            self.links.at_mut(i).arq.unacked.push_back(u);
+        }
     }
 
     /// Floods this node's announcement.
@@ -118,12 +184,37 @@ impl Node {
             reserved: U16::new(0),
         };
         let ttl = self.config.default_ttl;
-        let _ = self.originate(Kind::Announcement, Destination::Broadcast, Priority::Background, ttl, &[body.as_bytes()], None);
+        let (kind, prio) = (Kind::Announcement, Priority::Background);
+        let _ = self.originate(kind, Destination::Broadcast, prio, ttl, &[body.as_bytes()], None);
+    }
+
+    /// Queues a multi-hop frame on link `i` and, with link ARQ on, keeps a copy until the
+    /// neighbour acknowledges it.
+    fn send_reliably(&mut self, i: usize, id: MessageId, frame: &[u8]) -> bool {
+        if !self.queue_frame(i, frame) {
+            return false;
+        }
+        if self.config.link_arq {
+            let now = self.now;
+            let window = self.config.link_arq_window;
+            let ack_delay = self.config.link_ack_delay;
+            let mut copy = self.outbox.take_buf();
+            copy.extend_from_slice(frame);
+            let link = self.links.at_mut(i);
+            let rto = LinkArq::rto(link.estimator.rtt(), link.estimator.rtt_var(), ack_delay);
+            let evicted = if link.arq.unacked.len() >= window { link.arq.unacked.pop_front() } else { None };
+            link.arq.unacked.push_back(Unacked { id, frame: copy, deadline: now + rto, retries: 0 });
+            if let Some(old) = evicted {
+                self.metrics.retransmits_abandoned += 1;
+                self.outbox.give_buf(old.frame);
+            }
+        }
+        true
     }
 
     /// Cuts `frame` into PDUs for link `i` and queues them all, or none if the transmit queue
     /// cannot take them all (counted). Returns whether it was queued.
-    fn queue_frame(&mut self, i: usize, frame: &[u8]) -> bool {
+    pub(super) fn queue_frame(&mut self, i: usize, frame: &[u8]) -> bool {
         let link = self.links.at_mut(i);
         let Some(plan) = Fragmenter::new(frame.len(), usize::from(link.mtu)) else {
             self.metrics.drop(DropReason::Oversized);

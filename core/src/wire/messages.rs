@@ -11,6 +11,10 @@ use crate::DropReason;
 
 /// Battery value meaning "unknown / mains powered".
 pub const BATTERY_UNKNOWN: u8 = 0xFF;
+/// Most neighbour ids one heartbeat lists.
+pub const MAX_HEARTBEAT_NEIGHBOURS: usize = 16;
+/// Most acknowledgements one [`Kind::LinkAck`] frame carries (it then fits a 185-byte MTU whole).
+pub const MAX_LINK_ACKS: usize = 12;
 
 /// [`Kind::Announcement`]: a node describes itself; flooded periodically.
 #[derive(FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned, Clone, Copy, Debug, PartialEq, Eq)]
@@ -36,6 +40,8 @@ pub struct Announcement {
 /// been heard: seeing its own id there tells the neighbour that the link works both ways.
 /// The frame's `seq` is a per-link heartbeat counter (heartbeats never leave the link, so
 /// they do not use the origin's flood sequence space); gaps reveal lost heartbeats.
+/// `neighbour_count` ids of the sender's confirmed neighbours (`u64` each) follow the fixed
+/// part: receivers learn their two-hop neighbourhood, which makes relay suppression safe.
 #[derive(FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned, Clone, Copy, Debug, PartialEq, Eq)]
 #[repr(C)]
 pub struct Heartbeat {
@@ -45,8 +51,8 @@ pub struct Heartbeat {
     pub battery: u8,
     /// Links currently confirmed by the sender.
     pub connections: u8,
-    /// Zero in version 1.
-    pub reserved: u8,
+    /// Number of neighbour ids after the fixed part (at most [`MAX_HEARTBEAT_NEIGHBOURS`]).
+    pub neighbour_count: u8,
     /// Sender's clock when sending, low 32 bits of microseconds.
     pub tx_time: U32,
     /// The `tx_time` of the last heartbeat received from the neighbour (0: none yet).
@@ -57,6 +63,26 @@ pub struct Heartbeat {
     pub capabilities: U16,
     /// Zero in version 1.
     pub reserved2: U16,
+}
+
+/// Fixed part of a [`Kind::LinkAck`]; `count` [`LinkAckEntry`]s follow.
+#[derive(FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned, Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(C)]
+pub struct LinkAckHeader {
+    /// Number of entries that follow, 1..=[`MAX_LINK_ACKS`].
+    pub count: u8,
+    /// Zero in version 1.
+    pub reserved: [u8; 3],
+}
+
+/// One multi-hop frame acknowledged to the neighbour that sent it.
+#[derive(FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned, Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(C)]
+pub struct LinkAckEntry {
+    /// The frame's origin.
+    pub origin: U64,
+    /// The frame's sequence number.
+    pub seq: U32,
 }
 
 /// Fixed part of a [`Kind::TopologyUpdate`]; `entry_count` [`LinkEntry`]s follow.
@@ -217,8 +243,8 @@ impl ElectionOp {
 pub enum Message<'a> {
     /// See [`Announcement`].
     Announcement(&'a Announcement),
-    /// See [`Heartbeat`].
-    Heartbeat(&'a Heartbeat),
+    /// See [`Heartbeat`]; the sender's neighbour ids follow.
+    Heartbeat(&'a Heartbeat, &'a [U64]),
     /// See [`TopologyHeader`]; the entries follow.
     TopologyUpdate(&'a TopologyHeader, &'a [LinkEntry]),
     /// See [`RoutingControl`].
@@ -229,6 +255,8 @@ pub enum Message<'a> {
     Ack(&'a AckBody),
     /// See [`ElectionBody`].
     Election(&'a ElectionBody),
+    /// See [`LinkAckHeader`]; the entries follow.
+    LinkAck(&'a [LinkAckEntry]),
 }
 
 fn exact<T: FromBytes + KnownLayout + Immutable + Unaligned>(body: &[u8]) -> Result<&T, DropReason> {
@@ -248,11 +276,16 @@ impl<'a> Message<'a> {
                 Message::Announcement(a)
             }
             Kind::Heartbeat => {
-                let h: &Heartbeat = exact(body)?;
-                if h.battery > 100 && h.battery != BATTERY_UNKNOWN {
+                let (h, rest) = Heartbeat::ref_from_prefix(body).map_err(|_| DropReason::MalformedBody)?;
+                let neighbours = <[U64]>::ref_from_bytes(rest).map_err(|_| DropReason::MalformedBody)?;
+                let count = usize::from(h.neighbour_count);
+                if (h.battery > 100 && h.battery != BATTERY_UNKNOWN)
+                    || neighbours.len() != count
+                    || count > MAX_HEARTBEAT_NEIGHBOURS
+                {
                     return Err(DropReason::MalformedBody);
                 }
-                Message::Heartbeat(h)
+                Message::Heartbeat(h, neighbours)
             }
             Kind::TopologyUpdate => {
                 let (head, rest) =
@@ -278,6 +311,15 @@ impl<'a> Message<'a> {
                     return Err(DropReason::MalformedBody);
                 }
                 Message::Election(e)
+            }
+            Kind::LinkAck => {
+                let (head, rest) = LinkAckHeader::ref_from_prefix(body).map_err(|_| DropReason::MalformedBody)?;
+                let entries = <[LinkAckEntry]>::ref_from_bytes(rest).map_err(|_| DropReason::MalformedBody)?;
+                let count = usize::from(head.count);
+                if entries.len() != count || count == 0 || count > MAX_LINK_ACKS {
+                    return Err(DropReason::MalformedBody);
+                }
+                Message::LinkAck(entries)
             }
         })
     }
@@ -306,11 +348,13 @@ mod tests {
         assert_eq!(size_of::<RoutingControl>(), 16);
         assert_eq!(size_of::<AckBody>(), 8);
         assert_eq!(size_of::<ElectionBody>(), 28);
+        assert_eq!(size_of::<LinkAckHeader>(), 4);
+        assert_eq!(size_of::<LinkAckEntry>(), 12);
     }
 
     #[test]
     fn wrong_sizes_and_bad_enums_are_malformed() {
-        for kind in [Kind::Announcement, Kind::Heartbeat, Kind::RoutingUpdate, Kind::Ack, Kind::Election] {
+        for kind in [Kind::Announcement, Kind::Heartbeat, Kind::RoutingUpdate, Kind::Ack, Kind::Election, Kind::LinkAck] {
             let b = frame_of(kind, &[0u8; 3]);
             let f = Frame::new_checked(&b, 4096).unwrap();
             assert_eq!(Message::parse(&f).unwrap_err(), DropReason::MalformedBody, "{kind:?}");

@@ -51,6 +51,8 @@ pub enum Kind {
     Ack = 6,
     /// Coordinator election: (pre-)vote requests, votes, coordinator heartbeats.
     Election = 7,
+    /// Link-local acknowledgement of multi-hop frames (hop-by-hop retransmission).
+    LinkAck = 8,
 }
 
 impl Kind {
@@ -64,13 +66,14 @@ impl Kind {
             5 => Kind::GameData,
             6 => Kind::Ack,
             7 => Kind::Election,
+            8 => Kind::LinkAck,
             _ => return None,
         })
     }
 
     /// Whether frames of this kind travel beyond one hop (by flooding or routing).
     pub const fn is_multi_hop(self) -> bool {
-        !matches!(self, Kind::Heartbeat)
+        !matches!(self, Kind::Heartbeat | Kind::LinkAck)
     }
 }
 

@@ -1,0 +1,259 @@
+//! A deterministic discrete-event driver for a set of nodes joined by in-memory links.
+
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+use std::time::Duration;
+
+use blemesh_core::{Config, Event, Instant, LinkId, LinkReport, Node, NodeId, Output, Priority};
+use rand_chacha::ChaCha8Rng;
+use rand_core::{RngCore, SeedableRng};
+
+use crate::topology::Topology;
+
+/// Link behaviour of a harness run.
+#[derive(Clone, Debug)]
+pub struct HarnessConfig {
+    /// Seed of loss and latency draws (node seeds derive from it too).
+    pub seed: u64,
+    /// Probability that one link PDU is lost.
+    pub loss: f64,
+    /// Fixed part of the one-way latency of a PDU.
+    pub latency: Duration,
+    /// Random extra latency, uniform in `[0, jitter)`.
+    pub jitter: Duration,
+    /// MTU reported for every link.
+    pub mtu: u16,
+}
+
+impl Default for HarnessConfig {
+    fn default() -> Self {
+        HarnessConfig { seed: 1, loss: 0.0, latency: Duration::from_millis(5), jitter: Duration::from_millis(2), mtu: 185 }
+    }
+}
+
+/// A payload a node delivered to its application.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Received {
+    /// When.
+    pub at: Instant,
+    /// Who sent it.
+    pub origin: NodeId,
+    /// The origin's sequence number.
+    pub seq: u32,
+    /// Its priority.
+    pub priority: Priority,
+    /// Hops travelled.
+    pub hops: u8,
+    /// The bytes.
+    pub payload: Vec<u8>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+struct InFlight {
+    to: usize,
+    link: LinkId,
+    bytes: Vec<u8>,
+}
+
+/// The mesh under test. Node `i` has id `i + 1`; its link to neighbour `j` is `LinkId(j)`.
+#[derive(Debug)]
+pub struct Harness {
+    /// The nodes, index `i` has id `i + 1`.
+    pub nodes: Vec<Node>,
+    /// The current topology (cuts remove edges).
+    pub topology: Topology,
+    /// Everything each node delivered.
+    pub received: Vec<Vec<Received>>,
+    /// Every event each node emitted.
+    pub events: Vec<Vec<(Instant, Event)>>,
+    /// Every PDU each node transmitted: (time, link, bytes). Recorded only when enabled.
+    pub transmitted: Vec<Vec<(Instant, LinkId, Vec<u8>)>>,
+    /// Record transmissions in [`Harness::transmitted`].
+    pub record_transmissions: bool,
+    cfg: HarnessConfig,
+    rng: ChaCha8Rng,
+    now: Instant,
+    deadlines: Vec<Instant>,
+    in_flight: BinaryHeap<Reverse<(Instant, u64, InFlight)>>,
+    counter: u64,
+}
+
+/// The id of harness node `i`.
+pub fn node_id(i: usize) -> NodeId {
+    NodeId(i as u64 + 1)
+}
+
+impl Harness {
+    /// Nodes with default configuration on `topology`.
+    pub fn new(topology: Topology, cfg: HarnessConfig) -> Self {
+        Harness::with_config(topology, cfg, |_, c| c)
+    }
+
+    /// Nodes whose configuration `adjust` may change (it gets the node index and defaults).
+    pub fn with_config(topology: Topology, cfg: HarnessConfig, adjust: impl Fn(usize, Config) -> Config) -> Self {
+        let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed);
+        let now = Instant::ZERO;
+        let nodes: Vec<Node> = (0..topology.nodes)
+            .map(|i| {
+                let config = adjust(i, Config::new(node_id(i), rng.next_u64()));
+                Node::new(config, now).expect("valid harness configuration")
+            })
+            .collect();
+        let n = nodes.len();
+        let mut h = Harness {
+            nodes,
+            topology: Topology::new(n, []),
+            received: vec![Vec::new(); n],
+            events: vec![Vec::new(); n],
+            transmitted: vec![Vec::new(); n],
+            record_transmissions: false,
+            cfg,
+            rng,
+            now,
+            deadlines: vec![now; n],
+            in_flight: BinaryHeap::new(),
+            counter: 0,
+        };
+        for &(a, b) in &topology.edges {
+            h.connect(a, b);
+        }
+        h
+    }
+
+    /// The current virtual time.
+    pub fn now(&self) -> Instant {
+        self.now
+    }
+
+    /// Brings up a link between `a` and `b`.
+    pub fn connect(&mut self, a: usize, b: usize) {
+        let report = LinkReport::new(self.cfg.mtu);
+        for (x, y) in [(a, b), (b, a)] {
+            self.nodes[x].handle_link_up(self.now, LinkId(y as u32), report).expect("link up");
+            self.drain(x);
+        }
+        let mut edges = self.topology.edges.clone();
+        edges.push((a, b));
+        self.topology = Topology::new(self.topology.nodes, edges);
+    }
+
+    /// Takes the link between `a` and `b` down on both ends; PDUs in flight on it are lost.
+    pub fn cut(&mut self, a: usize, b: usize) {
+        for (x, y) in [(a, b), (b, a)] {
+            self.nodes[x].handle_link_down(self.now, LinkId(y as u32)).expect("link down");
+            self.drain(x);
+        }
+        let (lo, hi) = (a.min(b), a.max(b));
+        self.topology.edges.retain(|e| *e != (lo, hi));
+    }
+
+    /// Runs until virtual time `until` (inclusive of events at `until`).
+    pub fn run_until(&mut self, until: Instant) {
+        while let Some(at) = self.next_event_time() {
+            if at > until {
+                break;
+            }
+            self.step();
+        }
+        self.now = self.now.max(until);
+    }
+
+    /// Runs for `d` of virtual time.
+    pub fn run_for(&mut self, d: Duration) {
+        self.run_until(self.now + d);
+    }
+
+    /// Processes the earliest pending event. Returns false if there was none.
+    pub fn step(&mut self) -> bool {
+        let Some(at) = self.next_event_time() else { return false };
+        self.now = at;
+        let frame_first = self.in_flight.peek().is_some_and(|Reverse((t, _, _))| *t == at);
+        if frame_first {
+            let Reverse((_, _, f)) = self.in_flight.pop().expect("peeked");
+            // The link may have been cut while the PDU was in the air.
+            if self.nodes[f.to].handle_receive(at, f.link, &f.bytes).is_ok() {
+                self.drain(f.to);
+            }
+        } else {
+            let i = (0..self.nodes.len()).find(|i| self.deadlines[*i] == at).expect("a node is due");
+            self.nodes[i].handle_timeout(at).expect("time is monotonic");
+            self.drain(i);
+        }
+        true
+    }
+
+    /// Node `i` sends `payload` to node `to`, or broadcasts when `to` is `None`.
+    pub fn send(&mut self, i: usize, to: Option<usize>, payload: &[u8], qos: blemesh_core::Qos) -> Result<blemesh_core::MessageId, blemesh_core::Error> {
+        let now = self.now;
+        let r = match to {
+            Some(j) => self.nodes[i].send(now, node_id(j), payload, qos),
+            None => self.nodes[i].broadcast(now, payload, qos),
+        };
+        self.drain(i);
+        r
+    }
+
+    /// Hands raw bytes to node `i` as if they arrived on its link from `from`.
+    pub fn inject(&mut self, i: usize, from: usize, bytes: &[u8]) {
+        let now = self.now;
+        self.nodes[i].handle_receive(now, LinkId(from as u32), bytes).expect("link is up");
+        self.drain(i);
+    }
+
+    /// Confirmed neighbours of node `i`, as node indices, ascending.
+    pub fn confirmed_neighbours(&self, i: usize) -> Vec<usize> {
+        let mut v: Vec<usize> = self.nodes[i]
+            .neighbours()
+            .filter(|l| l.is_confirmed())
+            .map(|l| (l.peer.0 - 1) as usize)
+            .collect();
+        v.sort_unstable();
+        v
+    }
+
+    fn next_event_time(&self) -> Option<Instant> {
+        let frame = self.in_flight.peek().map(|Reverse((t, _, _))| *t);
+        let timer = self.deadlines.iter().copied().min();
+        match (frame, timer) {
+            (Some(f), Some(t)) => Some(f.min(t)),
+            (f, t) => f.or(t),
+        }
+    }
+
+    fn drain(&mut self, i: usize) {
+        let now = self.now;
+        loop {
+            match self.nodes[i].poll_output() {
+                Output::Transmit(t) => {
+                    let (link, bytes) = (t.link, t.bytes.to_vec());
+                    if self.record_transmissions {
+                        self.transmitted[i].push((now, link, bytes.clone()));
+                    }
+                    let to = link.0 as usize;
+                    let lost = self.cfg.loss > 0.0 && (self.rng.next_u64() as f64 / u64::MAX as f64) < self.cfg.loss;
+                    let jitter_us = self.cfg.jitter.as_micros() as u64;
+                    let extra = if jitter_us == 0 { 0 } else { self.rng.next_u64() % jitter_us };
+                    if !lost {
+                        let at = now + self.cfg.latency + Duration::from_micros(extra);
+                        self.counter += 1;
+                        self.in_flight.push(Reverse((at, self.counter, InFlight { to, link: LinkId(i as u32), bytes })));
+                    }
+                }
+                Output::Deliver(d) => self.received[i].push(Received {
+                    at: now,
+                    origin: d.origin,
+                    seq: d.seq,
+                    priority: d.priority,
+                    hops: d.hops,
+                    payload: d.payload.to_vec(),
+                }),
+                Output::Event(e) => self.events[i].push((now, e)),
+                Output::Timeout(at) => {
+                    self.deadlines[i] = at;
+                    break;
+                }
+                _ => {}
+            }
+        }
+    }
+}

@@ -14,7 +14,11 @@
 //! in `timers.rs`, the output queues in `outbox.rs`.
 
 mod outbox;
+#[cfg(test)]
+mod properties;
 mod receive;
+#[cfg(test)]
+mod tests;
 mod timers;
 mod transmit;
 
@@ -151,10 +155,14 @@ impl Node {
     }
 
     /// New radio properties of a link (MTU after exchange, RSSI, connection interval).
+    ///
+    /// If the MTU shrinks, PDUs already queued for the link were cut for the larger MTU and
+    /// are discarded; link ARQ sends the multi-hop frames among them again, cut anew.
     pub fn handle_link_report(&mut self, now: Instant, link: LinkId, report: LinkReport) -> Result<(), Error> {
         self.advance(now)?;
         check_mtu(report.mtu)?;
         let state = self.links.get_mut(link).ok_or(Error::UnknownLink(link))?;
+        let shrunk = report.mtu < state.mtu;
         state.mtu = report.mtu;
         if report.connection_interval.is_some() {
             state.interval = report.connection_interval;
@@ -162,6 +170,9 @@ impl Node {
         state.estimator.set_capacity(report.mtu, state.interval);
         if let Some(rssi) = report.rssi {
             state.estimator.on_rssi(now, rssi);
+        }
+        if shrunk {
+            self.outbox.forget_link(link);
         }
         Ok(())
     }

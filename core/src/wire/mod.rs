@@ -18,6 +18,9 @@ pub mod link;
 pub mod messages;
 pub mod reassembly;
 
+#[cfg(test)]
+mod properties;
+
 pub use frame::{Frame, FrameHeader, encode_frame};
 pub use link::{Fragmenter, LinkPdu};
 pub use messages::Message;

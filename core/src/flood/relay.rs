@@ -27,7 +27,12 @@ pub struct PendingRelay {
     pub frame: Vec<u8>,
 }
 
-/// At most `capacity` pending relays; frame buffers are recycled.
+/// Bytes preallocated per relay slot: a typical game frame fits without growing the buffer.
+pub const RELAY_BUFFER_BYTES: usize = 256;
+
+/// At most `capacity` pending relays. One buffer per slot is allocated up front, so the
+/// relay path never allocates for frames up to [`RELAY_BUFFER_BYTES`]; a larger frame grows
+/// its buffer once, and the grown buffer is kept.
 #[derive(Debug)]
 pub struct RelayTable {
     slots: Vec<Option<PendingRelay>>,
@@ -37,7 +42,10 @@ pub struct RelayTable {
 impl RelayTable {
     /// A table of `capacity` slots.
     pub fn new(capacity: usize) -> Self {
-        RelayTable { slots: (0..capacity).map(|_| None).collect(), free: Vec::with_capacity(capacity) }
+        RelayTable {
+            slots: (0..capacity).map(|_| None).collect(),
+            free: (0..capacity).map(|_| Vec::with_capacity(RELAY_BUFFER_BYTES)).collect(),
+        }
     }
 
     /// Schedules `frame` (received on `from`, if any) for relay at `due`. Returns the stored

@@ -45,6 +45,11 @@ pub(crate) struct LinkArq {
 }
 
 impl LinkArq {
+    /// ARQ state whose window of `window` frames is allocated up front.
+    pub(crate) fn with_window(window: usize) -> Self {
+        LinkArq { unacked: VecDeque::with_capacity(window), ..LinkArq::default() }
+    }
+
     /// The retransmission timeout for a link with these RTT estimates.
     pub(crate) fn rto(rtt: Option<Duration>, rtt_var: Duration, ack_delay: Duration) -> Duration {
         match rtt {

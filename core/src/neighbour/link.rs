@@ -73,7 +73,14 @@ pub struct LinkState {
 }
 
 impl LinkState {
-    pub(crate) fn new(now: Instant, link: LinkId, mtu: u16, interval: Option<Duration>, hello: Duration) -> Self {
+    pub(crate) fn new(
+        now: Instant,
+        link: LinkId,
+        mtu: u16,
+        interval: Option<Duration>,
+        hello: Duration,
+        arq_window: usize,
+    ) -> Self {
         LinkState {
             link,
             mtu,
@@ -84,7 +91,7 @@ impl LinkState {
             peer_connections: 0,
             peer_capabilities: 0,
             peer_neighbours: SmallVec::new(),
-            arq: LinkArq::default(),
+            arq: LinkArq::with_window(arq_window),
             interval,
             degraded_quality: false,
             next_heartbeat: now,
@@ -191,9 +198,10 @@ impl LinkState {
     /// Forgets the neighbour and restarts the handshake (after it was lost). The ARQ state is
     /// handed back to the caller, who recycles its buffers.
     pub(crate) fn reset(&mut self, now: Instant, hello: Duration) -> LinkArq {
-        let arq = core::mem::take(&mut self.arq);
-        *self = LinkState::new(now, self.link, self.mtu, self.interval, hello);
-        arq
+        let window = self.arq.unacked.capacity();
+        let fresh = LinkState::new(now, self.link, self.mtu, self.interval, hello, window);
+        let old = core::mem::replace(self, fresh);
+        old.arq
     }
 
     /// Heartbeat intervals elapsed since the neighbour was last heard.

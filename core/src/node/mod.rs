@@ -146,7 +146,9 @@ impl Node {
         if self.links.len() >= self.config.max_links {
             return Err(Error::TooManyLinks { max: self.config.max_links });
         }
-        let mut state = LinkState::new(now, link, report.mtu, report.connection_interval, self.config.hello_interval);
+        let window = if self.config.link_arq { self.config.link_arq_window } else { 0 };
+        let (hello, interval) = (self.config.hello_interval, report.connection_interval);
+        let mut state = LinkState::new(now, link, report.mtu, interval, hello, window);
         if let Some(rssi) = report.rssi {
             state.estimator.on_rssi(now, rssi);
         }

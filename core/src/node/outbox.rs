@@ -10,6 +10,11 @@ use alloc::vec::Vec;
 use crate::error::Queue;
 use crate::{Destination, DropReason, Event, LinkId, Metrics, NodeId, Priority};
 
+/// Buffers allocated up front, and their size: the working set of a node relaying game
+/// traffic. Beyond it the pool grows to the peak it meets and keeps what it grew.
+const PREALLOCATED_BUFFERS: usize = 48;
+const PREALLOCATED_BYTES: usize = 256;
+
 #[derive(Debug)]
 pub(crate) struct TxItem {
     pub link: LinkId,
@@ -48,7 +53,12 @@ impl Outbox {
             delivery_cap,
             events: VecDeque::with_capacity(event_cap),
             event_cap,
-            pool: Vec::with_capacity(pool_cap),
+            pool: {
+                let mut pool = Vec::with_capacity(pool_cap);
+                let n = PREALLOCATED_BUFFERS.min(pool_cap);
+                pool.extend((0..n).map(|_| Vec::with_capacity(PREALLOCATED_BYTES)));
+                pool
+            },
             lent: None,
         }
     }

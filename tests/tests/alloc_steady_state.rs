@@ -1,0 +1,159 @@
+//! A counting allocator proves the hot paths allocate nothing in steady state: decoding,
+//! duplicate checks, relaying, link acknowledgements, retransmission bookkeeping and
+//! draining outputs, for a flood relayed through the middle of a three-node line.
+//!
+//! Only allocations made on this test's thread while `COUNTING` is set are counted, so the
+//! test framework's other threads do not interfere.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+use std::collections::VecDeque;
+use std::time::Duration;
+
+use blemesh_core::{Config, Instant, LinkId, LinkReport, Node, NodeId, Output, Qos};
+
+struct Counting;
+
+thread_local! {
+    static COUNTING: Cell<bool> = const { Cell::new(false) };
+    static ALLOCATIONS: Cell<u64> = const { Cell::new(0) };
+}
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        if COUNTING.with(Cell::get) {
+            ALLOCATIONS.with(|a| a.set(a.get() + 1));
+        }
+        // SAFETY: forwarded unchanged to the system allocator.
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: forwarded unchanged to the system allocator.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        if COUNTING.with(Cell::get) {
+            ALLOCATIONS.with(|a| a.set(a.get() + 1));
+        }
+        // SAFETY: forwarded unchanged to the system allocator.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+/// A line 0 - 1 - 2 with zero-latency links, driven without allocating in the driver itself:
+/// PDUs in flight live in recycled buffers.
+struct Line {
+    nodes: Vec<Node>,
+    deadlines: Vec<Instant>,
+    in_flight: VecDeque<(usize, LinkId, Vec<u8>)>,
+    spare: Vec<Vec<u8>>,
+    delivered: Vec<u64>,
+}
+
+impl Line {
+    fn new(seed: u64) -> Self {
+        let nodes: Vec<Node> = (0..3)
+            .map(|i| Node::new(Config::new(NodeId(i + 1), seed * 1000 + i * 7 + 1), Instant::ZERO).unwrap())
+            .collect();
+        let mut line = Line {
+            nodes,
+            deadlines: vec![Instant::ZERO; 3],
+            in_flight: VecDeque::with_capacity(4096),
+            spare: (0..4096).map(|_| Vec::with_capacity(256)).collect(),
+            delivered: vec![0; 3],
+        };
+        for (a, b) in [(0usize, 1usize), (1, 2)] {
+            line.nodes[a].handle_link_up(Instant::ZERO, LinkId(b as u32), LinkReport::new(185)).unwrap();
+            line.nodes[b].handle_link_up(Instant::ZERO, LinkId(a as u32), LinkReport::new(185)).unwrap();
+        }
+        line
+    }
+
+    fn drain(&mut self, i: usize) {
+        loop {
+            match self.nodes[i].poll_output() {
+                Output::Transmit(t) => {
+                    let mut buf = self.spare.pop().expect("enough spare buffers");
+                    buf.clear();
+                    buf.extend_from_slice(t.bytes);
+                    let to = t.link.0 as usize;
+                    self.in_flight.push_back((to, LinkId(i as u32), buf));
+                }
+                Output::Deliver(_) => self.delivered[i] += 1,
+                Output::Timeout(at) => {
+                    self.deadlines[i] = at;
+                    break;
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// Advances to `now`: due timers first, then every PDU in flight, until quiet.
+    fn run_to(&mut self, now: Instant) {
+        for i in 0..3 {
+            if self.deadlines[i] <= now {
+                self.nodes[i].handle_timeout(now).unwrap();
+            }
+            self.drain(i);
+        }
+        while let Some((to, link, buf)) = self.in_flight.pop_front() {
+            self.nodes[to].handle_receive(now, link, &buf).unwrap();
+            self.spare.push(buf);
+            self.drain(to);
+        }
+    }
+}
+
+#[test]
+fn relaying_floods_allocates_nothing_in_steady_state() {
+    for seed in 1..=6 {
+        relay_without_allocating(seed);
+    }
+}
+
+fn relay_without_allocating(seed: u64) {
+    ALLOCATIONS.with(|a| a.set(0));
+    let mut line = Line::new(seed);
+    let payload = [0x5a; 64];
+    let mut now = Instant::ZERO;
+    let step = Duration::from_millis(2);
+    let mut run = |line: &mut Line, steps: u32, now: &mut Instant| {
+        for _ in 0..steps {
+            *now = *now + step;
+            line.run_to(*now);
+            line.nodes[0].broadcast(*now, &payload, Qos::default()).unwrap();
+            line.drain(0);
+            line.run_to(*now + Duration::from_millis(1));
+        }
+    };
+    // Handshakes first, then warm-up: announcements, pools and tables grow to working size.
+    while now < Instant::from_millis(500) {
+        now = now + step;
+        line.run_to(now);
+    }
+    run(&mut line, 3000, &mut now);
+    let relayed_before = line.nodes[1].metrics().relayed;
+
+    COUNTING.with(|c| c.set(true));
+    run(&mut line, 1000, &mut now);
+    COUNTING.with(|c| c.set(false));
+
+    let allocations = ALLOCATIONS.with(Cell::get);
+    let relayed = line.nodes[1].metrics().relayed - relayed_before;
+    assert!(relayed >= 990, "node 1 relayed {relayed} frames in the measured window");
+    assert_eq!(allocations, 0, "seed {seed}: {allocations} allocations while relaying {relayed} frames");
+    // Let the last relays land, then every one of the 4000 floods reached both other nodes.
+    for _ in 0..50 {
+        now = now + step;
+        line.run_to(now);
+    }
+    let sent = line.nodes[0].metrics().frames_originated;
+    let announcements = sent - 4000;
+    assert!(announcements <= 2, "node 0 originated {sent} frames");
+    assert_eq!(line.delivered[1], 4000);
+    assert_eq!(line.delivered[2], 4000);
+}

@@ -4,8 +4,23 @@
 //!
 //! * [`lsdb`]: the link-state database of topology adverts (versions, ageing).
 //! * [`graph`]: the routing graph of links confirmed by both ends, with dense indices.
+//! * [`policy`]: how each priority prices a link.
+//! * [`spf`]: Dijkstra with reusable buffers.
+//! * [`table`]: per destination and priority, primary and disjoint backup routes.
+//! * [`router`]: database, graph and table kept in step; the node's entry point.
 pub mod graph;
 pub mod lsdb;
+pub mod policy;
+pub mod router;
+pub mod spf;
+pub mod table;
+
+#[cfg(test)]
+mod alloc_count;
 
 pub use graph::{Graph, LinkMetrics};
 pub use lsdb::{Advert, InsertOutcome, LinkAdvert, LinkStateDb};
+pub use policy::{PathCost, Policy};
+pub use router::Router;
+pub use spf::Spf;
+pub use table::{Route, RouteEntry, RouteStats, RoutingTable};

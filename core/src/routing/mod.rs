@@ -17,6 +17,8 @@ pub mod table;
 
 #[cfg(test)]
 mod alloc_count;
+#[cfg(test)]
+mod oracle_tests;
 
 pub use graph::{Graph, LinkMetrics};
 pub use lsdb::{Advert, InsertOutcome, LinkAdvert, LinkStateDb};

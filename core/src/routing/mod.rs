@@ -7,7 +7,9 @@
 //! * [`policy`]: how each priority prices a link.
 //! * [`spf`]: Dijkstra with reusable buffers.
 //! * [`table`]: per destination and priority, primary and disjoint backup routes.
+//! * [`constrained`]: exact QoS-constrained path search.
 //! * [`router`]: database, graph and table kept in step; the node's entry point.
+pub mod constrained;
 pub mod graph;
 pub mod lsdb;
 pub mod policy;
@@ -19,7 +21,10 @@ pub mod table;
 mod alloc_count;
 #[cfg(test)]
 mod oracle_tests;
+#[cfg(test)]
+mod qos_property_tests;
 
+pub use constrained::{ConstrainedSearch, QosConstraints, QosError, QosPath};
 pub use graph::{Graph, LinkMetrics};
 pub use lsdb::{Advert, InsertOutcome, LinkAdvert, LinkStateDb};
 pub use policy::{PathCost, Policy};

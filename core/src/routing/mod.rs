@@ -8,10 +8,12 @@
 //! * [`spf`]: Dijkstra with reusable buffers.
 //! * [`table`]: per destination and priority, primary and disjoint backup routes.
 //! * [`constrained`]: exact QoS-constrained path search.
+//! * [`maxflow`]: Dinic maximum flow over bandwidth capacities.
 //! * [`router`]: database, graph and table kept in step; the node's entry point.
 pub mod constrained;
 pub mod graph;
 pub mod lsdb;
+pub mod maxflow;
 pub mod policy;
 pub mod router;
 pub mod spf;
@@ -27,6 +29,7 @@ mod qos_property_tests;
 pub use constrained::{ConstrainedSearch, QosConstraints, QosError, QosPath};
 pub use graph::{Graph, LinkMetrics};
 pub use lsdb::{Advert, InsertOutcome, LinkAdvert, LinkStateDb};
+pub use maxflow::MaxFlow;
 pub use policy::{PathCost, Policy};
 pub use router::Router;
 pub use spf::Spf;

@@ -9,7 +9,9 @@
 //! * [`table`]: per destination and priority, primary and disjoint backup routes.
 //! * [`constrained`]: exact QoS-constrained path search.
 //! * [`maxflow`]: Dinic maximum flow over bandwidth capacities.
+//! * [`admission`]: bandwidth reservations, congestion levels, preemption.
 //! * [`router`]: database, graph and table kept in step; the node's entry point.
+pub mod admission;
 pub mod constrained;
 pub mod graph;
 pub mod lsdb;
@@ -26,6 +28,7 @@ mod oracle_tests;
 #[cfg(test)]
 mod qos_property_tests;
 
+pub use admission::{Admission, CongestionLevel, Flow, FlowId, Preemption, Refusal, TopologyOutcome};
 pub use constrained::{ConstrainedSearch, QosConstraints, QosError, QosPath};
 pub use graph::{Graph, LinkMetrics};
 pub use lsdb::{Advert, InsertOutcome, LinkAdvert, LinkStateDb};

@@ -10,8 +10,10 @@
 //! * [`constrained`]: exact QoS-constrained path search.
 //! * [`maxflow`]: Dinic maximum flow over bandwidth capacities.
 //! * [`admission`]: bandwidth reservations, congestion levels, preemption.
+//! * [`backbone`]: degree-capped minimum spanning backbone (keep/drop links).
 //! * [`router`]: database, graph and table kept in step; the node's entry point.
 pub mod admission;
+pub mod backbone;
 pub mod constrained;
 pub mod graph;
 pub mod lsdb;
@@ -29,6 +31,7 @@ mod oracle_tests;
 mod qos_property_tests;
 
 pub use admission::{Admission, CongestionLevel, Flow, FlowId, Preemption, Refusal, TopologyOutcome};
+pub use backbone::{DEFAULT_MAX_DEGREE, LinkDecision, backbone};
 pub use constrained::{ConstrainedSearch, QosConstraints, QosError, QosPath};
 pub use graph::{Graph, LinkMetrics};
 pub use lsdb::{Advert, InsertOutcome, LinkAdvert, LinkStateDb};

@@ -11,6 +11,7 @@
 //! * [`maxflow`]: Dinic maximum flow over bandwidth capacities.
 //! * [`admission`]: bandwidth reservations, congestion levels, preemption.
 //! * [`backbone`]: degree-capped minimum spanning backbone (keep/drop links).
+//! * [`predict`]: Holt forecasts of load and signal, failure risk, route ranking, handoff.
 //! * [`router`]: database, graph and table kept in step; the node's entry point.
 pub mod admission;
 pub mod backbone;
@@ -19,6 +20,7 @@ pub mod graph;
 pub mod lsdb;
 pub mod maxflow;
 pub mod policy;
+pub mod predict;
 pub mod router;
 pub mod spf;
 pub mod table;
@@ -37,6 +39,7 @@ pub use graph::{Graph, LinkMetrics};
 pub use lsdb::{Advert, InsertOutcome, LinkAdvert, LinkStateDb};
 pub use maxflow::MaxFlow;
 pub use policy::{PathCost, Policy};
+pub use predict::{Holt, LinkPredictor, LinkTrend, RouteOutlook};
 pub use router::Router;
 pub use spf::Spf;
 pub use table::{Route, RouteEntry, RouteStats, RoutingTable};

@@ -10,7 +10,7 @@
 //! * [`constrained`]: exact QoS-constrained path search.
 //! * [`maxflow`]: Dinic maximum flow over bandwidth capacities.
 //! * [`admission`]: bandwidth reservations, congestion levels, preemption.
-//! * [`backbone`]: degree-capped minimum spanning backbone (keep/drop links).
+//! * [`backbone`](mod@backbone): degree-capped minimum spanning backbone (keep/drop links).
 //! * [`predict`]: Holt forecasts of load and signal, failure risk, route ranking, handoff.
 //! * [`router`]: database, graph and table kept in step; the node's entry point.
 pub mod admission;

@@ -25,7 +25,7 @@ pub mod router;
 pub mod spf;
 pub mod table;
 
-#[cfg(test)]
+#[cfg(all(test, feature = "std"))]
 mod alloc_count;
 #[cfg(test)]
 mod oracle_tests;

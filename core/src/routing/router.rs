@@ -145,7 +145,6 @@ impl Router {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::routing::alloc_count::allocations_during;
     use crate::routing::table::{Route, RouteStats};
     use alloc::vec::Vec;
 
@@ -255,8 +254,10 @@ mod tests {
         assert_eq!(RouteStats::default().success_rate(), None);
     }
 
+    #[cfg(feature = "std")]
     #[test]
     fn steady_state_recompute_and_lookup_do_not_allocate() {
+        use crate::routing::alloc_count::allocations_during;
         let mut r = Router::new(NodeId(1), Duration::from_secs(30));
         let mut links = Vec::new();
         for i in 1..40u64 {

@@ -111,6 +111,7 @@ mod output;
 mod qos;
 mod report;
 mod time;
+pub mod routing;
 pub mod wire;
 
 pub use config::{Config, MAX_SEQ_WINDOW};

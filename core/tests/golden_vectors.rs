@@ -166,7 +166,7 @@ fn heartbeat_body() -> Heartbeat {
         rx_quality: 240,
         battery: BATTERY_UNKNOWN,
         connections: 2,
-        reserved: 0,
+        neighbour_count: 0,
         tx_time: U32::new(1_000_000),
         echo_time: U32::new(900_000),
         echo_delay: U32::new(10_000),
@@ -357,9 +357,9 @@ fn heartbeat() {
     assert_bytes("heartbeat", &bytes);
     let v = vector("heartbeat");
     let f = check_header(&v, Kind::Heartbeat, 0x00, 1, 0, B, Destination::Node(A), 7);
-    let Message::Heartbeat(hb) = Message::parse(&f).unwrap() else { panic!("not a heartbeat") };
+    let Message::Heartbeat(hb, _) = Message::parse(&f).unwrap() else { panic!("not a heartbeat") };
     assert_eq!(*hb, heartbeat_body());
-    assert_eq!((hb.rx_quality, hb.battery, hb.connections, hb.reserved), (240, 0xff, 2, 0));
+    assert_eq!((hb.rx_quality, hb.battery, hb.connections, hb.neighbour_count), (240, 0xff, 2, 0));
     assert_eq!((hb.tx_time.get(), hb.echo_time.get(), hb.echo_delay.get()), (1_000_000, 900_000, 10_000));
     assert_eq!((hb.capabilities.get(), hb.reserved2.get()), (0x0018, 0));
     // The RTT example of §7.2: received at 940000 on A's clock.
@@ -591,7 +591,7 @@ fn documented_rejections() {
         assert_eq!(got, Err(want), "{name}[{at}] = {value:#04x}");
     };
     frame_case("heartbeat", 0, 2, DropReason::UnsupportedVersion);
-    frame_case("heartbeat", 1, 8, DropReason::UnknownKind);
+    frame_case("heartbeat", 1, 9, DropReason::UnknownKind);
     frame_case("heartbeat", 2, 0x08, DropReason::ReservedBits);
     frame_case("heartbeat", 7, 0x13, DropReason::LengthMismatch);
     frame_case("heartbeat", 7, 0x15, DropReason::Truncated);

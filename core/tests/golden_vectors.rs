@@ -606,7 +606,7 @@ fn documented_rejections() {
     frame_case("election", 31, 2, DropReason::MalformedBody);
     // Reserved body fields are not checked (PROTOCOL.md §10).
     let mut b = vector("heartbeat");
-    b[31] = 0xff;
+    b[46] = 0xff; // `reserved2`
     assert!(Message::parse(&Frame::new_checked(&b, MAX).unwrap()).is_ok());
     // Origin and destination.
     let mut b = vector("ack");

@@ -17,6 +17,7 @@ mod metrics;
 mod output;
 mod qos;
 mod time;
+pub mod security;
 pub mod wire;
 
 pub use config::{Config, MAX_SEQ_WINDOW};

@@ -124,7 +124,7 @@ pub struct Verified {
 }
 
 /// `SIGNATURE_CONTEXT ‖ SHA-512(H' ‖ body ‖ key)`: the message every frame signature covers.
-fn signed_message(header: &[u8; FRAME_HEADER_LEN], body: &[u8], key: &[u8]) -> [u8; 80] {
+pub(crate) fn signed_message(header: &[u8; FRAME_HEADER_LEN], body: &[u8], key: &[u8]) -> [u8; 80] {
     let digest = Sha512::new().chain_update(header).chain_update(body).chain_update(key).finalize();
     let mut m = [0u8; 80];
     m[..16].copy_from_slice(SIGNATURE_CONTEXT);

@@ -206,7 +206,7 @@ impl E2eKeys {
     ///
     /// `frame` holds the header (origin = this node, destination = `peer`, final `seq` and
     /// `body_len`) and the body `plaintext ‖ 16 spare bytes`; anything after the body is
-    /// ignored. `auth_len` is set to `layout.len()` first, since the header is associated
+    /// ignored. `auth_len` is set to `layout.auth_len()` first, since the header is associated
     /// data. Then seal the frame with that layout.
     pub fn encrypt_frame(&mut self, frame: &mut [u8], layout: TrailerLayout, peer: &PublicKey) -> Result<(), SealError> {
         let (origin, destination, seq, body) = parse(frame).ok_or(SealError::MalformedFrame)?;
@@ -214,7 +214,7 @@ impl E2eKeys {
             return Err(SealError::MalformedFrame);
         }
         // `len()` is at most 112: the cast cannot truncate.
-        frame[AUTH_LEN_OFFSET] = layout.len() as u8;
+        frame[AUTH_LEN_OFFSET] = layout.auth_len() as u8;
         let aad = canonical_header(frame);
         let entry = self.entry(peer).ok_or(SealError::InvalidPeerKey)?;
         if entry.last_tx_seq.is_some_and(|last| (seq.wrapping_sub(last) as i32) <= 0) {
@@ -272,4 +272,41 @@ pub(crate) fn open_detached(
 ) -> Result<(), SecurityDrop> {
     let tag = Tag::from(*tag);
     cipher.decrypt_inout_detached(&nonce(origin, seq), aad, text.into(), &tag).map_err(|_| SecurityDrop::DecryptFailed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_differ_per_epoch_and_direction_and_agree_between_peers() {
+        let (a, b) = (Identity::from_seed(&[1; 32]), Identity::from_seed(&[2; 32]));
+        let (mut ka, mut kb) = (E2eKeys::new(&a, 2), E2eKeys::new(&b, 2));
+        let (ida, idb) = (a.node_id(), b.node_id());
+        let encrypt = |keys: &mut E2eKeys, peer: &PublicKey, origin, destination, epoch| {
+            let entry = keys.entry(peer).unwrap();
+            let mut slot = None;
+            let cipher = E2eKeys::cipher(&entry.prk, &mut slot, origin, destination, epoch);
+            let mut text = [0u8; 16];
+            let tag = seal_detached(cipher, NodeId(1), 1, b"", &mut text).unwrap();
+            (text, tag)
+        };
+        // Both ends derive the same key for the same direction and epoch.
+        assert_eq!(encrypt(&mut ka, b.public_key(), ida, idb, 0), encrypt(&mut kb, a.public_key(), ida, idb, 0));
+        // Epochs and directions give different keys (same nonce, different keystream).
+        let base = encrypt(&mut ka, b.public_key(), ida, idb, 0);
+        assert_ne!(base, encrypt(&mut ka, b.public_key(), ida, idb, 1));
+        assert_ne!(base, encrypt(&mut ka, b.public_key(), idb, ida, 0));
+        assert_eq!(0xFFFF_u32 >> ROTATION_BITS, 0);
+        assert_eq!(0x1_0000_u32 >> ROTATION_BITS, 1);
+    }
+
+    #[test]
+    fn small_order_peer_keys_are_refused() {
+        // A PublicKey cannot hold a small-order point; the agreement check is the backstop.
+        let a = Identity::from_seed(&[3; 32]);
+        let keys = E2eKeys::new(&a, 1);
+        let zero = keys.secret.diffie_hellman(&XPublicKey::from([0u8; 32]));
+        assert!(!zero.was_contributory());
+    }
 }

@@ -52,7 +52,7 @@ pub enum TrailerLayout {
 
 impl TrailerLayout {
     /// Bytes of the trailer, the value of the header's `auth_len`.
-    pub const fn len(self) -> usize {
+    pub const fn auth_len(self) -> usize {
         match self {
             TrailerLayout::Tag => TAG_LEN,
             TrailerLayout::Signed => SIGNATURE_LEN + TAG_LEN,
@@ -149,7 +149,7 @@ fn origin_of(frame: &[u8]) -> NodeId {
 }
 
 /// Computes the trailer of `frame` (`header ‖ body`, whose header already has `auth_len =
-/// layout.len()`) into `out[..layout.len()]`, and returns `layout.len()`.
+/// layout.auth_len()`) into `out[..layout.auth_len()]`, and returns `layout.auth_len()`.
 ///
 /// `identity` signs: it is required for signed layouts and must be the frame's origin.
 /// TTL and hop count may hold any value; they are not covered. Never allocates.
@@ -160,7 +160,7 @@ pub fn seal(
     identity: Option<&Identity>,
     out: &mut [u8],
 ) -> Result<usize, SealError> {
-    let len = layout.len();
+    let len = layout.auth_len();
     // `frame` is `header ‖ body`; its header announces the trailer about to be appended.
     if frame.len() < FRAME_HEADER_LEN
         || usize::from(frame[AUTH_LEN_OFFSET]) != len
@@ -200,8 +200,8 @@ pub fn seal_in_place(
     }
     let start = frame.len();
     // `len()` is at most 112: the cast cannot truncate.
-    frame[AUTH_LEN_OFFSET] = layout.len() as u8;
-    frame.resize(start + layout.len(), 0);
+    frame[AUTH_LEN_OFFSET] = layout.auth_len() as u8;
+    frame.resize(start + layout.auth_len(), 0);
     let (unsealed, trailer) = frame.split_at_mut(start);
     match seal(unsealed, layout, network, identity, trailer) {
         Ok(_) => Ok(frame.len()),

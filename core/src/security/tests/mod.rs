@@ -10,6 +10,8 @@ use crate::{Destination, NodeId, Priority};
 
 mod e2e;
 mod frames;
+#[cfg(feature = "std")]
+mod no_alloc;
 mod props;
 mod replay;
 mod trust;

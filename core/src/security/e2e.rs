@@ -189,17 +189,18 @@ impl E2eKeys {
         destination: NodeId,
         epoch: u32,
     ) -> &'a ChaCha20Poly1305 {
-        if slot.as_ref().is_none_or(|k| k.epoch != epoch) {
+        if slot.as_ref().is_some_and(|k| k.epoch != epoch) {
+            *slot = None;
+        }
+        let key = slot.get_or_insert_with(|| {
             let mut key = zeroize::Zeroizing::new([0u8; 32]);
-            let info: [&[u8]; 4] = [KEY_INFO, &origin.0.to_be_bytes(), &destination.0.to_be_bytes(), &epoch.to_be_bytes()];
+            let info: [&[u8]; 4] =
+                [KEY_INFO, &origin.0.to_be_bytes(), &destination.0.to_be_bytes(), &epoch.to_be_bytes()];
             // 32 bytes is far below HKDF-SHA256's limit: expansion cannot fail.
             let _ = prk.expand_multi_info(&info, &mut key[..]);
-            *slot = Some(EpochKey { epoch, cipher: ChaCha20Poly1305::new(&(*key).into()) });
-        }
-        match slot {
-            Some(k) => &k.cipher,
-            None => unreachable!("slot filled above"),
-        }
+            EpochKey { epoch, cipher: ChaCha20Poly1305::new(&(*key).into()) }
+        });
+        &key.cipher
     }
 
     /// Encrypts the body of `frame` in place for `peer`, the frame's destination.
@@ -208,7 +209,12 @@ impl E2eKeys {
     /// `body_len`) and the body `plaintext ‖ 16 spare bytes`; anything after the body is
     /// ignored. `auth_len` is set to `layout.auth_len()` first, since the header is associated
     /// data. Then seal the frame with that layout.
-    pub fn encrypt_frame(&mut self, frame: &mut [u8], layout: TrailerLayout, peer: &PublicKey) -> Result<(), SealError> {
+    pub fn encrypt_frame(
+        &mut self,
+        frame: &mut [u8],
+        layout: TrailerLayout,
+        peer: &PublicKey,
+    ) -> Result<(), SealError> {
         let (origin, destination, seq, body) = parse(frame).ok_or(SealError::MalformedFrame)?;
         if origin != self.own || destination != peer.node_id() {
             return Err(SealError::MalformedFrame);

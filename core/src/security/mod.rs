@@ -131,6 +131,32 @@ impl fmt::Display for SecurityDrop {
 #[cfg(feature = "std")]
 impl std::error::Error for SecurityDrop {}
 
+/// One counter per [`SecurityDrop`], for the node's metrics. Updating never allocates.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SecurityDropCounts([u64; SecurityDrop::ALL.len()]);
+
+impl SecurityDropCounts {
+    /// Counts one drop.
+    pub fn add(&mut self, reason: SecurityDrop) {
+        self.0[reason.index()] += 1;
+    }
+
+    /// The count for one reason.
+    pub fn get(&self, reason: SecurityDrop) -> u64 {
+        self.0[reason.index()]
+    }
+
+    /// The sum over all reasons.
+    pub fn total(&self) -> u64 {
+        self.0.iter().sum()
+    }
+
+    /// `(reason, count)` for every reason, including zero counts.
+    pub fn iter(&self) -> impl Iterator<Item = (SecurityDrop, u64)> + '_ {
+        SecurityDrop::ALL.iter().map(|r| (*r, self.0[r.index()]))
+    }
+}
+
 /// Why a frame could not be sealed. These are caller bugs or exhausted resources, never
 /// something a peer can cause.
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Hash)]

@@ -131,7 +131,8 @@ mod tests {
         assert!(shown.starts_with("NetworkKey { key_id: "), "{shown}");
         assert!(!shown.contains("5a5a"));
         assert!(!shown.contains("90, 90"));
-        let derived: alloc::string::String = NetworkKey::derive_tag_key(&raw)[..4].iter().map(|x| format!("{x:02x}")).collect();
+        let derived: alloc::string::String =
+            NetworkKey::derive_tag_key(&raw)[..4].iter().map(|x| format!("{x:02x}")).collect();
         assert!(!shown.contains(&derived));
     }
 }

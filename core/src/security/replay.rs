@@ -142,8 +142,7 @@ impl ReplayGuard {
             Ok(i) => i,
             Err(mut i) => {
                 if self.windows.len() >= self.capacity {
-                    let oldest =
-                        self.windows.iter().enumerate().min_by_key(|(_, w)| (w.2, w.0)).map_or(0, |(j, _)| j);
+                    let oldest = self.windows.iter().enumerate().min_by_key(|(_, w)| (w.2, w.0)).map_or(0, |(j, _)| j);
                     self.windows.remove(oldest);
                     if oldest < i {
                         i -= 1;

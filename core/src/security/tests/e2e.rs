@@ -3,11 +3,13 @@
 use alloc::vec::Vec;
 
 use super::{network, node, ring_of, unsealed};
+use crate::Destination;
 use crate::security::e2e::E2E_TAG_LEN;
-use crate::security::{E2eKeys, Identity, SealError, SecurityDrop, TrailerLayout, canonical_header, open, seal_in_place};
+use crate::security::{
+    E2eKeys, Identity, SealError, SecurityDrop, TrailerLayout, canonical_header, open, seal_in_place,
+};
 use crate::wire::frame::set_ttl_and_hops;
 use crate::wire::{FRAME_HEADER_LEN, Kind};
-use crate::Destination;
 
 /// Builds, encrypts and seals a game-data frame from `from` to `to`.
 fn send(keys: &mut E2eKeys, from: &Identity, to: &Identity, seq: u32, plaintext: &[u8]) -> Vec<u8> {

@@ -249,6 +249,12 @@ fn drop_reasons_have_stable_unique_names() {
     names.sort_unstable();
     names.dedup();
     assert_eq!(names.len(), SecurityDrop::ALL.len());
+    let mut counts = crate::security::SecurityDropCounts::default();
+    counts.add(SecurityDrop::BadTag);
+    counts.add(SecurityDrop::BadTag);
+    counts.add(SecurityDrop::Replay);
+    assert_eq!((counts.get(SecurityDrop::BadTag), counts.total()), (2, 3));
+    assert_eq!(counts.iter().filter(|(_, c)| *c > 0).count(), 2);
     assert_eq!(SecurityDrop::BadTag.name(), "bad_tag");
     assert_eq!(SecurityDrop::Replay.name(), "replay");
 }

@@ -21,10 +21,7 @@ mod vectors;
 pub(super) fn hex(s: &str) -> Vec<u8> {
     let digits: Vec<u8> = s.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
     assert!(digits.len() % 2 == 0, "odd hex length");
-    digits
-        .chunks(2)
-        .map(|p| u8::from_str_radix(core::str::from_utf8(p).unwrap(), 16).expect("hex digit"))
-        .collect()
+    digits.chunks(2).map(|p| u8::from_str_radix(core::str::from_utf8(p).unwrap(), 16).expect("hex digit")).collect()
 }
 
 /// Parses hex into an array of exactly `N` bytes.

@@ -5,9 +5,9 @@ use alloc::vec::Vec;
 use bolero::produce;
 
 use super::{network, node, ring_of, sealed};
+use crate::Destination;
 use crate::security::{HOPS_OFFSET, TTL_OFFSET, open};
 use crate::wire::Kind;
-use crate::Destination;
 
 #[test]
 fn any_single_bit_change_outside_ttl_and_hops_is_rejected() {
@@ -15,10 +15,8 @@ fn any_single_bit_change_outside_ttl_and_hops_is_rejected() {
     let ring = ring_of(&[&a]);
     let net = network();
     let kinds = [Kind::Announcement, Kind::Heartbeat, Kind::TopologyUpdate, Kind::GameData, Kind::Ack, Kind::Election];
-    bolero::check!()
-        .with_generator(produce::<(u8, u32, Vec<u8>, u16, u8, u8)>())
-        .with_iterations(300)
-        .for_each(|(kind, seq, body, bit, ttl, hops)| {
+    bolero::check!().with_generator(produce::<(u8, u32, Vec<u8>, u16, u8, u8)>()).with_iterations(300).for_each(
+        |(kind, seq, body, bit, ttl, hops)| {
             // Bodies need not parse: the security layer does not read them.
             let body = &body[..body.len().min(300)];
             let kind = kinds[usize::from(*kind) % kinds.len()];
@@ -39,5 +37,6 @@ fn any_single_bit_change_outside_ttl_and_hops_is_rejected() {
             frame[TTL_OFFSET] = *ttl;
             frame[HOPS_OFFSET] = *hops;
             assert!(open(&frame, &net, &ring).is_ok());
-        });
+        },
+    );
 }

@@ -65,11 +65,10 @@ fn rfc8439_aead_vector_through_the_e2e_primitives() {
     let key: [u8; 32] = hex_array("808182838485868788898a8b8c8d8e8f909192939495969798999a9b9c9d9e9f");
     let aad = hex("50515253c0c1c2c3c4c5c6c7");
     let plaintext: &[u8] = b"Ladies and Gentlemen of the class of '99: If I could offer you only one tip for the future, sunscreen would be it.";
-    let ciphertext = hex(
-        "d31a8d34648e60db7b86afbc53ef7ec2a4aded51296e08fea9e2b5a736ee62d63dbea45e8ca9671282fafb69da92728b\
+    let ciphertext =
+        hex("d31a8d34648e60db7b86afbc53ef7ec2a4aded51296e08fea9e2b5a736ee62d63dbea45e8ca9671282fafb69da92728b\
          1a71de0a9e060b2905d6a5b67ecd3b3692ddbd7f2d778b8c9803aee328091b58fab324e4fad675945585808b4831d7bc\
-         3ff4def08e4b7a9de576d26586cec64b6116",
-    );
+         3ff4def08e4b7a9de576d26586cec64b6116");
     let tag: [u8; 16] = hex_array("1ae10b594f09e26a7e902ecbd0600691");
     let cipher = ChaCha20Poly1305::new(&key.into());
     let (origin, seq) = (NodeId(0x0700_0000_4041_4243), 0x4445_4647);

@@ -100,6 +100,8 @@ extern crate alloc;
 #[cfg(feature = "std")]
 extern crate std;
 
+#[cfg(all(test, feature = "std"))]
+mod alloc_count;
 mod config;
 mod error;
 pub mod flood;
@@ -112,6 +114,7 @@ mod qos;
 mod report;
 mod time;
 pub mod routing;
+pub mod security;
 pub mod wire;
 
 pub use config::{Config, MAX_SEQ_WINDOW};

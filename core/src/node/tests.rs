@@ -4,7 +4,7 @@ use alloc::vec::Vec;
 use core::time::Duration;
 
 use zerocopy::IntoBytes;
-use zerocopy::network_endian::{U16, U32, U64};
+use zerocopy::network_endian::{U16, U32};
 
 use crate::wire::link::LinkPdu;
 use crate::wire::messages::Heartbeat;

@@ -25,8 +25,6 @@ pub mod router;
 pub mod spf;
 pub mod table;
 
-#[cfg(all(test, feature = "std"))]
-mod alloc_count;
 #[cfg(test)]
 mod oracle_tests;
 #[cfg(test)]

@@ -257,7 +257,7 @@ mod tests {
     #[cfg(feature = "std")]
     #[test]
     fn steady_state_recompute_and_lookup_do_not_allocate() {
-        use crate::routing::alloc_count::allocations_during;
+        use crate::alloc_count::allocations_during;
         let mut r = Router::new(NodeId(1), Duration::from_secs(30));
         let mut links = Vec::new();
         for i in 1..40u64 {

@@ -1,4 +1,5 @@
-//! Test support: counts the heap allocations made by the current thread.
+//! Test support: the one counting allocator of the core's unit-test binary. It counts the
+//! heap allocations made by the current thread, so parallel tests do not disturb each other.
 
 use core::cell::Cell;
 use std::alloc::{GlobalAlloc, Layout, System};

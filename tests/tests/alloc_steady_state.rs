@@ -121,9 +121,9 @@ fn relay_without_allocating(seed: u64) {
     let payload = [0x5a; 64];
     let mut now = Instant::ZERO;
     let step = Duration::from_millis(2);
-    let mut run = |line: &mut Line, steps: u32, now: &mut Instant| {
+    let run = |line: &mut Line, steps: u32, now: &mut Instant| {
         for _ in 0..steps {
-            *now = *now + step;
+            *now += step;
             line.run_to(*now);
             line.nodes[0].broadcast(*now, &payload, Qos::default()).unwrap();
             line.drain(0);
@@ -132,7 +132,7 @@ fn relay_without_allocating(seed: u64) {
     };
     // Handshakes first, then warm-up: announcements, pools and tables grow to working size.
     while now < Instant::from_millis(500) {
-        now = now + step;
+        now += step;
         line.run_to(now);
     }
     run(&mut line, 3000, &mut now);
@@ -148,7 +148,7 @@ fn relay_without_allocating(seed: u64) {
     assert_eq!(allocations, 0, "seed {seed}: {allocations} allocations while relaying {relayed} frames");
     // Let the last relays land, then every one of the 4000 floods reached both other nodes.
     for _ in 0..50 {
-        now = now + step;
+        now += step;
         line.run_to(now);
     }
     let sent = line.nodes[0].metrics().frames_originated;

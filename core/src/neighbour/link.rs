@@ -15,6 +15,7 @@ use zerocopy::network_endian::U64;
 
 use super::arq::LinkArq;
 use super::estimator::LinkEstimator;
+use crate::wire::FrameHeader;
 use crate::wire::messages::Heartbeat;
 use crate::{DropReason, Instant, LinkId, NodeId};
 
@@ -109,17 +110,17 @@ impl LinkState {
         self.status != LinkStatus::Pending
     }
 
-    /// Processes a heartbeat from `origin` addressed to `dst`, sent with per-link sequence `seq`.
+    /// Processes a heartbeat received on this link: `header` is its frame header (origin,
+    /// destination, and the per-link sequence in `seq`).
     pub(crate) fn on_heartbeat(
         &mut self,
         now: Instant,
         me: NodeId,
-        origin: NodeId,
-        dst: NodeId,
-        seq: u32,
+        header: &FrameHeader,
         hb: &Heartbeat,
         neighbours: &[U64],
     ) -> Result<HeartbeatOutcome, DropReason> {
+        let (origin, dst, seq) = (header.origin(), NodeId(header.destination.get()), header.seq.get());
         if dst != NodeId::BROADCAST && dst != me {
             return Err(DropReason::Misdirected);
         }

@@ -78,7 +78,7 @@ fn node_survives_arbitrary_inputs_within_its_caps() {
                     r
                 }
                 Op::Advance { millis } => {
-                    now = now + Duration::from_millis(u64::from(*millis));
+                    now += Duration::from_millis(u64::from(*millis));
                     node.handle_timeout(now)
                 }
                 Op::Raw { link: l, bytes } => node.handle_receive(now, link(l), bytes),

@@ -149,9 +149,8 @@ impl Node {
         let me = self.config.node_id;
         let header = frame.header();
         let origin = header.origin();
-        let dst = NodeId(header.destination.get());
         let state = self.links.get_mut(link).ok_or(DropReason::Misdirected)?;
-        let outcome = state.on_heartbeat(now, me, origin, dst, header.seq.get(), hb, neighbours)?;
+        let outcome = state.on_heartbeat(now, me, header, hb, neighbours)?;
         let degraded_etx = self.config.degraded_etx;
         let etx = state.estimator.etx();
         let was_poor = state.degraded_quality;

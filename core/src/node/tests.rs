@@ -17,8 +17,10 @@ const ME: NodeId = NodeId(1);
 const PEER: NodeId = NodeId(2);
 const L: LinkId = LinkId(7);
 
-/// Drains a node: (transmits as (link, frame bytes), deliveries, events, timeout).
-fn drain(node: &mut Node) -> (Vec<(LinkId, Vec<u8>)>, Vec<Vec<u8>>, Vec<Event>, Instant) {
+/// What one drain produced: transmits as (link, frame bytes), deliveries, events, timeout.
+type Drained = (Vec<(LinkId, Vec<u8>)>, Vec<Vec<u8>>, Vec<Event>, Instant);
+
+fn drain(node: &mut Node) -> Drained {
     let (mut tx, mut rx, mut ev) = (Vec::new(), Vec::new(), Vec::new());
     loop {
         match node.poll_output() {

@@ -33,25 +33,37 @@ impl SeqWindow {
 
     /// Judges `seq` against a window of `width` (1..=256) and marks it seen when new.
     pub fn check(&mut self, seq: u32, width: u16) -> SeqVerdict {
+        let verdict = self.peek(seq, width);
+        if verdict == SeqVerdict::New {
+            let ahead = seq.wrapping_sub(self.top);
+            if ahead < 1 << 31 {
+                self.shift(ahead);
+                self.top = seq;
+                self.set(0);
+            } else {
+                self.set(self.top.wrapping_sub(seq));
+            }
+        }
+        verdict
+    }
+
+    /// Judges `seq` like [`SeqWindow::check`] without recording anything. A distance of
+    /// exactly 2^31, which RFC 1982 leaves undefined, counts as behind (stale).
+    pub fn peek(&self, seq: u32, width: u16) -> SeqVerdict {
         let width = u32::from(width.clamp(1, 256));
         let ahead = seq.wrapping_sub(self.top);
         if ahead == 0 {
             return SeqVerdict::Duplicate;
         }
         if ahead < 1 << 31 {
-            self.shift(ahead);
-            self.top = seq;
-            self.set(0);
             return SeqVerdict::New;
         }
         let behind = self.top.wrapping_sub(seq);
         if behind >= width {
-            return SeqVerdict::Stale;
-        }
-        if self.get(behind) {
+            SeqVerdict::Stale
+        } else if self.get(behind) {
             SeqVerdict::Duplicate
         } else {
-            self.set(behind);
             SeqVerdict::New
         }
     }

@@ -19,95 +19,48 @@
 use alloc::vec::Vec;
 
 use super::SecurityDrop;
+use crate::flood::{SeqVerdict, SeqWindow};
 use crate::{Instant, MAX_SEQ_WINDOW, NodeId};
 
-const WORDS: usize = MAX_SEQ_WINDOW as usize / 64;
-
-/// A sliding window over one origin's sequence numbers, up to [`MAX_SEQ_WINDOW`] wide.
+/// A sliding window over one origin's sequence numbers, up to [`MAX_SEQ_WINDOW`] wide: the
+/// flood layer's [`SeqWindow`], started by the first authenticated number and judged without
+/// being changed until the frame is accepted.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ReplayWindow {
-    /// The highest sequence number accepted, if any.
-    highest: Option<u32>,
-    /// Bit `i` set: `highest - i` was accepted.
-    bits: [u64; WORDS],
-    width: u32,
+    window: Option<SeqWindow>,
+    width: u16,
 }
 
 impl ReplayWindow {
     /// An empty window `width` numbers wide (clamped to `1..=MAX_SEQ_WINDOW`).
     pub fn new(width: u16) -> Self {
-        let width = u32::from(width.clamp(1, MAX_SEQ_WINDOW));
-        ReplayWindow { highest: None, bits: [0; WORDS], width }
+        ReplayWindow { window: None, width: width.clamp(1, MAX_SEQ_WINDOW) }
     }
 
     /// The highest sequence number accepted so far.
     pub fn highest(&self) -> Option<u32> {
-        self.highest
-    }
-
-    /// Where `seq` falls: `Ok(None)` ahead of the window, `Ok(Some(back))` inside it and not
-    /// yet accepted, else the drop reason.
-    fn classify(&self, seq: u32) -> Result<Option<u32>, SecurityDrop> {
-        let Some(highest) = self.highest else { return Ok(None) };
-        // Serial arithmetic: the signed distance, ambiguous (and refused) at exactly 2^31.
-        let distance = seq.wrapping_sub(highest) as i32;
-        if distance > 0 {
-            return Ok(None);
-        }
-        if distance == i32::MIN {
-            return Err(SecurityDrop::Stale);
-        }
-        let back = distance.unsigned_abs();
-        if back >= self.width {
-            return Err(SecurityDrop::Stale);
-        }
-        let (word, bit) = ((back / 64) as usize, back % 64);
-        if self.bits[word] & (1 << bit) != 0 { Err(SecurityDrop::Replay) } else { Ok(Some(back)) }
+        self.window.as_ref().map(SeqWindow::top)
     }
 
     /// Whether `seq` would be accepted, without recording it.
     pub fn check(&self, seq: u32) -> Result<(), SecurityDrop> {
-        self.classify(seq).map(|_| ())
+        match self.window.as_ref().map(|w| w.peek(seq, self.width)) {
+            None | Some(SeqVerdict::New) => Ok(()),
+            Some(SeqVerdict::Duplicate) => Err(SecurityDrop::Replay),
+            Some(SeqVerdict::Stale) => Err(SecurityDrop::Stale),
+        }
     }
 
     /// Accepts `seq` once: records it, moving the window if it is ahead.
     pub fn accept(&mut self, seq: u32) -> Result<(), SecurityDrop> {
-        match self.classify(seq)? {
-            Some(back) => self.bits[(back / 64) as usize] |= 1 << (back % 64),
-            None => {
-                let shift = self.highest.map_or(u32::MAX, |h| seq.wrapping_sub(h));
-                self.shift(shift);
-                self.bits[0] |= 1;
-                self.highest = Some(seq);
+        self.check(seq)?;
+        match self.window.as_mut() {
+            Some(w) => {
+                w.check(seq, self.width);
             }
+            None => self.window = Some(SeqWindow::starting_at(seq)),
         }
         Ok(())
-    }
-
-    /// Ages every recorded number by `n` positions, forgetting those that leave the window.
-    fn shift(&mut self, n: u32) {
-        if n >= MAX_SEQ_WINDOW.into() {
-            self.bits = [0; WORDS];
-            return;
-        }
-        let (words, bits) = ((n / 64) as usize, n % 64);
-        for i in (0..WORDS).rev() {
-            let lo = i.checked_sub(words).map_or(0, |j| self.bits[j]);
-            let carry = match i.checked_sub(words + 1) {
-                Some(j) if bits != 0 => self.bits[j] >> (64 - bits),
-                _ => 0,
-            };
-            self.bits[i] = (lo << bits) | carry;
-        }
-        // Forget what lies beyond the configured width.
-        for (i, word) in self.bits.iter_mut().enumerate() {
-            let first = i as u32 * 64;
-            if first >= self.width {
-                *word = 0;
-            } else if self.width - first < 64 {
-                *word &= (1u64 << (self.width - first)) - 1;
-            }
-        }
     }
 }
 

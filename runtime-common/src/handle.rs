@@ -32,6 +32,26 @@ impl Default for DriverOptions {
     }
 }
 
+impl DriverOptions {
+    /// The same options with a command queue of `n` requests.
+    pub fn with_command_queue(mut self, n: usize) -> Self {
+        self.command_queue = n;
+        self
+    }
+
+    /// The same options with `n` events buffered per subscriber.
+    pub fn with_event_capacity(mut self, n: usize) -> Self {
+        self.event_capacity = n;
+        self
+    }
+
+    /// The same options with another shutdown linger.
+    pub fn with_linger(mut self, linger: Duration) -> Self {
+        self.linger = linger;
+        self
+    }
+}
+
 /// One neighbour link as seen by the node (a snapshot).
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub struct NeighbourInfo {
@@ -154,12 +174,12 @@ impl Handle {
 
     /// A snapshot of the node's counters.
     pub fn metrics(&self) -> Reply<Metrics> {
-        self.request(|reply| Command::Metrics(reply))
+        self.request(Command::Metrics)
     }
 
     /// A snapshot of the node's links.
     pub fn neighbours(&self) -> Reply<Vec<NeighbourInfo>> {
-        self.request(|reply| Command::Neighbours(reply))
+        self.request(Command::Neighbours)
     }
 
     /// A new subscriber to the event stream; it sees events from now on. If the driver has

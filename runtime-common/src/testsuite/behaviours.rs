@@ -122,8 +122,7 @@ pub async fn shutdown_flushes_queued_messages<R: TestRuntime>(net: Net) {
 /// A full command queue is reported at once with `CommandQueueFull`, and the driver keeps
 /// working afterwards.
 pub async fn full_command_queue_is_reported<R: TestRuntime>(net: Net) {
-    let mut options = DriverOptions::default();
-    options.command_queue = 1;
+    let options = DriverOptions::default().with_command_queue(1);
     let mut mesh = TestMesh::<R>::new(net, 2, &[(0, 1)], options);
     mesh.wait_formed().await;
     let handle = mesh.handle(0);

@@ -61,3 +61,21 @@ where
         (at != blemesh_core::Instant::MAX).then(|| self.start + core::time::Duration::from_micros(at.as_micros()))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Clock;
+    use core::time::Duration;
+    use std::time::Instant;
+
+    #[test]
+    fn clock_maps_to_micros_and_never_goes_back() {
+        let start = Instant::now();
+        let mut clock = Clock::new(start);
+        let t = clock.core_time(start + Duration::from_millis(5));
+        assert_eq!(t, blemesh_core::Instant::from_millis(5));
+        assert_eq!(clock.core_time(start), t, "an earlier reading does not go back");
+        assert_eq!(clock.runtime_time(blemesh_core::Instant::from_secs(1)), Some(start + Duration::from_secs(1)));
+        assert_eq!(clock.runtime_time(blemesh_core::Instant::MAX), None);
+    }
+}

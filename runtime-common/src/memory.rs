@@ -151,3 +151,53 @@ impl LinkSink for MemorySink {
         self.hub.crash(self.endpoint);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn next(t: &mut Transport) -> LinkEvent {
+        t.events.try_recv().expect("an event")
+    }
+
+    #[test]
+    fn frames_cross_links_and_stop_when_disconnected() {
+        let hub = MemoryHub::new();
+        let (a, mut ta) = hub.endpoint(4);
+        let (b, mut tb) = hub.endpoint(4);
+        hub.connect(a, b, 100);
+        hub.connect(b, a, 100); // already linked: nothing new
+        let up = LinkEvent::Up { link: LinkId(0), report: LinkReport::new(100) };
+        assert_eq!((next(&mut ta), next(&mut tb)), (up.clone(), up));
+        assert!(ta.events.try_recv().is_err());
+        assert_eq!(hub.neighbours(a), vec![b]);
+
+        ta.sink.transmit(LinkId(0), b"ping").expect("sent");
+        assert_eq!(next(&mut tb), LinkEvent::Frame { link: LinkId(0), bytes: Bytes::from_static(b"ping") });
+        assert_eq!(ta.sink.transmit(LinkId(7), b"?"), Err(TransmitError::UnknownLink));
+
+        // The inbound channel holds 4 events: the fifth frame is dropped.
+        for _ in 0..4 {
+            ta.sink.transmit(LinkId(0), b"x").expect("fits");
+        }
+        assert_eq!(ta.sink.transmit(LinkId(0), b"x"), Err(TransmitError::Full));
+        while tb.events.try_recv().is_ok() {}
+
+        hub.disconnect(a, b);
+        assert_eq!(next(&mut tb), LinkEvent::Down { link: LinkId(0) });
+        assert_eq!(ta.sink.transmit(LinkId(0), b"x"), Err(TransmitError::UnknownLink));
+    }
+
+    #[test]
+    fn a_closed_endpoint_goes_silent() {
+        let hub = MemoryHub::new();
+        let (a, mut ta) = hub.endpoint(4);
+        let (b, tb) = hub.endpoint(4);
+        hub.connect_line(&[a, b], 50);
+        let _ = next(&mut ta);
+        drop(tb);
+        assert_eq!(ta.sink.transmit(LinkId(0), b"x"), Err(TransmitError::Closed), "b's channel is gone");
+        ta.sink.close();
+        assert!(hub.neighbours(b).is_empty(), "a crashed: its links are gone");
+    }
+}

@@ -268,3 +268,70 @@ impl LinkSink for UdpSink {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn addr(port: u16) -> SocketAddr {
+        SocketAddr::from(([127, 0, 0, 1], port))
+    }
+
+    #[test]
+    fn only_loopback_is_accepted() {
+        let lan = SocketAddr::from(([192, 0, 2, 1], 9000)); // TEST-NET-1, never contacted
+        assert!(matches!(UdpConfig::localhost().with_peer(lan).validate(), Err(Error::NotLoopback(a)) if a == lan));
+        assert!(matches!(UdpEndpoint::bind(UdpConfig::new(lan)), Err(Error::NotLoopback(_))));
+        UdpConfig::localhost().with_peer(addr(9000)).validate().expect("loopback is fine");
+    }
+
+    #[test]
+    fn links_follow_configuration_datagrams_and_silence() {
+        let mut config = UdpConfig::localhost().with_peer(addr(9));
+        config.idle_timeout = Duration::from_secs(1);
+        let (mut ep, _rx) = UdpEndpoint::bind(config).expect("bind");
+        let t0 = Instant::now();
+        let mut out = Vec::new();
+        ep.start(t0, &mut out);
+        assert_eq!(out, vec![LinkEvent::Up { link: LinkId(0), report: LinkReport::new(DEFAULT_MTU) }]);
+        out.clear();
+
+        // A beacon from a new address opens a link but is not a frame.
+        ep.on_datagram(t0, addr(10), BEACON, &mut out);
+        assert_eq!(out, vec![LinkEvent::Up { link: LinkId(1), report: LinkReport::new(DEFAULT_MTU) }]);
+        out.clear();
+        ep.on_datagram(t0, addr(10), b"\x00frame", &mut out);
+        assert_eq!(out, vec![LinkEvent::Frame { link: LinkId(1), bytes: Bytes::from_static(b"\x00frame") }]);
+        out.clear();
+
+        // Silence: the discovered link goes down, the configured one stays.
+        ep.on_tick(t0 + Duration::from_millis(500), &mut out);
+        assert!(out.is_empty());
+        ep.on_tick(t0 + Duration::from_secs(2), &mut out);
+        assert_eq!(out, vec![LinkEvent::Down { link: LinkId(1) }]);
+        out.clear();
+        ep.on_tick(t0 + Duration::from_secs(60), &mut out);
+        assert!(out.is_empty(), "configured peers are never reported down");
+
+        // The sink knows the configured link and has forgotten the silent one.
+        let mut sink = ep.sink(|| {}).expect("sink");
+        assert_eq!(sink.transmit(LinkId(1), b"x"), Err(TransmitError::UnknownLink));
+        sink.transmit(LinkId(0), b"x").expect("configured link");
+    }
+
+    #[test]
+    fn discovery_beacons_link_two_endpoints() {
+        let (mut a, _ra) = UdpEndpoint::bind(UdpConfig::localhost()).expect("bind a");
+        let (b, _rb) = UdpEndpoint::bind(UdpConfig::localhost()).expect("bind b");
+        let port = b.local_addr().port();
+        a.config.discovery = Some(port..=port);
+        let mut out = Vec::new();
+        a.on_tick(Instant::now(), &mut out);
+        let mut buf = [0u8; 64];
+        let sock = b.socket().expect("socket");
+        sock.set_nonblocking(false).expect("blocking");
+        sock.set_read_timeout(Some(Duration::from_secs(2))).expect("timeout");
+        let (len, from) = sock.recv_from(&mut buf).expect("beacon arrives");
+        assert_eq!((&buf[..len], from), (BEACON, a.local_addr()));
+    }
+}

@@ -1,0 +1,128 @@
+//! The application's event stream: core events, deliveries and link changes.
+
+use blemesh_core::{Destination, Event, LinkId, NodeId, Priority};
+use bytes::Bytes;
+use tokio::sync::broadcast;
+
+use crate::RecvError;
+
+/// A payload delivered to this node, owned (the core's [`blemesh_core::Delivery`] borrows).
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct Delivery {
+    /// The node that sent it.
+    pub origin: NodeId,
+    /// Whether it was sent to this node or to everyone.
+    pub destination: Destination,
+    /// The origin's sequence number of the message.
+    pub seq: u32,
+    /// Its priority class.
+    pub priority: Priority,
+    /// Hops it travelled (1 for a direct neighbour).
+    pub hops: u8,
+    /// The payload.
+    pub payload: Bytes,
+}
+
+impl Delivery {
+    /// Copies a core delivery out of the node's buffers.
+    pub fn from_core(d: &blemesh_core::Delivery<'_>) -> Self {
+        Delivery {
+            origin: d.origin,
+            destination: d.destination,
+            seq: d.seq,
+            priority: d.priority,
+            hops: d.hops,
+            payload: Bytes::copy_from_slice(d.payload),
+        }
+    }
+}
+
+/// One item of the event stream of a driver.
+///
+/// Every core [`Event`] is forwarded unchanged in [`MeshEvent::Core`]: as the core grows new
+/// events (route changes, coordinator election, partitions), they arrive here without a
+/// change to the driver.
+#[derive(Clone, PartialEq, Debug)]
+#[non_exhaustive]
+pub enum MeshEvent {
+    /// An event of the node (neighbour up, degraded, recovered, lost, ...).
+    Core(Event),
+    /// A payload for the application.
+    Delivery(Delivery),
+    /// The transport opened a link (before the neighbour handshake).
+    LinkUp {
+        /// The transport's handle for it.
+        link: LinkId,
+        /// Its MTU.
+        mtu: u16,
+    },
+    /// The transport closed a link.
+    LinkDown {
+        /// The transport's handle for it.
+        link: LinkId,
+    },
+}
+
+impl MeshEvent {
+    /// The delivery, if this is one.
+    pub fn as_delivery(&self) -> Option<&Delivery> {
+        match self {
+            MeshEvent::Delivery(d) => Some(d),
+            _ => None,
+        }
+    }
+
+    /// The core event, if this is one.
+    pub fn as_core(&self) -> Option<&Event> {
+        match self {
+            MeshEvent::Core(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+/// A subscriber's view of the event stream.
+///
+/// Each subscription has its own bounded buffer ([`crate::DriverOptions::event_capacity`]);
+/// the driver never waits for a slow subscriber: the subscriber loses the oldest events and
+/// learns how many with [`RecvError::Lagged`].
+#[derive(Debug)]
+pub struct Subscription {
+    rx: broadcast::Receiver<MeshEvent>,
+}
+
+impl Subscription {
+    pub(crate) fn new(rx: broadcast::Receiver<MeshEvent>) -> Self {
+        Subscription { rx }
+    }
+
+    /// The next event. [`RecvError::Closed`] once the driver stopped and all was read.
+    pub async fn recv(&mut self) -> Result<MeshEvent, RecvError> {
+        self.rx.recv().await.map_err(|e| match e {
+            broadcast::error::RecvError::Lagged(missed) => RecvError::Lagged { missed },
+            broadcast::error::RecvError::Closed => RecvError::Closed,
+        })
+    }
+
+    /// The next event if one is ready, without waiting (`Ok(None)` if none is).
+    pub fn try_recv(&mut self) -> Result<Option<MeshEvent>, RecvError> {
+        match self.rx.try_recv() {
+            Ok(e) => Ok(Some(e)),
+            Err(broadcast::error::TryRecvError::Empty) => Ok(None),
+            Err(broadcast::error::TryRecvError::Lagged(missed)) => Err(RecvError::Lagged { missed }),
+            Err(broadcast::error::TryRecvError::Closed) => Err(RecvError::Closed),
+        }
+    }
+
+    /// The next delivery, skipping other events (lags are skipped too: a test or a game
+    /// loop that only wants payloads). `None` once the driver stopped.
+    pub async fn next_delivery(&mut self) -> Option<Delivery> {
+        loop {
+            match self.recv().await {
+                Ok(MeshEvent::Delivery(d)) => return Some(d),
+                Ok(_) | Err(RecvError::Lagged { .. }) => {}
+                Err(RecvError::Closed) => return None,
+            }
+        }
+    }
+}

@@ -1,0 +1,195 @@
+//! `blemesh-node`: one mesh node over UDP on 127.0.0.1, printing JSON lines.
+//!
+//! Every delivery and event is printed to stdout as one JSON object per line (see
+//! `json.rs`); logs go to stderr (`--log debug`). Besides the periodic sends of
+//! `--send-every`, lines on stdin are commands:
+//!
+//! ```text
+//! broadcast <text>      flood <text> to every node
+//! send <id> <text>      send <text> to node <id>
+//! metrics               print the node's counters
+//! quit                  shut down gracefully
+//! ```
+//!
+//! Example, a line of three nodes:
+//!
+//! ```text
+//! blemesh-node --id 1 --port 9001
+//! blemesh-node --id 2 --port 9002 --peer 9001
+//! blemesh-node --id 3 --port 9003 --peer 9002 --send-every 500
+//! ```
+
+mod json;
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use blemesh_core::{Config, NodeId, Qos};
+use blemesh_tokio::{Handle, RecvError, UdpConfig};
+use clap::Parser;
+use serde_json::{Value, json};
+use tokio::io::AsyncBufReadExt;
+
+/// One blemesh node over UDP on loopback.
+#[derive(Parser, Debug)]
+#[command(version, about)]
+struct Args {
+    /// This node's id (not 0).
+    #[arg(long)]
+    id: u64,
+    /// UDP port to bind on 127.0.0.1 (0: any free port, printed in the `ready` line).
+    #[arg(long, default_value_t = 0)]
+    port: u16,
+    /// A peer to link to: `127.0.0.1:PORT` or just `PORT`. Repeat for several.
+    #[arg(long = "peer", value_parser = parse_peer)]
+    peers: Vec<SocketAddr>,
+    /// Discover peers by beacons to this port range of 127.0.0.1, e.g. `9000-9010`.
+    #[arg(long, value_parser = parse_range)]
+    discover: Option<(u16, u16)>,
+    /// Send a game message every this many milliseconds.
+    #[arg(long)]
+    send_every: Option<u64>,
+    /// Periodic messages go to this node instead of everyone.
+    #[arg(long)]
+    send_to: Option<u64>,
+    /// Stop after this many seconds (default: run until `quit` or Ctrl-C).
+    #[arg(long)]
+    duration: Option<f64>,
+    /// Heartbeat interval in milliseconds (failure detection takes four of them).
+    #[arg(long, default_value_t = 400)]
+    heartbeat_ms: u64,
+    /// Seed of the node's randomness (default: the id).
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Log level on stderr: error, warn, info, debug, trace.
+    #[arg(long, default_value = "warn")]
+    log: tracing::Level,
+}
+
+fn parse_peer(s: &str) -> Result<SocketAddr, String> {
+    match s.parse::<u16>() {
+        Ok(port) => Ok(SocketAddr::from(([127, 0, 0, 1], port))),
+        Err(_) => s.parse().map_err(|e| format!("`{s}`: {e}")),
+    }
+}
+
+fn parse_range(s: &str) -> Result<(u16, u16), String> {
+    let (a, b) = s.split_once('-').ok_or("expected START-END")?;
+    let (a, b) = (a.parse::<u16>().map_err(|e| e.to_string())?, b.parse::<u16>().map_err(|e| e.to_string())?);
+    if a > b { Err("START must not exceed END".into()) } else { Ok((a, b)) }
+}
+
+/// Writes one JSON line to stdout.
+fn emit(v: &Value) {
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{v}");
+    let _ = out.flush();
+}
+
+fn config(args: &Args) -> Config {
+    let mut c = Config::new(NodeId(args.id), args.seed.unwrap_or(args.id));
+    c.heartbeat_interval = Duration::from_millis(args.heartbeat_ms.max(10));
+    c.hello_interval = (c.heartbeat_interval / 8).max(Duration::from_millis(5));
+    c.heartbeat_jitter = c.hello_interval / 2;
+    c
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> ExitCode {
+    let args = Args::parse();
+    tracing_subscriber::fmt().with_writer(std::io::stderr).with_max_level(args.log).init();
+    match run(args).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            emit(&json!({"type": "error", "error": e.to_string()}));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(args: Args) -> Result<(), blemesh_tokio::Error> {
+    let mut udp = UdpConfig::new(SocketAddr::from(([127, 0, 0, 1], args.port)));
+    for peer in &args.peers {
+        udp = udp.with_peer(*peer);
+    }
+    if let Some((a, b)) = args.discover {
+        udp = udp.with_discovery(a..=b);
+    }
+    let (transport, addr) = blemesh_tokio::udp::bind(udp)?;
+    let (handle, mut events) = blemesh_tokio::spawn(config(&args), transport)?;
+    emit(&json!({"type": "ready", "id": args.id, "addr": addr.to_string()}));
+
+    let mut stdin = Some(tokio::io::BufReader::new(tokio::io::stdin()).lines());
+    let period = Duration::from_millis(args.send_every.unwrap_or(1000).max(1));
+    let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
+    let stop = tokio::time::sleep(args.duration.map_or(Duration::MAX / 4, Duration::from_secs_f64));
+    tokio::pin!(stop);
+    let mut counter = 0u64;
+    loop {
+        tokio::select! {
+            event = events.recv() => match event {
+                Ok(e) => emit(&json::event(&e)),
+                Err(RecvError::Lagged { missed }) => emit(&json!({"type": "lagged", "missed": missed})),
+                Err(RecvError::Closed) => break,
+            },
+            line = async { stdin.as_mut()?.next_line().await.ok().flatten() }, if stdin.is_some() => match line {
+                Some(line) => {
+                    if !command(&handle, line.trim()).await {
+                        break;
+                    }
+                }
+                None => stdin = None, // stdin closed: keep running
+            },
+            _ = tick.tick(), if args.send_every.is_some() => {
+                counter += 1;
+                let text = format!("tick {counter} from {}", args.id);
+                let verdict = match args.send_to {
+                    Some(to) => handle.send(NodeId(to), text, Qos::default()).await,
+                    None => handle.broadcast(text, Qos::default()).await,
+                };
+                report("sent", verdict);
+            },
+            () = &mut stop => break,
+            _ = tokio::signal::ctrl_c() => break,
+        }
+    }
+    handle.shutdown().await;
+    // What the driver published while stopping.
+    while let Ok(e) = events.recv().await {
+        emit(&json::event(&e));
+    }
+    emit(&json!({"type": "stopped"}));
+    Ok(())
+}
+
+/// Carries out one stdin command; `false` to quit.
+async fn command(handle: &Handle, line: &str) -> bool {
+    let (verb, rest) = line.split_once(' ').unwrap_or((line, ""));
+    match verb {
+        "" => {}
+        "broadcast" => report("sent", handle.broadcast(rest.to_owned(), Qos::default()).await),
+        "send" => {
+            let (to, text) = rest.split_once(' ').unwrap_or((rest, ""));
+            match to.parse::<u64>() {
+                Ok(to) => report("sent", handle.send(NodeId(to), text.to_owned(), Qos::default()).await),
+                Err(_) => emit(&json!({"type": "error", "error": format!("bad node id `{to}`")})),
+            }
+        }
+        "metrics" => match handle.metrics().await {
+            Ok(m) => emit(&json::metrics(&m)),
+            Err(e) => emit(&json!({"type": "error", "error": e.to_string()})),
+        },
+        "quit" => return false,
+        other => emit(&json!({"type": "error", "error": format!("unknown command `{other}`")})),
+    }
+    true
+}
+
+fn report(what: &str, verdict: Result<blemesh_core::MessageId, blemesh_tokio::Error>) {
+    match verdict {
+        Ok(id) => emit(&json!({"type": what, "seq": id.seq})),
+        Err(e) => emit(&json!({"type": "error", "error": e.to_string()})),
+    }
+}

@@ -17,6 +17,8 @@ mod metrics;
 mod output;
 mod qos;
 mod time;
+pub mod election;
+pub mod partition;
 pub mod wire;
 
 pub use config::{Config, MAX_SEQ_WINDOW};

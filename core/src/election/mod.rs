@@ -1,1 +1,46 @@
 //! Coordinator election.
+//!
+//! Raft-style roles ([`Role`]: follower, pre-candidate, candidate, coordinator) and terms,
+//! with seeded randomised election timeouts, **pre-vote** (a node that cannot win does not
+//! disturb the term), coordinator heartbeats and **check-quorum**. On top of Raft:
+//!
+//! * **Priority** ([`PriorityInputs`], weighed as the seed does): voters prefer higher-ranked
+//!   candidates (see `handle_request.rs`), and a live coordinator can be replaced only by a
+//!   candidate outranking it by a margin — so the top node of a component wins in the common
+//!   case, without livelock.
+//! * **Two modes** ([`ElectionMode`]): per-partition (a majority of the component) or quorum
+//!   (a majority of the configured membership).
+//! * **Signed ballots** ([`BallotSigner`], [`BallotVerifier`]); forged messages are rejected
+//!   and counted by [`RejectReason`]; double votes produce [`DoubleVoteEvidence`] and a trust
+//!   penalty; Byzantine mode needs `2f+1` votes.
+//! * **Merge after heal**: the higher term wins, then the higher rank (see
+//!   `handle_heartbeat.rs`).
+//!
+//! Layout, one concept per file: `config`, `priority`, `message` (wire conversion),
+//! `signing`, `ballots` (double-vote book), `output` (actions, events, metrics), `state`
+//! (the state machine and shared transitions), and one `handle_*` file per input.
+
+mod ballots;
+mod config;
+mod handle_heartbeat;
+mod handle_membership;
+mod handle_message;
+mod handle_request;
+mod handle_timeout;
+mod handle_vote;
+mod message;
+mod output;
+mod priority;
+mod signing;
+mod state;
+
+pub use ballots::{DoubleVoteEvidence, SignedBallot};
+pub use config::{ElectionConfig, ElectionMode};
+pub use message::{DecodeError, DenyReason, ElectionKind, ElectionMessage, PRE_VOTE_FLAG, SIGNING_LEN};
+pub use output::{Action, ElectionEvent, ElectionMetrics, RejectReason, SignedMessage, StepDownReason};
+pub use priority::{PriorityInputs, Rank};
+pub use signing::{
+    BallotSigner, BallotVerifier, Signature, TestKeys, TestSigner, TestVerifier, Verification, sign_message,
+    verify_message,
+};
+pub use state::{Election, Role};

@@ -44,3 +44,8 @@ pub use signing::{
     verify_message,
 };
 pub use state::{Election, Role};
+
+#[cfg(test)]
+mod step_tests;
+#[cfg(test)]
+mod test_support;

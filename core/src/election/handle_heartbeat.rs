@@ -3,7 +3,11 @@
 //!
 //! Heartbeat from coordinator `C` with term `t` (only voters are accepted):
 //!
-//! * `t` older than ours: ignored (that coordinator will hear ours, or our coordinator's).
+//! * `t` older than ours: answered with an acknowledgement carrying our term (at most once
+//!   per `ack_interval`). A node left at a higher term by a failed election cannot follow an
+//!   older coordinator, and that coordinator's followers deny its pre-votes
+//!   ([`super::DenyReason::CoordinatorAlive`]); the answer makes the coordinator adopt the
+//!   newer term and step down (`HigherTerm`), after which one election reunites everybody.
 //! * `t` newer: adopt it (a coordinator steps down, `HigherTerm`) and follow `C`.
 //! * same term, this node is coordinator too (two components merged, each with a coordinator
 //!   of the same term): the higher [`super::Rank`] wins. The winner moves to `t + 1` and
@@ -13,7 +17,8 @@
 //! * same term otherwise: follow `C`, unless another coordinator was already announced for
 //!   this term (then wait for the winner's newer term).
 //!
-//! Following restarts the election timeout and the coordinator's lease, and acknowledges the
+//! An acknowledgement naming this node with a newer term (see above) makes it adopt that
+//! term. Following restarts the election timeout and the coordinator's lease, and acknowledges the
 //! coordinator (at most once per `ack_interval`, and at once for a new coordinator), which
 //! feeds its check-quorum.
 
@@ -29,6 +34,11 @@ impl<S: BallotSigner, V: BallotVerifier> Election<S, V> {
             return self.metrics.reject(RejectReason::NotMember);
         }
         if m.term < self.term {
+            if self.last_ack.is_none_or(|t| now >= t + self.cfg.ack_interval) {
+                self.last_ack = Some(now);
+                let ack = self.message(ElectionKind::Heartbeat, self.term, from);
+                self.send(from, ack);
+            }
             return;
         }
         if m.term > self.term {
@@ -55,12 +65,23 @@ impl<S: BallotSigner, V: BallotVerifier> Election<S, V> {
         if !self.announce(rank.node) {
             return;
         }
-        self.role = Role::Follower;
-        self.grants.clear();
+        if newly {
+            self.failed_campaigns = 0;
+        }
+        let takeover = self.is_voter(self.me)
+            && self.my_rank().outranks_by(&rank, self.cfg.takeover_margin_milli)
+            && self.failed_campaigns < self.cfg.priority_denials;
         self.coordinator = Some(rank);
         self.last_contact = now;
-        self.failed_campaigns = 0;
-        self.reset_election_deadline(now, rng);
+        if takeover && !newly && self.role == Role::PreCandidate {
+            return; // a takeover pre-vote is under way: let it finish
+        }
+        self.role = Role::Follower;
+        self.grants.clear();
+        if !takeover {
+            // A takeover keeps the current deadline, so this node campaigns when it expires.
+            self.reset_election_deadline(now, rng);
+        }
         let due = self.last_ack.is_none_or(|t| now >= t + self.cfg.ack_interval);
         if newly || due {
             self.last_ack = Some(now);
@@ -69,7 +90,10 @@ impl<S: BallotSigner, V: BallotVerifier> Election<S, V> {
         }
     }
 
-    pub(super) fn handle_ack(&mut self, from: NodeId, m: &ElectionMessage) {
+    pub(super) fn handle_ack(&mut self, now: Instant, from: NodeId, m: &ElectionMessage, rng: &mut impl RngCore) {
+        if m.candidate == self.me && m.term > self.term && self.is_voter(from) {
+            return self.adopt_term(m.term, now, rng);
+        }
         if self.role == Role::Coordinator && m.candidate == self.me && m.term == self.term && self.is_voter(from) {
             insert_sorted(&mut self.heard, from);
         }

@@ -33,7 +33,7 @@ impl<S: BallotSigner, V: BallotVerifier> Election<S, V> {
                 self.handle_vote(now, from, message, signature, pre_vote, denied, rng)
             }
             ElectionKind::Heartbeat if from == message.candidate => self.handle_heartbeat(now, from, message, rng),
-            ElectionKind::Heartbeat => self.handle_ack(from, message),
+            ElectionKind::Heartbeat => self.handle_ack(now, from, message, rng),
         }
     }
 

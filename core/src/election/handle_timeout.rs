@@ -1,5 +1,7 @@
 //! Input: time passed. Coordinator heartbeats and check-quorum; election timeouts, which start
-//! a pre-vote round (or, with pre-vote off, an election).
+//! a pre-vote round (or, with pre-vote off, an election). An election timeout while the
+//! coordinator is still live is a takeover attempt (see `handle_heartbeat.rs`): the
+//! coordinator is kept until the term actually changes.
 
 use rand_core::RngCore;
 
@@ -32,7 +34,15 @@ impl<S: BallotSigner, V: BallotVerifier> Election<S, V> {
         if matches!(self.role, Role::PreCandidate | Role::Candidate) {
             self.failed_campaigns = self.failed_campaigns.saturating_add(1);
         }
-        self.lose_coordinator();
+        let live = self.coordinator.is_some() && now < self.last_contact + self.cfg.election_timeout_min;
+        if !live {
+            self.lose_coordinator();
+        } else if self.failed_campaigns >= self.cfg.priority_denials {
+            // Takeover attempts exhausted: keep following.
+            self.role = Role::Follower;
+            self.reset_election_deadline(now, rng);
+            return;
+        }
         if !self.is_voter(self.me) {
             // Not a voter (quorum mode, outside the membership): never campaigns.
             self.role = Role::Follower;
@@ -64,7 +74,7 @@ impl<S: BallotSigner, V: BallotVerifier> Election<S, V> {
         self.term = self.term.saturating_add(1);
         self.role = Role::Candidate;
         self.voted_for = Some(self.me);
-        self.coordinator = None;
+        self.lose_coordinator();
         self.grants.clear();
         insert_sorted(&mut self.grants, self.me);
         self.book.reset(self.term);

@@ -49,3 +49,5 @@ pub use state::{Election, Role};
 mod step_tests;
 #[cfg(test)]
 mod test_support;
+#[cfg(all(test, feature = "std"))]
+mod sim_tests;

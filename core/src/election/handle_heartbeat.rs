@@ -73,6 +73,12 @@ impl<S: BallotSigner, V: BallotVerifier> Election<S, V> {
             && self.failed_campaigns < self.cfg.priority_denials;
         self.coordinator = Some(rank);
         self.last_contact = now;
+        let due = self.last_ack.is_none_or(|t| now >= t + self.cfg.ack_interval);
+        if newly || due {
+            self.last_ack = Some(now);
+            let ack = self.message(ElectionKind::Heartbeat, self.term, rank.node);
+            self.send(rank.node, ack);
+        }
         if takeover && !newly && self.role == Role::PreCandidate {
             return; // a takeover pre-vote is under way: let it finish
         }
@@ -81,12 +87,6 @@ impl<S: BallotSigner, V: BallotVerifier> Election<S, V> {
         if !takeover {
             // A takeover keeps the current deadline, so this node campaigns when it expires.
             self.reset_election_deadline(now, rng);
-        }
-        let due = self.last_ack.is_none_or(|t| now >= t + self.cfg.ack_interval);
-        if newly || due {
-            self.last_ack = Some(now);
-            let ack = self.message(ElectionKind::Heartbeat, self.term, rank.node);
-            self.send(rank.node, ack);
         }
     }
 

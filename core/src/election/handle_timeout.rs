@@ -71,10 +71,10 @@ impl<S: BallotSigner, V: BallotVerifier> Election<S, V> {
     /// Increments the term, votes for itself (the signed request is its ballot) and asks for
     /// votes.
     pub(super) fn start_election(&mut self, now: Instant, rng: &mut impl RngCore) {
+        self.lose_coordinator();
         self.term = self.term.saturating_add(1);
         self.role = Role::Candidate;
         self.voted_for = Some(self.me);
-        self.lose_coordinator();
         self.grants.clear();
         insert_sorted(&mut self.grants, self.me);
         self.book.reset(self.term);

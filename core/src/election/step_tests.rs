@@ -479,3 +479,67 @@ fn non_member_never_campaigns_in_quorum_mode() {
         vec![ev(ElectionEvent::CoordinatorElected { term: 1, node: NodeId(1) }), send(1, 9, msg(Q, HB, 1, 1, 9, 3))]
     );
 }
+
+#[test]
+fn a_follower_outranking_the_coordinator_by_the_margin_takes_over() {
+    let r = &mut rng(18);
+    let mut n = node(1, ElectionConfig::default(), &[1, 2, 3], r);
+    let d0 = n.next_deadline();
+    deliver(&mut n, ms(10), 3, msg(PP, HB, 1, 3, 3, 3), r);
+    assert_eq!(
+        drain(&mut n),
+        vec![ev(ElectionEvent::CoordinatorElected { term: 1, node: NodeId(3) }), send(3, 1, msg(PP, HB, 1, 3, 1, 3))]
+    );
+    deliver(&mut n, ms(60), 3, msg(PP, HB, 1, 3, 3, 3), r);
+    assert_eq!(drain(&mut n), vec![], "ack not due yet");
+    assert_eq!(n.next_deadline(), d0, "heartbeats do not push back a takeover");
+    n.on_timeout(d0, r);
+    assert_eq!(drain(&mut n), vec![bcast(1, msg(PP, PRE, 2, 1, 1, 3))]);
+    assert_eq!((n.role(), n.coordinator(), n.term()), (Role::PreCandidate, Some(NodeId(3)), 1));
+    // A heartbeat meanwhile does not cancel the pre-vote.
+    let t = d0 + Duration::from_millis(1);
+    deliver(&mut n, t, 3, msg(PP, HB, 1, 3, 3, 3), r);
+    assert_eq!(drain(&mut n), vec![send(3, 1, msg(PP, HB, 1, 3, 1, 3))]);
+    assert_eq!(n.role(), Role::PreCandidate);
+    deliver(&mut n, t, 2, msg(PP, PRE_GRANT, 2, 1, 2, 3), r);
+    assert_eq!(
+        drain(&mut n),
+        vec![ev(ElectionEvent::CoordinatorLost { term: 1, node: NodeId(3) }), bcast(1, msg(PP, REQ, 2, 1, 1, 3))]
+    );
+    // The old coordinator, asked for a vote by a node outranking it by the margin, steps down
+    // and grants.
+    let (mut c, t0) = elected_node1(PP, r);
+    let mut high = msg(PP, REQ, 2, 2, 2, 3);
+    high.priority_milli = 20_000;
+    deliver(&mut c, t0, 2, high, r);
+    assert_eq!(
+        drain(&mut c),
+        vec![
+            ev(ElectionEvent::SteppedDown { term: 1, reason: StepDownReason::HigherTerm }),
+            ev(ElectionEvent::CoordinatorLost { term: 1, node: NodeId(1) }),
+            bcast(1, msg(PP, GRANT, 2, 2, 1, 3)),
+        ]
+    );
+}
+
+#[test]
+fn a_follower_left_at_a_higher_term_makes_the_old_coordinator_step_down() {
+    let r = &mut rng(19);
+    let mut n = node(3, ElectionConfig::default(), &[1, 2, 3], r);
+    deliver(&mut n, ms(1), 2, msg(PP, REQ, 4, 2, 2, 3), r);
+    drain(&mut n);
+    deliver(&mut n, ms(2), 1, msg(PP, HB, 2, 1, 1, 3), r);
+    assert_eq!(drain(&mut n), vec![send(1, 3, msg(PP, HB, 4, 1, 3, 3))]);
+    deliver(&mut n, ms(3), 1, msg(PP, HB, 2, 1, 1, 3), r);
+    assert_eq!(drain(&mut n), vec![], "at most one answer per ack_interval");
+    let (mut c, t0) = elected_node1(PP, r);
+    deliver(&mut c, t0, 3, msg(PP, HB, 4, 1, 3, 3), r);
+    assert_eq!(
+        drain(&mut c),
+        vec![
+            ev(ElectionEvent::SteppedDown { term: 1, reason: StepDownReason::HigherTerm }),
+            ev(ElectionEvent::CoordinatorLost { term: 1, node: NodeId(1) }),
+        ]
+    );
+    assert_eq!((c.term(), c.role()), (4, Role::Follower));
+}

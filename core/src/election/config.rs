@@ -169,7 +169,8 @@ mod tests {
     #[test]
     fn nonsense_is_rejected_with_the_field_named() {
         let base = ElectionConfig::default();
-        let cases: [(&str, fn(&mut ElectionConfig)); 8] = [
+        type Mutate = fn(&mut ElectionConfig);
+        let cases: [(&str, Mutate); 8] = [
             ("election_timeout_min", |c| c.election_timeout_min = Duration::ZERO),
             ("election_timeout_max", |c| c.election_timeout_max = c.election_timeout_min),
             ("heartbeat_interval", |c| c.heartbeat_interval = Duration::from_millis(100)),

@@ -78,7 +78,7 @@ impl<S: BallotSigner, V: BallotVerifier> Election<S, V> {
         if let Some(evidence) = self.book.record(ballot) {
             self.metrics.double_votes += 1;
             let node = evidence.voter;
-            self.emit(ElectionEvent::DoubleVote { evidence });
+            self.emit(ElectionEvent::DoubleVote { evidence: alloc::boxed::Box::new(evidence) });
             self.emit(ElectionEvent::TrustPenalty { node, penalty: self.cfg.double_vote_penalty });
         }
     }

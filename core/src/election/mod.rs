@@ -51,3 +51,5 @@ mod step_tests;
 mod test_support;
 #[cfg(all(test, feature = "std"))]
 mod sim_tests;
+#[cfg(all(test, feature = "std"))]
+mod prop_tests;

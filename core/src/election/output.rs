@@ -1,5 +1,7 @@
 //! What the election hands back: [`Action`]s (messages to send, events) and its counters.
 
+use alloc::boxed::Box;
+
 use super::{DoubleVoteEvidence, ElectionMessage, Signature};
 use crate::NodeId;
 
@@ -71,8 +73,8 @@ pub enum ElectionEvent {
     /// A voter signed two different ballots in one term. Its ballots of that term no longer
     /// count.
     DoubleVote {
-        /// Both signed ballots.
-        evidence: DoubleVoteEvidence,
+        /// Both signed ballots (boxed: it is large and rare).
+        evidence: Box<DoubleVoteEvidence>,
     },
     /// Lower the trust in `node` by `penalty` (trust is in 0.0..=1.0).
     TrustPenalty {

@@ -391,7 +391,7 @@ fn a_double_vote_is_detected_with_evidence_and_does_not_count() {
     assert_eq!(
         drain(&mut n),
         vec![
-            ev(ElectionEvent::DoubleVote { evidence }),
+            ev(ElectionEvent::DoubleVote { evidence: alloc::boxed::Box::new(evidence) }),
             ev(ElectionEvent::TrustPenalty { node: NodeId(3), penalty: 0.5 }),
         ]
     );
@@ -423,8 +423,7 @@ fn a_double_vote_is_detected_with_evidence_and_does_not_count() {
 #[test]
 fn byzantine_mode_needs_two_f_plus_one_votes() {
     let r = &mut rng(15);
-    let mut cfg = ElectionConfig::default();
-    cfg.byzantine = true;
+    let cfg = ElectionConfig { byzantine: true, ..ElectionConfig::default() };
     let members = [1, 2, 3, 4, 5, 6];
     let mut n = node(1, cfg.clone(), &members, r);
     assert_eq!(n.threshold(), 5);

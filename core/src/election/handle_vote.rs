@@ -33,7 +33,7 @@ impl<S: BallotSigner, V: BallotVerifier> Election<S, V> {
         rng: &mut impl RngCore,
     ) {
         match denied {
-            Some(DenyReason::StaleTerm) if m.candidate == self.me && m.term > self.term => {
+            Some(DenyReason::StaleTerm) if m.candidate == self.me && m.term > self.term && self.is_voter(from) => {
                 return self.adopt_term(m.term, now, rng);
             }
             Some(_) => return,

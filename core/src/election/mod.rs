@@ -46,7 +46,9 @@ pub use signing::{
 pub use state::{Election, Role};
 
 #[cfg(test)]
-mod step_tests;
+mod vote_tests;
+#[cfg(test)]
+mod coordinator_tests;
 #[cfg(test)]
 mod test_support;
 #[cfg(all(test, feature = "std"))]

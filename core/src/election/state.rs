@@ -334,7 +334,8 @@ impl<S: BallotSigner, V: BallotVerifier> Election<S, V> {
 
     pub(super) fn become_coordinator(&mut self, now: Instant) {
         self.role = Role::Coordinator;
-        self.announce(self.me);
+        let fresh = self.announce(self.me);
+        debug_assert!(fresh, "a candidate's term never had another coordinator announced");
         self.coordinator = Some(self.my_rank());
         self.failed_campaigns = 0;
         self.grants.clear();

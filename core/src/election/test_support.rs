@@ -85,3 +85,28 @@ pub(super) const GRANT: ElectionKind = ElectionKind::Vote { pre_vote: false, den
 pub(super) fn deny(pre_vote: bool, reason: DenyReason) -> ElectionKind {
     ElectionKind::Vote { pre_vote, denied: Some(reason) }
 }
+
+pub(super) const PP: ElectionMode = ElectionMode::PerPartition;
+pub(super) const Q: ElectionMode = ElectionMode::Quorum;
+
+pub(super) fn ms(v: u64) -> Instant {
+    Instant::from_millis(v)
+}
+
+/// Node 1 of {1,2,3} through pre-vote, vote and coordinator; returns it at `now`.
+pub(super) fn elected_node1(mode: ElectionMode, r: &mut ChaCha8Rng) -> (Node, Instant) {
+    let cfg = match mode {
+        PP => ElectionConfig::default(),
+        Q => ElectionConfig::quorum(&ids(&[1, 2, 3])),
+    };
+    let mut n = node(1, cfg, &[1, 2, 3], r);
+    let t = n.next_deadline();
+    n.on_timeout(t, r);
+    drain(&mut n);
+    deliver(&mut n, t, 2, msg(mode, PRE_GRANT, 1, 1, 2, 3), r);
+    drain(&mut n);
+    deliver(&mut n, t, 3, msg(mode, GRANT, 1, 1, 3, 3), r);
+    drain(&mut n);
+    assert_eq!(n.role(), Role::Coordinator);
+    (n, t)
+}

@@ -7,7 +7,7 @@ use core::time::Duration;
 
 use super::test_support::*;
 use super::*;
-use crate::{Instant, NodeId};
+use crate::NodeId;
 
 #[test]
 fn single_node_component_elects_itself_at_once() {

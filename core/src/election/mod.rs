@@ -16,6 +16,19 @@
 //! * **Merge after heal**: the higher term wins, then the higher rank (see
 //!   `handle_heartbeat.rs`).
 //!
+//! # Driving it from the node
+//!
+//! * Create one [`Election`] with the node's id, its priority
+//!   ([`PriorityInputs::priority_milli`]), a [`BallotSigner`] / [`BallotVerifier`] and the
+//!   node's PRNG; call [`Election::on_membership`] with this node's component (for example
+//!   from [`crate::partition::Components::component_of`]) whenever the topology changes.
+//! * [`Action::Broadcast`]: flood a `Kind::Election` frame to the component (vote grants are
+//!   broadcast on purpose, so double votes are visible). [`Action::Send`]: unicast to `to`.
+//!   Body: [`ElectionMessage::to_bytes`]; authentication trailer: the 64-byte signature.
+//! * On receipt: [`ElectionMessage::from_body`] on the parsed body, then
+//!   [`Election::on_message`] with the frame's origin and the trailer's signature.
+//! * Call [`Election::on_timeout`] at [`Election::next_deadline`].
+//!
 //! Layout, one concept per file: `config`, `priority`, `message` (wire conversion),
 //! `signing`, `ballots` (double-vote book), `output` (actions, events, metrics), `state`
 //! (the state machine and shared transitions), and one `handle_*` file per input.

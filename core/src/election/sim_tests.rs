@@ -313,3 +313,18 @@ fn quorum_mode_minority_has_no_coordinator_and_heal_converges() {
         sim.run_until_pred(heal + 2_000_000, |s| s.settled(&all)).unwrap_or_else(|| panic!("seed {seed}: heal"));
     }
 }
+
+#[test]
+fn same_seed_same_trace() {
+    let trace = |seed| {
+        let mut sim = Sim::new(5, &ElectionConfig::default(), seed);
+        let mut out = Vec::new();
+        while sim.now < 1_500_000 {
+            sim.step();
+            out.push((sim.now, sim.nodes.iter().map(|n| (n.term(), n.role(), n.coordinator())).collect::<Vec<_>>()));
+        }
+        out
+    };
+    assert_eq!(trace(42), trace(42));
+    assert_ne!(trace(42), trace(43));
+}

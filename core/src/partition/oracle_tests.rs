@@ -123,3 +123,56 @@ fn ninux_roma_partition_tracker_sees_the_oracle_split_and_heal() {
     let healed = t.update(&full);
     assert!(matches!(&healed[0], PartitionEvent::Healed { rejoined, .. } if *rejoined == expected_lost));
 }
+
+#[test]
+fn bridge_connects_on_ninux_roma_heal_exactly_what_petgraph_predicts() {
+    use super::{BridgePolicy, bridge_candidates};
+    let (nodes, links) = ninux();
+    let mut checked = 0;
+    for seed in 0..40u64 {
+        let mut rng = ChaCha8Rng::seed_from_u64(100 + seed);
+        // A third of the links go down, but their endpoints still hear each other.
+        let (kept, down): (Vec<_>, Vec<_>) = links.iter().copied().partition(|_| rng.next_u32() % 3 != 0);
+        let topo = Components::build(&nodes, &kept);
+        let me = down[(rng.next_u32() as usize) % down.len()].0;
+        let heard: Vec<(NodeId, i8)> = down
+            .iter()
+            .filter_map(|&(a, b)| if a == me { Some(b) } else if b == me { Some(a) } else { None })
+            .map(|n| (n, -40 - (rng.next_u32() % 40) as i8))
+            .collect();
+        let policy = BridgePolicy { max_connects: 8, ..BridgePolicy::default() };
+        let connects = bridge_candidates(me, &topo, &heard, &[me], 8, &policy);
+        // One connection per foreign component heard: petgraph agrees on the merge.
+        let mut foreign: Vec<NodeId> = heard
+            .iter()
+            .filter(|(n, _)| !topo.same_component(me, *n))
+            .map(|(n, _)| topo.component_of(*n).unwrap()[0])
+            .collect();
+        foreign.sort_unstable();
+        foreign.dedup();
+        assert_eq!(connects.len(), foreign.len(), "seed {seed}");
+        let mut with: Vec<(NodeId, NodeId)> = kept.clone();
+        let mut after = topo.clone();
+        for c in &connects {
+            assert!(c.heals(me, &after), "seed {seed}: {c:?}");
+            after = after.with_link(me, c.node);
+            with.push((me, c.node));
+        }
+        assert_eq!(after.components(), oracle(&nodes, &with).as_slice(), "seed {seed}");
+        assert_eq!(after.count(), topo.count() - connects.len(), "seed {seed}");
+        checked += connects.len();
+    }
+    assert!(checked > 10, "the sample exercises real heals ({checked})");
+}
+
+#[test]
+fn arbitrary_edge_lists_match_petgraph() {
+    bolero::check!()
+        .with_generator(bolero::produce::<Vec<(u8, u8)>>().with().len(0usize..120))
+        .for_each(|edges| {
+            let links: Vec<(NodeId, NodeId)> =
+                edges.iter().map(|&(a, b)| (NodeId(u64::from(a % 40) + 1), NodeId(u64::from(b % 40) + 1))).collect();
+            let nodes: Vec<NodeId> = (1..=8).map(NodeId).collect();
+            assert_eq!(Components::build(&nodes, &links).components(), oracle(&nodes, &links).as_slice());
+        });
+}

@@ -103,6 +103,7 @@ extern crate std;
 #[cfg(all(test, feature = "std"))]
 mod alloc_count;
 mod config;
+pub mod election;
 mod error;
 pub mod flood;
 mod id;
@@ -113,6 +114,7 @@ mod output;
 mod qos;
 mod report;
 mod time;
+pub mod partition;
 pub mod routing;
 pub mod security;
 pub mod wire;

@@ -193,7 +193,9 @@ pub struct ElectionBody {
     pub op: u8,
     /// For votes: 1 granted, 0 denied.
     pub granted: u8,
-    /// For denied votes: the reason code (0 = none).
+    /// For votes: bit 7 (`0x80`) set marks the answer to a *pre*-vote, so a late pre-vote
+    /// grant is never counted as a vote; bits 0..=6 carry the reason code of a denial
+    /// (0 = none; see [`crate::election::DenyReason`]).
     pub reason: u8,
     /// Election mode: 0 per-partition, 1 quorum.
     pub mode: u8,

@@ -11,8 +11,8 @@ use std::fmt::Write as _;
 
 use blemesh_core::wire::link::{CTRL_FRAGMENT, CTRL_WHOLE, Fragment, FragmentHeader};
 use blemesh_core::wire::messages::{
-    AckBody, Announcement, BATTERY_UNKNOWN, ElectionBody, ElectionOp, Heartbeat, LinkEntry, RoutingControl, RoutingOp,
-    TopologyHeader,
+    AckBody, Announcement, BATTERY_UNKNOWN, ElectionBody, ElectionOp, Heartbeat, LinkAckEntry, LinkAckHeader, LinkEntry,
+    MAX_HEARTBEAT_NEIGHBOURS, MAX_LINK_ACKS, RoutingControl, RoutingOp, TopologyHeader,
 };
 use blemesh_core::wire::reassembly::{Reassembler, Reassembly};
 use blemesh_core::wire::{
@@ -45,6 +45,8 @@ const EXPECTED: &[&str] = &[
     "fragment_game_data_unicast_0",
     "fragment_game_data_unicast_1",
     "fragment_game_data_unicast_2",
+    "heartbeat_with_neighbours",
+    "link_ack",
 ];
 
 const A: NodeId = NodeId(0xa1a2_a3a4_a5a6_a7a8);
@@ -178,6 +180,60 @@ fn heartbeat_body() -> Heartbeat {
 fn heartbeat_frame() -> Vec<u8> {
     let h = FrameHeader::new(Kind::Heartbeat, Priority::Critical, 1, B, Destination::Node(A), 7);
     frame(&h, &[heartbeat_body().as_bytes()])
+}
+
+fn heartbeat_with_neighbours_parts() -> (Heartbeat, [U64; 2]) {
+    let body = Heartbeat {
+        rx_quality: 240,
+        battery: BATTERY_UNKNOWN,
+        connections: 2,
+        neighbour_count: 2,
+        tx_time: U32::new(1_250_000),
+        echo_time: U32::new(1_150_000),
+        echo_delay: U32::new(5_000),
+        capabilities: U16::new(Capabilities::CENTRAL | Capabilities::MAINS_POWERED),
+        reserved2: U16::new(0),
+    };
+    (body, [U64::new(A.0), U64::new(C.0)])
+}
+
+fn heartbeat_with_neighbours_frame() -> Vec<u8> {
+    let (body, neighbours) = heartbeat_with_neighbours_parts();
+    let h = FrameHeader::new(Kind::Heartbeat, Priority::Critical, 1, B, Destination::Node(A), 8);
+    frame(&h, &[body.as_bytes(), neighbours.as_bytes()])
+}
+
+/// A heartbeat from B to A listing `n` neighbours (ids 1..=n), `neighbour_count` = `n`.
+fn heartbeat_listing(n: usize) -> Vec<u8> {
+    let (mut body, _) = heartbeat_with_neighbours_parts();
+    body.neighbour_count = n as u8;
+    let ids: Vec<U64> = (1..=n as u64).map(U64::new).collect();
+    let h = FrameHeader::new(Kind::Heartbeat, Priority::Critical, 1, B, Destination::Node(A), 8);
+    frame(&h, &[body.as_bytes(), ids.as_bytes()])
+}
+
+fn link_ack_parts() -> (LinkAckHeader, [LinkAckEntry; 2]) {
+    let head = LinkAckHeader { count: 2, reserved: [0; 3] };
+    let entries = [
+        LinkAckEntry { origin: U64::new(C.0), seq: U32::new(42) },
+        LinkAckEntry { origin: U64::new(A.0), seq: U32::new(0x1234_5678) },
+    ];
+    (head, entries)
+}
+
+fn link_ack_frame() -> Vec<u8> {
+    let (head, entries) = link_ack_parts();
+    let h = FrameHeader::new(Kind::LinkAck, Priority::Critical, 1, A, Destination::Node(B), 0);
+    frame(&h, &[head.as_bytes(), entries.as_bytes()])
+}
+
+/// A `LinkAck` from A to B with `n` entries and `count` = `n`.
+fn link_ack_with(n: usize) -> Vec<u8> {
+    let head = LinkAckHeader { count: n as u8, reserved: [0; 3] };
+    let entries: Vec<LinkAckEntry> =
+        (0..n as u32).map(|s| LinkAckEntry { origin: U64::new(C.0), seq: U32::new(s) }).collect();
+    let h = FrameHeader::new(Kind::LinkAck, Priority::Critical, 1, A, Destination::Node(B), 0);
+    frame(&h, &[head.as_bytes(), entries.as_bytes()])
 }
 
 fn topology_parts() -> (TopologyHeader, [LinkEntry; 2]) {
@@ -368,6 +424,65 @@ fn heartbeat() {
 }
 
 #[test]
+fn heartbeat_with_neighbours() {
+    let bytes = heartbeat_with_neighbours_frame();
+    assert_bytes("heartbeat_with_neighbours", &bytes);
+    let v = vector("heartbeat_with_neighbours");
+    assert_eq!(v.len(), 64);
+    let f = check_header(&v, Kind::Heartbeat, 0x00, 1, 0, B, Destination::Node(A), 8);
+    assert!(!Kind::Heartbeat.is_multi_hop());
+    assert_eq!(f.body().len(), 20 + 8 * 2);
+    let Message::Heartbeat(hb, neighbours) = Message::parse(&f).unwrap() else { panic!("not a heartbeat") };
+    let (want_body, want_neighbours) = heartbeat_with_neighbours_parts();
+    assert_eq!(*hb, want_body);
+    assert_eq!((hb.rx_quality, hb.battery, hb.connections, hb.neighbour_count), (240, 0xff, 2, 2));
+    assert_eq!((hb.tx_time.get(), hb.echo_time.get(), hb.echo_delay.get()), (1_250_000, 1_150_000, 5_000));
+    assert_eq!((hb.capabilities.get(), hb.reserved2.get()), (0x0018, 0));
+    assert_eq!(neighbours, &want_neighbours[..]);
+    assert_eq!(neighbours.iter().map(|n| n.get()).collect::<Vec<_>>(), vec![A.0, C.0]);
+    // The fixed part is the same 20-byte layout as the `heartbeat` vector's body.
+    assert_eq!(&v[28..31], &vector("heartbeat")[28..31]);
+    // 64 bytes travel whole on a 185-byte MTU.
+    assert_eq!(pdus(&v, 185, 0).len(), 1);
+}
+
+#[test]
+fn link_ack() {
+    let bytes = link_ack_frame();
+    assert_bytes("link_ack", &bytes);
+    let v = vector("link_ack");
+    assert_eq!(v.len(), 56);
+    let f = check_header(&v, Kind::LinkAck, 0x00, 1, 0, A, Destination::Node(B), 0);
+    assert_eq!(Kind::from_u8(8), Some(Kind::LinkAck));
+    assert!(!Kind::LinkAck.is_multi_hop());
+    let multi_hop = [Kind::Announcement, Kind::TopologyUpdate, Kind::RoutingUpdate, Kind::GameData, Kind::Ack];
+    for kind in multi_hop.into_iter().chain([Kind::Election]) {
+        assert!(kind.is_multi_hop(), "{kind:?}");
+    }
+    assert_eq!(f.body().len(), 4 + 12 * 2);
+    let Message::LinkAck(entries) = Message::parse(&f).unwrap() else { panic!("not a link ack") };
+    let (want_head, want_entries) = link_ack_parts();
+    assert_eq!(&f.body()[..4], want_head.as_bytes());
+    assert_eq!((f.body()[0], &f.body()[1..4]), (2, &[0u8; 3][..]));
+    assert_eq!(entries, &want_entries[..]);
+    assert_eq!((entries[0].origin.get(), entries[0].seq.get()), (C.0, 42));
+    assert_eq!((entries[1].origin.get(), entries[1].seq.get()), (A.0, 0x1234_5678));
+    // The entries name the `game_data_broadcast` and `announcement` vectors.
+    let ids: Vec<_> = ["game_data_broadcast", "announcement"]
+        .iter()
+        .map(|n| Frame::new_checked(&vector(n), MAX).unwrap().message_id())
+        .collect();
+    assert_eq!(ids[0].origin.0, entries[0].origin.get());
+    assert_eq!(ids[0].seq, entries[0].seq.get());
+    assert_eq!(ids[1].origin.0, entries[1].origin.get());
+    assert_eq!(ids[1].seq, entries[1].seq.get());
+    // A full LinkAck (12 entries, 176 bytes) still travels whole on a 185-byte MTU.
+    let full = link_ack_with(MAX_LINK_ACKS);
+    assert_eq!(full.len(), 176);
+    assert_eq!(pdus(&full, 185, 0).len(), 1);
+}
+
+#[test]
 fn topology_update() {
     let bytes = topology_frame();
     assert_bytes("topology_update", &bytes);
@@ -534,17 +649,30 @@ type Delivered = (NodeId, u8, Vec<u8>);
 
 /// Drains `node`, returning its deliveries and events.
 fn drain(node: &mut Node) -> (Vec<Delivered>, Vec<Event>) {
+    let (deliveries, events, _) = drain_all(node);
+    (deliveries, events)
+}
+
+/// Drains `node`, returning its deliveries, events and transmitted PDUs.
+fn drain_all(node: &mut Node) -> (Vec<Delivered>, Vec<Event>, Vec<Vec<u8>>) {
     let mut deliveries = Vec::new();
     let mut events = Vec::new();
+    let mut sent = Vec::new();
     loop {
         match node.poll_output() {
             Output::Deliver(d) => deliveries.push((d.origin, d.hops, d.payload.to_vec())),
             Output::Event(e) => events.push(e),
+            Output::Transmit(t) => sent.push(t.bytes.to_vec()),
             Output::Timeout(_) => break,
             _ => {}
         }
     }
-    (deliveries, events)
+    (deliveries, events, sent)
+}
+
+/// The whole-frame PDUs among `pdus` whose frame is of `kind`.
+fn frames_of(pdus: &[Vec<u8>], kind: Kind) -> Vec<Vec<u8>> {
+    pdus.iter().filter(|p| p.len() > 2 && p[0] == CTRL_WHOLE && p[2] == kind as u8).map(|p| p[1..].to_vec()).collect()
 }
 
 #[test]
@@ -565,6 +693,12 @@ fn a_node_accepts_the_vectors_as_documented() {
     assert!(events.iter().any(|e| matches!(e, Event::NeighbourUp { node, .. } if *node == B)), "{events:?}");
     assert_eq!(a.metrics().heartbeats_received, 1);
 
+    // B's heartbeat listing A and C: A keeps them as B's neighbours (§6.2).
+    a.handle_receive(t, link, &pdus(&vector("heartbeat_with_neighbours"), 185, 0)[0]).unwrap();
+    let b_link = a.neighbours().find(|l| l.peer == B).expect("link to B");
+    assert_eq!(&b_link.peer_neighbours[..], &[A, C]);
+    assert_eq!(a.metrics().heartbeats_received, 2);
+
     // C's relayed broadcast is delivered with hop count hops + 1 = 2, once.
     let pdu = pdus(&vector("game_data_broadcast"), 185, 0).remove(0);
     a.handle_receive(t, link, &pdu).unwrap();
@@ -579,6 +713,57 @@ fn a_node_accepts_the_vectors_as_documented() {
     }
     assert_eq!(a.metrics().reassembled, 1);
     assert_eq!(a.metrics().drops.get(DropReason::OwnFrame), 1);
+
+    // Link ARQ (§7.5): the broadcast, its duplicate and A's own frame were all acknowledged;
+    // `link_ack_delay` (5 ms) later A sends exactly the `link_ack` vector, whole.
+    drain(&mut a);
+    a.handle_timeout(t + core::time::Duration::from_millis(4)).unwrap();
+    let (_, _, early) = drain_all(&mut a);
+    assert!(frames_of(&early, Kind::LinkAck).is_empty(), "acknowledgements are gathered for 5 ms");
+    a.handle_timeout(t + core::time::Duration::from_millis(5)).unwrap();
+    let (_, _, sent) = drain_all(&mut a);
+    assert_eq!(frames_of(&sent, Kind::LinkAck), vec![vector("link_ack")]);
+    assert_eq!(a.metrics().link_acks_sent, 1);
+    // A's heartbeats now list its one confirmed neighbour, B (§6.2).
+    let heartbeats = frames_of(&[early, sent].concat(), Kind::Heartbeat);
+    assert!(!heartbeats.is_empty());
+    for hb in &heartbeats {
+        let f = Frame::new_checked(hb, MAX).unwrap();
+        let Message::Heartbeat(body, neighbours) = Message::parse(&f).unwrap() else { panic!("not a heartbeat") };
+        assert_eq!((body.neighbour_count, body.connections), (1, 1));
+        assert_eq!(neighbours.iter().map(|n| n.get()).collect::<Vec<_>>(), vec![B.0]);
+    }
+}
+
+#[test]
+fn a_node_checks_link_acks_as_documented() {
+    let link = LinkId(0);
+    let t = Instant::from_millis(1);
+    let mut a = Node::new(Config::new(A, 1), Instant::ZERO).unwrap();
+    a.handle_link_up(Instant::ZERO, link, LinkReport::new(185)).unwrap();
+    drain(&mut a);
+    // A `LinkAck` needs a confirmed link (§9 step 7).
+    a.handle_receive(t, link, &pdus(&vector("link_ack"), 185, 0)[0]).unwrap();
+    assert_eq!(a.metrics().drops.get(DropReason::LinkNotConfirmed), 1);
+    a.handle_receive(t, link, &vector("link_whole_heartbeat")).unwrap();
+    drain(&mut a);
+    // The `link_ack` vector names A as its origin, not the link's neighbour B.
+    a.handle_receive(t, link, &pdus(&vector("link_ack"), 185, 0)[0]).unwrap();
+    assert_eq!(a.metrics().drops.get(DropReason::NeighbourMismatch), 1);
+    // From B but addressed to C: misdirected. Addressed to A: accepted silently.
+    let mut from_b = vector("link_ack");
+    from_b[8..16].copy_from_slice(&B.0.to_be_bytes());
+    from_b[16..24].copy_from_slice(&C.0.to_be_bytes());
+    a.handle_receive(t, link, &pdus(&from_b, 185, 0)[0]).unwrap();
+    assert_eq!(a.metrics().drops.get(DropReason::Misdirected), 1);
+    from_b[16..24].copy_from_slice(&A.0.to_be_bytes());
+    let before = a.metrics().drops.clone();
+    a.handle_receive(t, link, &pdus(&from_b, 185, 0)[0]).unwrap();
+    assert_eq!(a.metrics().drops, before);
+    // A `LinkAck` is never acknowledged itself.
+    a.handle_timeout(t + core::time::Duration::from_millis(10)).unwrap();
+    let (_, _, sent) = drain_all(&mut a);
+    assert!(frames_of(&sent, Kind::LinkAck).is_empty());
 }
 
 #[test]
@@ -592,6 +777,8 @@ fn documented_rejections() {
     };
     frame_case("heartbeat", 0, 2, DropReason::UnsupportedVersion);
     frame_case("heartbeat", 1, 9, DropReason::UnknownKind);
+    frame_case("heartbeat", 1, 0, DropReason::UnknownKind);
+    frame_case("heartbeat", 1, 0xff, DropReason::UnknownKind);
     frame_case("heartbeat", 2, 0x08, DropReason::ReservedBits);
     frame_case("heartbeat", 7, 0x13, DropReason::LengthMismatch);
     frame_case("heartbeat", 7, 0x15, DropReason::Truncated);
@@ -604,6 +791,35 @@ fn documented_rejections() {
     frame_case("election", 28, 5, DropReason::MalformedBody);
     frame_case("election", 29, 2, DropReason::MalformedBody);
     frame_case("election", 31, 2, DropReason::MalformedBody);
+    // Heartbeat neighbour count (§6.2): it must agree with the body length and be at most 16.
+    frame_case("heartbeat", 31, 1, DropReason::MalformedBody);
+    frame_case("heartbeat_with_neighbours", 31, 0, DropReason::MalformedBody);
+    frame_case("heartbeat_with_neighbours", 31, 1, DropReason::MalformedBody);
+    frame_case("heartbeat_with_neighbours", 31, 3, DropReason::MalformedBody);
+    frame_case("heartbeat_with_neighbours", 29, 101, DropReason::MalformedBody);
+    let parse = |b: &[u8]| Frame::new_checked(b, MAX).and_then(|f| Message::parse(&f).map(|_| ()));
+    assert_eq!(parse(&heartbeat_listing(MAX_HEARTBEAT_NEIGHBOURS)), Ok(()));
+    assert_eq!(parse(&heartbeat_listing(MAX_HEARTBEAT_NEIGHBOURS + 1)), Err(DropReason::MalformedBody));
+    let mut b = vector("heartbeat_with_neighbours");
+    b.truncate(b.len() - 4); // half a neighbour id
+    b[7] = 0x20;
+    assert_eq!(parse(&b), Err(DropReason::MalformedBody));
+    // LinkAck count (§6.8): 1..=12, and it must agree with the body length.
+    frame_case("link_ack", 28, 0, DropReason::MalformedBody);
+    frame_case("link_ack", 28, 1, DropReason::MalformedBody);
+    frame_case("link_ack", 28, 3, DropReason::MalformedBody);
+    frame_case("link_ack", 28, 13, DropReason::MalformedBody);
+    assert_eq!(parse(&link_ack_with(1)), Ok(()));
+    assert_eq!(parse(&link_ack_with(MAX_LINK_ACKS)), Ok(()));
+    assert_eq!(parse(&link_ack_with(0)), Err(DropReason::MalformedBody));
+    assert_eq!(parse(&link_ack_with(MAX_LINK_ACKS + 1)), Err(DropReason::MalformedBody));
+    let mut b = vector("link_ack");
+    b.truncate(b.len() - 4); // the second entry loses its seq
+    b[7] = 0x18;
+    assert_eq!(parse(&b), Err(DropReason::MalformedBody));
+    let mut b = vector("link_ack");
+    b[29..32].fill(0xff); // `reserved`: ignored
+    assert_eq!(parse(&b), Ok(()));
     // Reserved body fields are not checked (PROTOCOL.md §10).
     let mut b = vector("heartbeat");
     b[46] = 0xff; // `reserved2`

@@ -66,6 +66,28 @@ pub struct Config {
     /// How long a receiver gathers acknowledgements before sending them. Default 5 ms.
     pub link_ack_delay: Duration,
 
+    /// Interval at which this node re-floods its topology advert even when nothing changed.
+    /// Default 5 s.
+    pub advert_interval: Duration,
+    /// Shortest gap between two adverts of this node (changes within it are batched).
+    /// Default 100 ms.
+    pub advert_min_gap: Duration,
+    /// An advert not refreshed for this long is dropped from the topology. Default 16 s.
+    pub advert_max_age: Duration,
+    /// Traffic moves to the backup route when a link's RSSI, extrapolated along its trend
+    /// over `handoff_horizon`, falls below this. Default -90 dBm.
+    pub handoff_rssi_dbm: i8,
+    /// How far ahead the RSSI trend is extrapolated for handoff. Default 2 s.
+    pub handoff_horizon: Duration,
+    /// Time an acknowledged message waits for its acknowledgement before a retry (doubling
+    /// per retry). Default 750 ms.
+    pub ack_timeout: Duration,
+    /// Retries of an acknowledged message: the first over the backup route, the rest by
+    /// flooding. Default 2.
+    pub ack_retries: u8,
+    /// Acknowledged messages waiting for acknowledgement at once. Default 32.
+    pub max_pending_acks: usize,
+
     /// Links up at once. Default 8 (BLE devices manage about 7 connections).
     pub max_links: usize,
     /// Largest frame (header, body and authentication data), in bytes. Default 2048.
@@ -118,6 +140,14 @@ impl Config {
             link_retries: 3,
             link_arq_window: 16,
             link_ack_delay: Duration::from_millis(5),
+            advert_interval: Duration::from_secs(5),
+            advert_min_gap: Duration::from_millis(100),
+            advert_max_age: Duration::from_secs(16),
+            handoff_rssi_dbm: -90,
+            handoff_horizon: Duration::from_secs(2),
+            ack_timeout: Duration::from_millis(750),
+            ack_retries: 2,
+            max_pending_acks: 32,
             max_links: 8,
             max_message_size: 2048,
             max_reassemblies: 8,
@@ -182,6 +212,18 @@ impl Config {
         }
         if self.link_ack_delay >= self.heartbeat_interval {
             return err("link_ack_delay", "must be below heartbeat_interval");
+        }
+        if self.advert_interval.is_zero() || self.advert_min_gap > self.advert_interval {
+            return err("advert_min_gap", "must be at most a non-zero advert_interval");
+        }
+        if self.advert_max_age < self.advert_interval * 3 {
+            return err("advert_max_age", "must be at least three advert intervals");
+        }
+        if self.ack_timeout.is_zero() {
+            return err("ack_timeout", "must be non-zero");
+        }
+        if self.max_pending_acks == 0 {
+            return err("max_pending_acks", "must be at least 1");
         }
         if self.max_links == 0 || self.max_links > 64 {
             return err("max_links", "must be between 1 and 64");

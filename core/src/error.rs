@@ -16,6 +16,9 @@ pub enum Queue {
     Delivery,
     /// Events waiting to be polled as [`crate::Output::Event`].
     Event,
+    /// Acknowledged messages waiting for their acknowledgement
+    /// ([`crate::Config::max_pending_acks`]).
+    PendingAcks,
 }
 
 /// Misuse of the node's API by the application or runtime.
@@ -47,7 +50,8 @@ pub enum Error {
         /// The largest payload accepted.
         max: usize,
     },
-    /// The destination is this node itself or a reserved id.
+    /// The destination is this node itself or a reserved id, or an acknowledgement was asked
+    /// for a broadcast.
     InvalidDestination(NodeId),
     /// A bounded queue is full; drain outputs and retry.
     QueueFull(Queue),

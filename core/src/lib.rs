@@ -122,7 +122,7 @@ pub mod wire;
 pub use config::{Config, MAX_SEQ_WINDOW};
 pub use error::{ConfigError, Error, Queue};
 pub use id::{Destination, LinkId, MessageId, NodeId};
-pub use metrics::{DropCounts, DropReason, Metrics};
+pub use metrics::{DeliveryStats, DropCounts, DropReason, Metrics};
 pub use output::{Degradation, Delivery, Event, LossReason, Output, Transmit};
 pub use neighbour::{Capabilities, LinkStatus, NodeInfo, NodeStatus};
 pub use node::{Node, Occupancy};

@@ -151,6 +151,36 @@ impl DropCounts {
     }
 }
 
+/// End-to-end delivery of acknowledged messages of one priority, as seen by their origin.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct DeliveryStats {
+    /// Acknowledged messages sent.
+    pub sent: u64,
+    /// Of those, acknowledged.
+    pub delivered: u64,
+    /// Of those, given up after every retry.
+    pub failed: u64,
+    /// Retries made.
+    pub retries: u64,
+    /// Sum of first-attempt-to-acknowledgement latencies, microseconds.
+    pub latency_sum_us: u64,
+    /// Largest such latency, microseconds.
+    pub latency_max_us: u64,
+}
+
+impl DeliveryStats {
+    /// Delivered over decided (delivered + failed), if any was decided.
+    pub fn delivery_ratio(&self) -> Option<f64> {
+        let decided = self.delivered + self.failed;
+        (decided > 0).then(|| self.delivered as f64 / decided as f64)
+    }
+
+    /// Mean latency of delivered messages, microseconds.
+    pub fn mean_latency_us(&self) -> Option<u64> {
+        (self.delivered > 0).then(|| self.latency_sum_us / self.delivered)
+    }
+}
+
 /// Everything a node counts. Read it with [`crate::Node::metrics`].
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
@@ -190,6 +220,18 @@ pub struct Metrics {
     pub retransmissions: u64,
     /// Frames given up on a link: retries exhausted, or pushed out of a full ARQ window.
     pub retransmits_abandoned: u64,
+    /// Unicast frames forwarded along a route (not flooded).
+    pub forwarded: u64,
+    /// Unicast frames that had no route and were flooded instead.
+    pub flood_fallbacks: u64,
+    /// Topology adverts this node originated.
+    pub adverts_sent: u64,
+    /// Routing table recomputations.
+    pub route_computations: u64,
+    /// End-to-end acknowledgements sent as a destination.
+    pub acks_sent: u64,
+    /// End-to-end delivery of this node's acknowledged messages, indexed by `Priority as usize`.
+    pub delivery: [DeliveryStats; 4],
     /// Neighbours confirmed (both directions).
     pub neighbours_up: u64,
     /// Neighbours lost after missed heartbeats or a link going down.

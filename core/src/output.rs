@@ -1,6 +1,8 @@
 //! What a node hands back to its driver: the [`Output`] enum and its parts.
 
-use crate::{Destination, Instant, LinkId, NodeId, Priority};
+use core::time::Duration;
+
+use crate::{Destination, Instant, LinkId, MessageId, NodeId, Priority};
 
 /// One output of [`crate::Node::poll_output`].
 ///
@@ -91,6 +93,29 @@ pub enum Event {
         node: NodeId,
         /// The link it is on.
         link: LinkId,
+    },
+    /// The routing table was recomputed after the topology changed.
+    RoutesChanged {
+        /// The topology version the table reflects.
+        topology_version: u64,
+    },
+    /// An acknowledged message reached its destination.
+    Delivered {
+        /// The message (its origin is this node; `seq` is its message number).
+        id: MessageId,
+        /// Its destination.
+        to: NodeId,
+        /// From the first attempt to the acknowledgement.
+        latency: Duration,
+        /// Attempts made (1 when the first one got through).
+        attempts: u8,
+    },
+    /// An acknowledged message was not acknowledged after every retry.
+    DeliveryFailed {
+        /// The message.
+        id: MessageId,
+        /// Its destination.
+        to: NodeId,
     },
     /// A neighbour is no longer usable.
     NeighbourLost {

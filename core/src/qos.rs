@@ -48,12 +48,21 @@ pub struct Qos {
     pub priority: Priority,
     /// Hop limit; `None` uses [`crate::Config::default_ttl`].
     pub ttl: Option<u8>,
+    /// Ask the destination for an end-to-end acknowledgement (unicast only). The message is
+    /// retried over the backup route, then by flooding, and its fate is reported as
+    /// [`crate::Event::Delivered`] or [`crate::Event::DeliveryFailed`].
+    pub ack: bool,
 }
 
 impl Qos {
     /// Default options at `priority`.
     pub const fn new(priority: Priority) -> Self {
-        Qos { priority, ttl: None }
+        Qos { priority, ttl: None, ack: false }
+    }
+
+    /// Acknowledged delivery at `priority` (see [`Qos::ack`]).
+    pub const fn reliable(priority: Priority) -> Self {
+        Qos { priority, ttl: None, ack: true }
     }
 
     /// The same options with an explicit hop limit.

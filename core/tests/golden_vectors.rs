@@ -295,7 +295,7 @@ fn game_data_broadcast_frame() -> Vec<u8> {
 fn game_data_unicast_frame() -> Vec<u8> {
     let mut h = FrameHeader::new(Kind::GameData, Priority::Critical, 16, A, Destination::Node(B), 0x1234_567b);
     h.flags |= flags::ACK_REQUESTED;
-    frame(&h, &[&[0xde, 0xad, 0xbe, 0xef]])
+    frame(&h, &[&0x1234_567bu32.to_be_bytes(), &[0xde, 0xad, 0xbe, 0xef]])
 }
 
 fn ack_body() -> AckBody {
@@ -520,7 +520,7 @@ fn game_data_broadcast() {
     assert_bytes("game_data_broadcast", &bytes);
     let v = vector("game_data_broadcast");
     let f = check_header(&v, Kind::GameData, 0x01, 15, 1, C, Destination::Broadcast, 42);
-    let Message::GameData(payload) = Message::parse(&f).unwrap() else { panic!("not game data") };
+    let Message::GameData { msg_seq: None, payload } = Message::parse(&f).unwrap() else { panic!("not game data") };
     assert_eq!(payload, b"hello");
     assert_eq!(f.header().priority(), Priority::High);
     assert_eq!(f.header().flags & flags::ACK_REQUESTED, 0);
@@ -532,8 +532,8 @@ fn game_data_unicast() {
     assert_bytes("game_data_unicast", &bytes);
     let v = vector("game_data_unicast");
     let f = check_header(&v, Kind::GameData, 0x04, 16, 0, A, Destination::Node(B), 0x1234_567b);
-    let Message::GameData(payload) = Message::parse(&f).unwrap() else { panic!("not game data") };
-    assert_eq!(payload, [0xde, 0xad, 0xbe, 0xef]);
+    let Message::GameData { msg_seq, payload } = Message::parse(&f).unwrap() else { panic!("not game data") };
+    assert_eq!((msg_seq, payload), (Some(0x1234_567b), &[0xde, 0xad, 0xbe, 0xef][..]));
     assert_eq!(f.header().priority(), Priority::Critical);
     assert_ne!(f.header().flags & flags::ACK_REQUESTED, 0);
 }
@@ -639,7 +639,7 @@ fn fragment_announcement() {
 fn fragment_game_data_unicast() {
     let frame = vector("game_data_unicast");
     assert_eq!(frame, game_data_unicast_frame());
-    check_fragments("fragment_game_data_unicast", &frame, 4, &[11, 11, 10]);
+    check_fragments("fragment_game_data_unicast", &frame, 4, &[12, 12, 12]);
 }
 
 // ----- the vectors through a real receiver ------------------------------------------------

@@ -108,14 +108,29 @@ impl Line {
     }
 }
 
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Traffic {
+    /// Node 0 broadcasts; node 1 relays the flood.
+    Flood,
+    /// Node 0 sends to node 2; node 1 forwards along its route.
+    Unicast,
+}
+
 #[test]
 fn relaying_floods_allocates_nothing_in_steady_state() {
     for seed in 1..=6 {
-        relay_without_allocating(seed);
+        relay_without_allocating(seed, Traffic::Flood);
     }
 }
 
-fn relay_without_allocating(seed: u64) {
+#[test]
+fn forwarding_unicast_allocates_nothing_in_steady_state() {
+    for seed in 1..=6 {
+        relay_without_allocating(seed, Traffic::Unicast);
+    }
+}
+
+fn relay_without_allocating(seed: u64, traffic: Traffic) {
     ALLOCATIONS.with(|a| a.set(0));
     let mut line = Line::new(seed);
     let payload = [0x5a; 64];
@@ -125,7 +140,10 @@ fn relay_without_allocating(seed: u64) {
         for _ in 0..steps {
             *now += step;
             line.run_to(*now);
-            line.nodes[0].broadcast(*now, &payload, Qos::default()).unwrap();
+            match traffic {
+                Traffic::Flood => line.nodes[0].broadcast(*now, &payload, Qos::default()).unwrap(),
+                Traffic::Unicast => line.nodes[0].send(*now, NodeId(3), &payload, Qos::default()).unwrap(),
+            };
             line.drain(0);
             line.run_to(*now + Duration::from_millis(1));
         }
@@ -136,24 +154,32 @@ fn relay_without_allocating(seed: u64) {
         line.run_to(now);
     }
     run(&mut line, 3000, &mut now);
-    let relayed_before = line.nodes[1].metrics().relayed;
+    let passed = |n: &Node| match traffic {
+        Traffic::Flood => n.metrics().relayed,
+        Traffic::Unicast => n.metrics().forwarded,
+    };
+    let relayed_before = passed(&line.nodes[1]);
 
     COUNTING.with(|c| c.set(true));
     run(&mut line, 1000, &mut now);
     COUNTING.with(|c| c.set(false));
 
     let allocations = ALLOCATIONS.with(Cell::get);
-    let relayed = line.nodes[1].metrics().relayed - relayed_before;
-    assert!(relayed >= 990, "node 1 relayed {relayed} frames in the measured window");
-    assert_eq!(allocations, 0, "seed {seed}: {allocations} allocations while relaying {relayed} frames");
+    let relayed = passed(&line.nodes[1]) - relayed_before;
+    assert!(relayed >= 990, "{traffic:?}: node 1 passed on {relayed} frames in the measured window");
+    assert_eq!(allocations, 0, "{traffic:?} seed {seed}: {allocations} allocations for {relayed} frames");
     // Let the last relays land, then every one of the 4000 floods reached both other nodes.
     for _ in 0..50 {
         now += step;
         line.run_to(now);
     }
-    let sent = line.nodes[0].metrics().frames_originated;
-    let announcements = sent - 4000;
-    assert!(announcements <= 2, "node 0 originated {sent} frames");
-    assert_eq!(line.delivered[1], 4000);
-    assert_eq!(line.delivered[2], 4000);
+    let m = line.nodes[0].metrics();
+    let announcements = m.frames_originated - 4000 - m.adverts_sent;
+    assert!(announcements <= 2, "node 0 originated {} frames", m.frames_originated);
+    let through = if traffic == Traffic::Flood { 4000 } else { 0 };
+    assert_eq!(line.delivered[1], through, "{traffic:?}");
+    assert_eq!(line.delivered[2], 4000, "{traffic:?}");
+    if traffic == Traffic::Unicast {
+        assert_eq!(line.nodes[1].metrics().flood_fallbacks, 0, "every unicast frame was routed");
+    }
 }

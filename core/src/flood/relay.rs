@@ -1,10 +1,12 @@
 //! Relays waiting for their jitter to run out.
 //!
 //! Each accepted flooded frame that may travel further waits a seeded random delay. Copies of
-//! it heard meanwhile are counted, and the links they came from are remembered: those
-//! neighbours have the frame already. When the delay ends, the relay is **suppressed** if
-//! `suppression` copies were heard (counter-based scheme, Ni et al., MobiCom 1999) or if every
-//! link already delivered a copy; otherwise it goes to every other confirmed link.
+//! it heard meanwhile are counted per neighbour, and the links they came from are
+//! remembered: those neighbours have the frame already. When the delay ends the node sends
+//! it to every other confirmed link, unless the relay is **suppressed**: every link already
+//! delivered a copy, or enough neighbours relayed it (the counter-based scheme of Ni et al.,
+//! MobiCom 1999) *and* they cover every remaining neighbour (checked by the node with the
+//! two-hop lists of heartbeats, so suppression never starves a node).
 
 use alloc::vec::Vec;
 

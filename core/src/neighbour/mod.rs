@@ -67,6 +67,11 @@ impl LinkTable {
         self.links.iter().filter(|l| l.is_confirmed()).count()
     }
 
+    /// Index of the confirmed link to `node`, if it is a neighbour.
+    pub(crate) fn index_of_peer(&self, node: NodeId) -> Option<usize> {
+        self.links.iter().position(|l| l.is_confirmed() && l.peer == node)
+    }
+
     /// The confirmed link to `node`, if it is a neighbour.
     pub(crate) fn link_to(&self, node: NodeId) -> Option<&LinkState> {
         self.links.iter().find(|l| l.is_confirmed() && l.peer == node)

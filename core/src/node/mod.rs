@@ -13,10 +13,12 @@
 //! The receive path lives in `receive.rs`, originating and relaying in `transmit.rs`, timers
 //! in `timers.rs`, the output queues in `outbox.rs`.
 
+mod delivery;
 mod outbox;
 #[cfg(test)]
 mod properties;
 mod receive;
+mod routing;
 #[cfg(test)]
 mod tests;
 mod timers;
@@ -27,15 +29,18 @@ use alloc::vec::Vec;
 use rand_chacha::ChaCha8Rng;
 use rand_core::SeedableRng;
 
-use crate::flood::Flood;
+use crate::flood::{DuplicateCache, Flood};
 use crate::neighbour::{LinkState, LinkTable, NodeRegistry};
+use crate::routing::Router;
 use crate::wire::Kind;
 use crate::wire::reassembly::Reassembler;
 use crate::{
     Config, ConfigError, Delivery, Destination, Error, Event, Instant, LinkId, LinkReport, LossReason,
     MessageId, Metrics, NodeId, Output, Qos, Transmit,
 };
+use delivery::{Attempt, PendingAck};
 use outbox::Outbox;
+use routing::AdvertEntries;
 
 /// One mesh node. See the crate documentation for the drain contract.
 #[derive(Debug)]
@@ -54,6 +59,14 @@ pub struct Node {
     /// Encoding buffer for frames this node originates.
     scratch: Vec<u8>,
     next_announce: Instant,
+    router: Router,
+    advert_version: u32,
+    advertised: AdvertEntries,
+    last_advert: Instant,
+    advert_dirty: bool,
+    pending_acks: Vec<PendingAck>,
+    /// Acknowledged messages recently delivered here, by (origin, message number).
+    e2e_seen: DuplicateCache,
     metrics: Metrics,
 }
 
@@ -80,6 +93,8 @@ pub struct Occupancy {
     pub event_queue: usize,
     /// Nodes in the registry.
     pub known_nodes: usize,
+    /// Acknowledged messages waiting for their acknowledgement.
+    pub pending_acks: usize,
 }
 
 impl Occupancy {
@@ -95,6 +110,7 @@ impl Occupancy {
             ("delivery_queue", self.delivery_queue, config.delivery_queue),
             ("event_queue", self.event_queue, config.event_queue),
             ("known_nodes", self.known_nodes, config.max_nodes),
+            ("pending_acks", self.pending_acks, config.max_pending_acks),
         ];
         match caps.iter().find(|(_, used, cap)| used > cap) {
             Some((name, _, _)) => Err(name),
@@ -129,6 +145,13 @@ impl Node {
             ),
             scratch: Vec::with_capacity(config.max_message_size),
             next_announce: now + config.announce_interval,
+            router: Router::new(config.node_id, config.advert_max_age),
+            advert_version: 0,
+            advertised: AdvertEntries::new(),
+            last_advert: now,
+            advert_dirty: false,
+            pending_acks: Vec::with_capacity(config.max_pending_acks),
+            e2e_seen: DuplicateCache::new(config.duplicate_cache, config.seed ^ 0xe2e),
             metrics: Metrics::default(),
             config,
         })
@@ -187,6 +210,7 @@ impl Node {
             self.outbox.give_buf(buf);
         }
         if state.is_confirmed() {
+            self.advert_dirty = true;
             self.metrics.neighbours_lost += 1;
             let event = Event::NeighbourLost { node: state.peer, link, reason: LossReason::LinkDown };
             self.outbox.push_event(event, &mut self.metrics);
@@ -196,9 +220,10 @@ impl Node {
         Ok(())
     }
 
-    /// Sends `payload` to one node. A confirmed neighbour gets it directly; any other
-    /// destination is reached by flooding (the routing layer replaces this fallback with
-    /// hop-by-hop forwarding where it has a route).
+    /// Sends `payload` to one node: on the direct link to a neighbour, else hop by hop along
+    /// the route of `qos.priority`'s policy, else (no route known) by flooding. With
+    /// [`Qos::ack`] the destination acknowledges it and it is retried (see
+    /// [`Event::Delivered`] and [`Event::DeliveryFailed`]).
     pub fn send(&mut self, now: Instant, to: NodeId, payload: &[u8], qos: Qos) -> Result<MessageId, Error> {
         self.advance(now)?;
         if !to.is_unicast() || to == self.config.node_id {
@@ -245,7 +270,8 @@ impl Node {
             let bytes = self.outbox.lent.insert(t.buf);
             return Output::Transmit(Transmit { link: t.link, bytes });
         }
-        Output::Timeout(self.next_deadline())
+        // Work already due is due now: a deadline is never before the latest input.
+        Output::Timeout(self.next_deadline().max(self.now))
     }
 
     // ----- inspection ---------------------------------------------------------------------
@@ -280,6 +306,18 @@ impl Node {
         &self.registry
     }
 
+    /// The routing state: link-state database, graph and table.
+    pub fn router(&self) -> &Router {
+        &self.router
+    }
+
+    /// The neighbour a unicast frame to `dest` at `priority` would go to now (direct link,
+    /// route, or handoff to the backup), or `None` if it would be flooded.
+    pub fn next_hop(&self, dest: NodeId, priority: crate::Priority) -> Option<NodeId> {
+        let i = self.links.index_of_peer(dest).or_else(|| self.route_link(dest, priority, None))?;
+        Some(self.links.at(i).peer)
+    }
+
     /// How full the bounded structures are.
     pub fn occupancy(&self) -> Occupancy {
         Occupancy {
@@ -292,6 +330,7 @@ impl Node {
             delivery_queue: self.outbox.deliveries.len(),
             event_queue: self.outbox.events.len(),
             known_nodes: self.registry.len(),
+            pending_acks: self.pending_acks.len(),
         }
     }
 
@@ -317,7 +356,8 @@ impl Node {
     }
 
     fn send_data(&mut self, dst: Destination, payload: &[u8], qos: Qos) -> Result<MessageId, Error> {
-        let max = self.config.max_payload();
+        let overhead = if qos.ack { size_of::<crate::wire::messages::E2eHeader>() } else { 0 };
+        let max = self.config.max_payload() - overhead;
         if payload.len() > max {
             return Err(Error::PayloadTooLarge { len: payload.len(), max });
         }
@@ -325,16 +365,25 @@ impl Node {
         if ttl == 0 || ttl > self.config.max_ttl {
             return Err(Error::InvalidTtl(ttl));
         }
-        let direct = match dst {
-            Destination::Node(n) => self.links.link_to(n).map(|l| l.link),
-            Destination::Broadcast => None,
-        };
-        let targets = if direct.is_some() { 1 } else { self.links.confirmed() };
-        if targets == 0 {
+        if self.links.confirmed() == 0 {
             return Err(Error::NoNeighbours);
         }
-        self.originate(Kind::GameData, dst, qos.priority, ttl, &[payload], direct)
-            .ok_or(Error::QueueFull(crate::Queue::Transmit))
+        let full = Error::QueueFull(crate::Queue::Transmit);
+        match dst {
+            Destination::Broadcast if qos.ack => Err(Error::InvalidDestination(NodeId::BROADCAST)),
+            Destination::Broadcast => {
+                self.originate(Kind::GameData, dst, qos.priority, ttl, &[payload], None).ok_or(full)
+            }
+            Destination::Node(to) if qos.ack => {
+                if !self.can_track_ack() {
+                    return Err(Error::QueueFull(crate::Queue::PendingAcks));
+                }
+                self.send_acknowledged(to, payload, qos.priority, ttl).ok_or(full)
+            }
+            Destination::Node(to) => {
+                self.send_unicast(Kind::GameData, to, qos.priority, ttl, &[payload], 0, Attempt::Route).ok_or(full)
+            }
+        }
     }
 }
 

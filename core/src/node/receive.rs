@@ -102,25 +102,48 @@ impl Node {
             Destination::Broadcast => true,
             Destination::Node(n) => n == self.config.node_id,
         };
+        let to_me = destination == Destination::Node(self.config.node_id);
         let handled = match message {
             Message::Announcement(a) => {
                 self.on_announcement(now, origin, a);
                 true
             }
-            Message::GameData(payload) if for_me => {
-                self.deliver(&frame, payload);
+            Message::TopologyUpdate(head, entries) => {
+                self.on_topology_update(now, origin, head.advert_version.get(), entries);
                 true
             }
-            Message::GameData(_) => true,
-            // Topology, routing, acknowledgement and election messages are still flooded
-            // faithfully; the modules that act on them count them until then.
+            Message::GameData { msg_seq: Some(msg_seq), payload } if to_me => {
+                let hops = header.hops.saturating_add(1);
+                if self.acknowledge_message(origin, msg_seq, hops) {
+                    self.deliver(&frame, payload, msg_seq);
+                }
+                true
+            }
+            Message::GameData { payload, .. } if for_me => {
+                self.deliver(&frame, payload, header.seq.get());
+                true
+            }
+            Message::Ack(ack) if to_me => {
+                self.on_ack(now, origin, ack.acked_seq.get());
+                true
+            }
+            Message::GameData { .. } | Message::Ack(_) => true,
+            // Routing-control and election messages are flooded faithfully; the node does
+            // not act on them yet, which is counted.
             _ => false,
         };
         if !handled && for_me {
             self.metrics.drop(DropReason::Unhandled);
         }
-        if destination != Destination::Node(self.config.node_id) {
-            self.schedule_relay(now, link, &frame, bytes);
+        match destination {
+            Destination::Broadcast => self.schedule_relay(now, link, &frame, bytes),
+            Destination::Node(_) if to_me => {}
+            Destination::Node(_) => {
+                if !self.forward(now, link, &frame, bytes) {
+                    self.metrics.flood_fallbacks += 1;
+                    self.schedule_relay(now, link, &frame, bytes);
+                }
+            }
         }
         Ok(())
     }
@@ -168,7 +191,9 @@ impl Node {
         info.battery = (hb.battery != BATTERY_UNKNOWN).then_some(hb.battery);
         info.connections = hb.connections;
         info.capabilities = hb.capabilities.get();
+        self.router.set_battery(origin, (hb.battery != BATTERY_UNKNOWN).then_some(hb.battery));
         if outcome.confirmed {
+            self.advert_dirty = true;
             self.metrics.neighbours_up += 1;
             self.outbox.push_event(Event::NeighbourUp { node: origin, link }, &mut self.metrics);
             if self.links.confirmed() == 1 {
@@ -192,16 +217,19 @@ impl Node {
         info.connections = a.connections;
         info.uptime_secs = a.uptime_secs.get();
         info.processing_power = a.processing_power.get();
+        self.router.set_battery(origin, info.battery);
     }
 
-    fn deliver(&mut self, frame: &Frame<'_>, payload: &[u8]) {
+    /// Hands a payload to the application; `seq` is the frame's, or for an acknowledged
+    /// message its message number.
+    fn deliver(&mut self, frame: &Frame<'_>, payload: &[u8], seq: u32) {
         let header = frame.header();
         let mut buf = self.outbox.take_buf();
         buf.extend_from_slice(payload);
         let item = DeliveryItem {
             origin: header.origin(),
             destination: header.destination(),
-            seq: header.seq.get(),
+            seq,
             priority: header.priority(),
             hops: header.hops.saturating_add(1),
             buf,

@@ -33,6 +33,9 @@ impl Node {
         for _ in 0..self.reassembly.expire(now) {
             self.metrics.drop(DropReason::ReassemblyTimeout);
         }
+        self.expire_routes(now);
+        self.advertise_if_due(now);
+        self.retry_overdue_acks(now);
         if now >= self.next_announce {
             if self.links.confirmed() > 0 {
                 self.announce(now);
@@ -60,6 +63,7 @@ impl Node {
             }
             let (node, link) = (state.peer, state.link);
             if missed >= lost_after {
+                self.advert_dirty = true;
                 let mut arq = state.reset(now, hello);
                 for buf in arq.clear() {
                     self.outbox.give_buf(buf);
@@ -89,7 +93,14 @@ impl Node {
                 deadline = deadline.min(l.last_heard + silence);
             }
         }
-        for d in [self.flood.relays.next_deadline(), self.reassembly.next_deadline()].into_iter().flatten() {
+        let due = [
+            self.flood.relays.next_deadline(),
+            self.reassembly.next_deadline(),
+            self.next_advert(),
+            self.router.lsdb().next_expiry(),
+            self.next_ack_deadline(),
+        ];
+        for d in due.into_iter().flatten() {
             deadline = deadline.min(d);
         }
         deadline

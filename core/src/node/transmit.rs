@@ -33,17 +33,23 @@ impl Node {
         let header = FrameHeader::new(kind, priority, ttl, self.config.node_id, dst, seq);
         let mut frame = core::mem::take(&mut self.scratch);
         encode_frame(&mut frame, &header, body);
-        let mut queued = false;
-        for i in 0..self.links.len() {
-            let l = self.links.at(i);
-            let wanted = l.is_confirmed() && only.is_none_or(|link| l.link == link);
-            if wanted {
-                queued |= self.send_reliably(i, id, &frame);
-            }
-        }
+        let queued = self.send_to_links(id, &frame, only);
         self.scratch = frame;
         self.metrics.frames_originated += 1;
         queued.then_some(id)
+    }
+
+    /// Sends a multi-hop frame reliably on link `only`, or on every confirmed link. Returns
+    /// whether any link took it.
+    pub(super) fn send_to_links(&mut self, id: MessageId, frame: &[u8], only: Option<LinkId>) -> bool {
+        let mut queued = false;
+        for i in 0..self.links.len() {
+            let l = self.links.at(i);
+            if l.is_confirmed() && only.is_none_or(|link| l.link == link) {
+                queued |= self.send_reliably(i, id, frame);
+            }
+        }
+        queued
     }
 
     /// Sends a relay whose jitter ran out, unless it is redundant.
@@ -190,7 +196,7 @@ impl Node {
 
     /// Queues a multi-hop frame on link `i` and, with link ARQ on, keeps a copy until the
     /// neighbour acknowledges it.
-    fn send_reliably(&mut self, i: usize, id: MessageId, frame: &[u8]) -> bool {
+    pub(super) fn send_reliably(&mut self, i: usize, id: MessageId, frame: &[u8]) -> bool {
         if !self.queue_frame(i, frame) {
             return false;
         }

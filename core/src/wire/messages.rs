@@ -172,11 +172,23 @@ impl RoutingOp {
     }
 }
 
+/// Prefix of a [`Kind::GameData`] body whose frame has [`crate::wire::flags::ACK_REQUESTED`]:
+/// the end-to-end message number. Every attempt to deliver one message is a new frame (new
+/// `seq`, so relays that dropped an earlier attempt as a duplicate forward the retry) carrying
+/// the same `msg_seq`, by which the destination delivers the message once and acknowledges it.
+#[derive(FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned, Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(C)]
+pub struct E2eHeader {
+    /// The message number: the `seq` of the first attempt.
+    pub msg_seq: U32,
+}
+
 /// [`Kind::Ack`]: the destination acknowledges a unicast message to its origin.
 #[derive(FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned, Clone, Copy, Debug, PartialEq, Eq)]
 #[repr(C)]
 pub struct AckBody {
-    /// Sequence number of the acknowledged message (its origin is this frame's destination).
+    /// Message number (`E2eHeader::msg_seq`) of the acknowledged message; its origin is this
+    /// frame's destination.
     pub acked_seq: U32,
     /// Hops the acknowledged message travelled.
     pub hops: u8,
@@ -251,8 +263,15 @@ pub enum Message<'a> {
     TopologyUpdate(&'a TopologyHeader, &'a [LinkEntry]),
     /// See [`RoutingControl`].
     RoutingUpdate(&'a RoutingControl),
-    /// The application payload.
-    GameData(&'a [u8]),
+    /// Application payload. With [`crate::wire::flags::ACK_REQUESTED`] the body starts with
+    /// an [`E2eHeader`] and `msg_seq` is its message number; without it, the body is all
+    /// payload and `msg_seq` is `None`.
+    GameData {
+        /// End-to-end message number (the same across retries of one message).
+        msg_seq: Option<u32>,
+        /// The application's bytes.
+        payload: &'a [u8],
+    },
     /// See [`AckBody`].
     Ack(&'a AckBody),
     /// See [`ElectionBody`].
@@ -305,7 +324,11 @@ impl<'a> Message<'a> {
                 }
                 Message::RoutingUpdate(r)
             }
-            Kind::GameData => Message::GameData(body),
+            Kind::GameData if frame.header().flags & super::flags::ACK_REQUESTED != 0 => {
+                let (e2e, payload) = E2eHeader::ref_from_prefix(body).map_err(|_| DropReason::MalformedBody)?;
+                Message::GameData { msg_seq: Some(e2e.msg_seq.get()), payload }
+            }
+            Kind::GameData => Message::GameData { msg_seq: None, payload: body },
             Kind::Ack => Message::Ack(exact(body)?),
             Kind::Election => {
                 let e: &ElectionBody = exact(body)?;

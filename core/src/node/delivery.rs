@@ -1,0 +1,181 @@
+//! End-to-end delivery of acknowledged unicast messages.
+//!
+//! The origin keeps each message it asked an acknowledgement for (at most
+//! `max_pending_acks`). If none comes within `ack_timeout` (doubling per attempt), it sends
+//! the message again as a **new frame** (new `seq`, same `msg_seq`): first along the backup
+//! route, then by flooding. Relays that dropped an earlier attempt as a duplicate forward
+//! the new frame. After `ack_retries` retries the message is reported failed.
+//!
+//! The destination delivers a message once per `(origin, msg_seq)` (a small cache of
+//! recently delivered message numbers) and acknowledges every attempt, so a lost
+//! acknowledgement is repaired by the next retry.
+
+use alloc::vec::Vec;
+
+use zerocopy::IntoBytes;
+use zerocopy::network_endian::U32;
+
+use super::Node;
+use crate::wire::messages::{AckBody, E2eHeader};
+use crate::wire::{FrameHeader, Kind, encode_frame, flags};
+use crate::{Destination, Event, Instant, MessageId, NodeId, Priority};
+
+/// One acknowledged message waiting for its acknowledgement.
+#[derive(Debug)]
+pub(super) struct PendingAck {
+    msg: MessageId,
+    to: NodeId,
+    priority: Priority,
+    ttl: u8,
+    first_sent: Instant,
+    deadline: Instant,
+    attempts: u8,
+    payload: Vec<u8>,
+}
+
+impl Node {
+    /// Sends an acknowledged message: tracks it and sends the first attempt. `None` if
+    /// nothing could be queued.
+    pub(super) fn send_acknowledged(&mut self, to: NodeId, payload: &[u8], priority: Priority, ttl: u8) -> Option<MessageId> {
+        let now = self.now;
+        let msg_seq = self.seq.wrapping_add(1); // the first attempt's frame gets this seq
+        let msg = MessageId { origin: self.config.node_id, seq: msg_seq };
+        self.send_attempt(msg, to, priority, ttl, payload, Attempt::Route)?;
+        let mut buf = self.outbox.take_buf();
+        buf.extend_from_slice(payload);
+        let deadline = now + self.config.ack_timeout;
+        self.pending_acks.push(PendingAck { msg, to, priority, ttl, first_sent: now, deadline, attempts: 1, payload: buf });
+        self.metrics.delivery[priority as usize].sent += 1;
+        Some(msg)
+    }
+
+    /// Whether another acknowledged message can be tracked.
+    pub(super) fn can_track_ack(&self) -> bool {
+        self.pending_acks.len() < self.config.max_pending_acks
+    }
+
+    /// An acknowledgement from `from` for message `msg_seq` arrived.
+    pub(super) fn on_ack(&mut self, now: Instant, from: NodeId, msg_seq: u32) {
+        let Some(i) = self.pending_acks.iter().position(|p| p.to == from && p.msg.seq == msg_seq) else { return };
+        let p = self.pending_acks.swap_remove(i);
+        let latency = now - p.first_sent;
+        let stats = &mut self.metrics.delivery[p.priority as usize];
+        stats.delivered += 1;
+        let us = u64::try_from(latency.as_micros()).unwrap_or(u64::MAX);
+        stats.latency_sum_us = stats.latency_sum_us.saturating_add(us);
+        stats.latency_max_us = stats.latency_max_us.max(us);
+        self.router.record_success(p.to, p.priority, now);
+        let event = Event::Delivered { id: p.msg, to: p.to, latency, attempts: p.attempts };
+        self.outbox.push_event(event, &mut self.metrics);
+        self.outbox.give_buf(p.payload);
+    }
+
+    /// This node received acknowledged message `msg_seq` from `origin`: acknowledge it, and
+    /// tell whether it is new (to be delivered) or a retry of one already delivered.
+    pub(super) fn acknowledge_message(&mut self, origin: NodeId, msg_seq: u32, hops: u8) -> bool {
+        let fresh = self.e2e_seen.insert(MessageId { origin, seq: msg_seq });
+        let body = AckBody { acked_seq: U32::new(msg_seq), hops, reserved: [0; 3] };
+        let ttl = self.config.default_ttl;
+        let sent = self.send_unicast(Kind::Ack, origin, Priority::Critical, ttl, &[body.as_bytes()], 0, Attempt::Route);
+        if sent.is_some() {
+            self.metrics.acks_sent += 1;
+        }
+        fresh
+    }
+
+    /// Retries or gives up the messages whose acknowledgement is overdue.
+    pub(super) fn retry_overdue_acks(&mut self, now: Instant) {
+        let mut i = 0;
+        while i < self.pending_acks.len() {
+            if self.pending_acks[i].deadline > now {
+                i += 1;
+                continue;
+            }
+            let p = &self.pending_acks[i];
+            if p.attempts > self.config.ack_retries {
+                let p = self.pending_acks.swap_remove(i);
+                self.metrics.delivery[p.priority as usize].failed += 1;
+                self.router.record_failure(p.to, p.priority, now);
+                self.outbox.push_event(Event::DeliveryFailed { id: p.msg, to: p.to }, &mut self.metrics);
+                self.outbox.give_buf(p.payload);
+                continue;
+            }
+            let how = if p.attempts == 1 { Attempt::Backup } else { Attempt::Flood };
+            let (msg, to, priority, ttl) = (p.msg, p.to, p.priority, p.ttl);
+            let payload = core::mem::take(&mut self.pending_acks[i].payload);
+            let _ = self.send_attempt(msg, to, priority, ttl, &payload, how);
+            let p = &mut self.pending_acks[i];
+            p.payload = payload;
+            p.attempts += 1;
+            p.deadline = now + self.config.ack_timeout * (1u32 << (p.attempts - 1).min(8));
+            self.metrics.delivery[priority as usize].retries += 1;
+            i += 1;
+        }
+    }
+
+    /// When the next acknowledgement is overdue.
+    pub(super) fn next_ack_deadline(&self) -> Option<Instant> {
+        self.pending_acks.iter().map(|p| p.deadline).min()
+    }
+
+    /// Sends one attempt of an acknowledged message.
+    fn send_attempt(&mut self, msg: MessageId, to: NodeId, priority: Priority, ttl: u8, payload: &[u8], how: Attempt) -> Option<MessageId> {
+        let head = E2eHeader { msg_seq: U32::new(msg.seq) };
+        self.send_unicast(Kind::GameData, to, priority, ttl, &[head.as_bytes(), payload], flags::ACK_REQUESTED, how)
+    }
+
+    /// Originates a unicast frame towards `to`: on the direct link if it is a neighbour,
+    /// else along the route `how` asks for, else (or when asked) flooded. Returns its id.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn send_unicast(
+        &mut self,
+        kind: Kind,
+        to: NodeId,
+        priority: Priority,
+        ttl: u8,
+        body: &[&[u8]],
+        extra_flags: u8,
+        how: Attempt,
+    ) -> Option<MessageId> {
+        let direct = self.links.index_of_peer(to);
+        let routed = match how {
+            Attempt::Route => direct.or_else(|| self.route_link(to, priority, None)),
+            Attempt::Backup => self.backup_link(to, priority).or(direct),
+            Attempt::Flood => None,
+        };
+        if routed.is_none() && how != Attempt::Flood && kind == Kind::GameData {
+            self.metrics.flood_fallbacks += 1;
+        }
+        let only = routed.map(|i| self.links.at(i).link);
+        let seq = self.next_seq();
+        let mut header = FrameHeader::new(kind, priority, ttl, self.config.node_id, Destination::Node(to), seq);
+        header.flags |= extra_flags;
+        let mut frame = core::mem::take(&mut self.scratch);
+        encode_frame(&mut frame, &header, body);
+        let id = MessageId { origin: self.config.node_id, seq };
+        let queued = self.send_to_links(id, &frame, only);
+        self.scratch = frame;
+        self.metrics.frames_originated += 1;
+        if routed.is_some() {
+            self.router.record_use(to, priority, self.now);
+        }
+        queued.then_some(id)
+    }
+
+    /// The backup route's link towards `to`, if any.
+    fn backup_link(&self, to: NodeId, priority: Priority) -> Option<usize> {
+        let backup = self.router.route(to, priority)?.backup?;
+        self.links.index_of_peer(backup.next_hop)
+    }
+}
+
+/// How an attempt travels.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(super) enum Attempt {
+    /// Direct link or primary route; flooded when there is none.
+    Route,
+    /// The backup route (its first hop differs from the primary's).
+    Backup,
+    /// Flooded.
+    Flood,
+}

@@ -1,0 +1,175 @@
+//! The node's side of routing: its own topology advert, adverts heard, table refresh, the
+//! choice of next hop (with handoff), and hop-by-hop forwarding of unicast frames.
+//!
+//! Adverts list the confirmed links with **quantised** metrics (latency in 5 ms steps,
+//! reliability in 16 steps, congestion in quarters, bandwidth in 8 kbit/s steps, RSSI in
+//! 5 dB steps), so estimator noise does not re-flood the topology and recompute every
+//! table. An advert goes out when its content changed (at most once per `advert_min_gap`)
+//! and every `advert_interval` regardless, and is fed to this node's own router too: a link
+//! enters the routing graph only when both its ends advertise it.
+
+use smallvec::SmallVec;
+use zerocopy::IntoBytes;
+use zerocopy::network_endian::{I16, U16, U32, U64};
+
+use super::Node;
+use crate::neighbour::LinkState;
+use crate::neighbour::estimator::DEFAULT_CONNECTION_INTERVAL;
+use crate::wire::frame::set_ttl_and_hops;
+use crate::wire::messages::{LinkEntry, TopologyHeader};
+use crate::wire::{Frame, Kind};
+use crate::{Destination, Event, Instant, LinkId, NodeId, Priority};
+
+/// Most links one advert lists (a BLE device holds about 7).
+pub(super) const MAX_ADVERT_LINKS: usize = 16;
+
+pub(super) type AdvertEntries = SmallVec<[LinkEntry; MAX_ADVERT_LINKS]>;
+
+impl Node {
+    /// The entries this node would advertise now.
+    fn own_advert(&self) -> AdvertEntries {
+        let window = self.config.link_arq_window.max(1);
+        self.links
+            .iter()
+            .filter(|l| l.is_confirmed())
+            .take(MAX_ADVERT_LINKS)
+            .map(|l| advert_entry(l, window))
+            .collect()
+    }
+
+    /// When this node's advert is next due: `advert_min_gap` after the last one once the
+    /// set of neighbours changed, else `advert_interval` after it (metric drift is picked up
+    /// then). `None` while there is nothing to advertise or withdraw.
+    pub(super) fn next_advert(&self) -> Option<Instant> {
+        if self.advert_dirty {
+            Some(self.last_advert + self.config.advert_min_gap)
+        } else if self.links.confirmed() > 0 || !self.advertised.is_empty() {
+            Some(self.last_advert + self.config.advert_interval)
+        } else {
+            None
+        }
+    }
+
+    /// Sends this node's advert when it is due and its content changed, or when the refresh
+    /// interval passed.
+    pub(super) fn advertise_if_due(&mut self, now: Instant) {
+        if self.next_advert().is_none_or(|due| now < due) {
+            return;
+        }
+        self.advert_dirty = false;
+        let entries = self.own_advert();
+        let periodic = now >= self.last_advert + self.config.advert_interval;
+        if entries == self.advertised && !periodic {
+            return;
+        }
+        self.last_advert = now;
+        if entries.is_empty() && self.advertised.is_empty() {
+            return;
+        }
+        self.advert_version = self.advert_version.wrapping_add(1).max(1);
+        let head = TopologyHeader {
+            advert_version: U32::new(self.advert_version),
+            entry_count: entries.len() as u8,
+            reserved: [0; 3],
+        };
+        let ttl = self.config.default_ttl;
+        let body = [head.as_bytes(), entries.as_bytes()];
+        if self.originate(Kind::TopologyUpdate, Destination::Broadcast, Priority::High, ttl, &body, None).is_some() {
+            self.metrics.adverts_sent += 1;
+        }
+        let me = self.config.node_id;
+        self.router.handle_advert(me, self.advert_version, &entries, now);
+        self.advertised = entries;
+        self.refresh_routes();
+    }
+
+    /// A topology advert from `origin` was accepted.
+    pub(super) fn on_topology_update(&mut self, now: Instant, origin: NodeId, version: u32, entries: &[LinkEntry]) {
+        self.router.handle_advert(origin, version, entries, now);
+        self.refresh_routes();
+    }
+
+    /// Ages adverts out and recomputes the table if the topology changed.
+    pub(super) fn expire_routes(&mut self, now: Instant) {
+        if self.router.expire(now) > 0 {
+            self.refresh_routes();
+        }
+    }
+
+    /// Recomputes the routing table if the topology version moved; tells the application.
+    pub(super) fn refresh_routes(&mut self) {
+        if self.router.refresh() {
+            self.metrics.route_computations += 1;
+            let topology_version = self.router.lsdb().topology_version();
+            self.outbox.push_event(Event::RoutesChanged { topology_version }, &mut self.metrics);
+        }
+    }
+
+    /// The link towards `dest` at `priority`: the primary next hop's, or the backup's when
+    /// the primary link is predicted to fail (RSSI trend) or is not usable. `None`: no route.
+    pub(super) fn route_link(&self, dest: NodeId, priority: Priority, avoid: Option<LinkId>) -> Option<usize> {
+        let entry = self.router.route(dest, priority)?;
+        let usable = |hop: NodeId| {
+            self.links
+                .index_of_peer(hop)
+                .filter(|i| Some(self.links.at(*i).link) != avoid)
+        };
+        let primary = entry.primary.and_then(|r| usable(r.next_hop));
+        let backup = entry.backup.and_then(|r| usable(r.next_hop));
+        match (primary, backup) {
+            (Some(p), Some(b)) if self.predicted_to_fail(self.links.at(p)) => Some(b),
+            (Some(p), _) => Some(p),
+            (None, b) => b,
+        }
+    }
+
+    /// Whether a link's RSSI, extrapolated along its trend, falls below the handoff level.
+    fn predicted_to_fail(&self, link: &LinkState) -> bool {
+        let Some(rssi) = link.estimator.rssi() else { return false };
+        let ahead = rssi + link.estimator.rssi_trend() * self.config.handoff_horizon.as_secs_f32();
+        ahead < f32::from(self.config.handoff_rssi_dbm)
+    }
+
+    /// Forwards a unicast frame not addressed to this node along its route. Returns false
+    /// when there is no usable route (the caller floods it instead).
+    pub(super) fn forward(&mut self, now: Instant, from: LinkId, frame: &Frame<'_>, bytes: &[u8]) -> bool {
+        let header = frame.header();
+        let Destination::Node(dest) = header.destination() else { return false };
+        let ttl = header.ttl.min(self.config.max_ttl);
+        if ttl <= 1 {
+            self.metrics.ttl_expired += 1;
+            return true;
+        }
+        let priority = header.priority();
+        let Some(i) = self.route_link(dest, priority, Some(from)) else { return false };
+        let mut copy = core::mem::take(&mut self.scratch);
+        copy.clear();
+        copy.extend_from_slice(bytes);
+        set_ttl_and_hops(&mut copy, ttl - 1, header.hops.saturating_add(1));
+        if self.send_reliably(i, frame.message_id(), &copy) {
+            self.metrics.forwarded += 1;
+            self.router.record_use(dest, priority, now);
+        }
+        self.scratch = copy;
+        true
+    }
+}
+
+/// One confirmed link as advertised, metrics quantised.
+fn advert_entry(l: &LinkState, window: usize) -> LinkEntry {
+    let e = &l.estimator;
+    let latency_ms = e.rtt().map_or(DEFAULT_CONNECTION_INTERVAL, |rtt| rtt / 2).as_millis();
+    let latency_ms = (latency_ms.div_ceil(5) * 5).clamp(5, u128::from(u16::MAX)) as u16;
+    let reliability = ((e.reliability() * 255.0) as u8 & 0xF0).max(0x0F);
+    let congestion = ((l.arq.unacked.len() * 4 / window).min(3) * 85) as u8;
+    let bandwidth_kbps = ((e.bandwidth_bps() / 1000).min(u32::from(u16::MAX)) as u16) & !7;
+    let rssi = e.rssi().map_or(0, |r| ((r / 5.0) as i16) * 5);
+    LinkEntry {
+        neighbour: U64::new(l.peer.0),
+        latency_ms: U16::new(latency_ms),
+        reliability,
+        congestion,
+        bandwidth_kbps: U16::new(bandwidth_kbps),
+        rssi: I16::new(rssi),
+    }
+}

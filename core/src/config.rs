@@ -27,10 +27,12 @@ pub struct Config {
     /// Heartbeats are sent up to this much early, at random, to avoid synchronisation.
     /// Default 40 ms. Must be below `hello_interval`.
     pub heartbeat_jitter: Duration,
-    /// Silent heartbeat intervals after which a neighbour is suspect. Default 3.
+    /// Silent heartbeat intervals after which a neighbour is suspect (each counted after
+    /// half an interval of grace, so 3 means 875 ms at the default interval). Default 3.
     pub suspect_after_missed: u8,
-    /// Silent heartbeat intervals after which a neighbour is lost. Default 8 (2 s): at 20 %
-    /// independent loss, eight heartbeats in a row go missing once in 390 000 intervals.
+    /// Silent heartbeat intervals after which a neighbour is lost. Default 8 (2.125 s with
+    /// the grace): at 20 % independent loss, eight heartbeats in a row go missing once in
+    /// 390 000 intervals.
     pub lost_after_missed: u8,
     /// Expected transmission count above which a neighbour is reported degraded. Default 2.0.
     pub degraded_etx: f32,
@@ -39,7 +41,9 @@ pub struct Config {
     pub default_ttl: u8,
     /// Largest TTL accepted from the application; larger TTLs from peers are clamped. Default 32.
     pub max_ttl: u8,
-    /// Width of the per-source sequence window in bits (1..=256). Default 64.
+    /// Width of the per-source sequence window in bits (1..=256). Default 256 (the bitmap
+    /// takes 256 bits whatever the width; a wide window keeps flood copies that queued
+    /// behind load from being taken for replays).
     pub seq_window: u16,
     /// Origins whose sequence windows are tracked at once. Default 256.
     pub max_sources: usize,
@@ -130,7 +134,7 @@ impl Config {
             degraded_etx: 2.0,
             default_ttl: 16,
             max_ttl: 32,
-            seq_window: 64,
+            seq_window: 256,
             max_sources: 256,
             duplicate_cache: 1024,
             relay_jitter: Duration::from_millis(20),

@@ -59,6 +59,11 @@ pub enum Error {
     InvalidTtl(u8),
     /// No neighbour is confirmed yet, so nothing can be sent.
     NoNeighbours,
+    /// A secured node has not yet learned the destination's public key (from its
+    /// announcement), so it cannot encrypt to it; retry once the node is announced.
+    UnknownPeerKey(NodeId),
+    /// The identity's 2^32 sequence numbers are spent: the node needs a new identity.
+    SequenceExhausted,
 }
 
 impl fmt::Display for Error {
@@ -78,6 +83,8 @@ impl fmt::Display for Error {
             Error::QueueFull(q) => write!(f, "{q:?} queue is full: drain outputs first"),
             Error::InvalidTtl(t) => write!(f, "invalid TTL {t}: must be between 1 and max_ttl"),
             Error::NoNeighbours => f.write_str("no confirmed neighbour yet: nothing to send to"),
+            Error::UnknownPeerKey(n) => write!(f, "no public key known yet for {n:?}: wait for its announcement"),
+            Error::SequenceExhausted => f.write_str("sequence numbers of this identity are spent"),
         }
     }
 }

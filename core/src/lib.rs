@@ -125,7 +125,7 @@ pub use id::{Destination, LinkId, MessageId, NodeId};
 pub use metrics::{DeliveryStats, DropCounts, DropReason, Metrics};
 pub use output::{Degradation, Delivery, Event, LossReason, Output, Transmit};
 pub use neighbour::{Capabilities, LinkStatus, NodeInfo, NodeStatus};
-pub use node::{Node, Occupancy};
+pub use node::{Node, Occupancy, Security};
 pub use qos::{Priority, Qos};
 pub use report::LinkReport;
 pub use time::Instant;

@@ -240,6 +240,8 @@ pub struct Metrics {
     pub events: u64,
     /// Dropped input, by reason.
     pub drops: DropCounts,
+    /// Frames rejected by the security layer (secured nodes only), by reason.
+    pub security: crate::security::SecurityDropCounts,
 }
 
 impl Metrics {

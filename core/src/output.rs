@@ -117,6 +117,13 @@ pub enum Event {
         /// Its destination.
         to: NodeId,
     },
+    /// A secured node started a new block of sequence numbers: store `high_water` durably
+    /// *before* transmitting what follows, and pass it back after a restart
+    /// ([`crate::Security::restored`]) so no number is ever reused.
+    PersistSequence {
+        /// The mark to store.
+        high_water: u64,
+    },
     /// A neighbour is no longer usable.
     NeighbourLost {
         /// The neighbour.

@@ -55,7 +55,8 @@ struct InFlight {
     bytes: Vec<u8>,
 }
 
-/// The mesh under test. Node `i` has id `i + 1`; its link to neighbour `j` is `LinkId(j)`.
+/// The mesh under test. Node `i`'s link to neighbour `j` is `LinkId(j)`; node `i` has id
+/// `i + 1` unless built with [`Harness::with_nodes`] (secured ids derive from keys).
 #[derive(Debug)]
 pub struct Harness {
     /// The nodes, index `i` has id `i + 1`.
@@ -70,6 +71,10 @@ pub struct Harness {
     pub transmitted: Vec<Vec<(Instant, LinkId, Vec<u8>)>>,
     /// Record transmissions in [`Harness::transmitted`].
     pub record_transmissions: bool,
+    /// Nodes that silently drop every multi-hop frame they should pass on (while still
+    /// sending heartbeats and link acknowledgements, so their neighbours believe them).
+    pub black_holes: Vec<bool>,
+    ids: Vec<NodeId>,
     cfg: HarnessConfig,
     rng: ChaCha8Rng,
     now: Instant,
@@ -91,15 +96,18 @@ impl Harness {
 
     /// Nodes whose configuration `adjust` may change (it gets the node index and defaults).
     pub fn with_config(topology: Topology, cfg: HarnessConfig, adjust: impl Fn(usize, Config) -> Config) -> Self {
+        Harness::with_nodes(topology, cfg, |i, seed, now| {
+            Node::new(adjust(i, Config::new(node_id(i), seed)), now).expect("valid harness configuration")
+        })
+    }
+
+    /// Nodes built by `make(index, seed, now)`: secured nodes, attackers, custom ids.
+    pub fn with_nodes(topology: Topology, cfg: HarnessConfig, make: impl Fn(usize, u64, Instant) -> Node) -> Self {
         let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed);
         let now = Instant::ZERO;
-        let nodes: Vec<Node> = (0..topology.nodes)
-            .map(|i| {
-                let config = adjust(i, Config::new(node_id(i), rng.next_u64()));
-                Node::new(config, now).expect("valid harness configuration")
-            })
-            .collect();
+        let nodes: Vec<Node> = (0..topology.nodes).map(|i| make(i, rng.next_u64(), now)).collect();
         let n = nodes.len();
+        let ids = nodes.iter().map(Node::id).collect();
         let mut h = Harness {
             nodes,
             topology: Topology::new(n, []),
@@ -107,6 +115,8 @@ impl Harness {
             events: vec![Vec::new(); n],
             transmitted: vec![Vec::new(); n],
             record_transmissions: false,
+            black_holes: vec![false; n],
+            ids,
             cfg,
             rng,
             now,
@@ -123,6 +133,16 @@ impl Harness {
     /// The current virtual time.
     pub fn now(&self) -> Instant {
         self.now
+    }
+
+    /// The id of node `i`.
+    pub fn id(&self, i: usize) -> NodeId {
+        self.ids[i]
+    }
+
+    /// The index of the node with id `id`.
+    pub fn index(&self, id: NodeId) -> Option<usize> {
+        self.ids.iter().position(|x| *x == id)
     }
 
     /// Brings up a link between `a` and `b`.
@@ -186,7 +206,7 @@ impl Harness {
     pub fn send(&mut self, i: usize, to: Option<usize>, payload: &[u8], qos: blemesh_core::Qos) -> Result<blemesh_core::MessageId, blemesh_core::Error> {
         let now = self.now;
         let r = match to {
-            Some(j) => self.nodes[i].send(now, node_id(j), payload, qos),
+            Some(j) => self.nodes[i].send(now, self.ids[j], payload, qos),
             None => self.nodes[i].broadcast(now, payload, qos),
         };
         self.drain(i);
@@ -205,7 +225,7 @@ impl Harness {
         let mut v: Vec<usize> = self.nodes[i]
             .neighbours()
             .filter(|l| l.is_confirmed())
-            .map(|l| (l.peer.0 - 1) as usize)
+            .filter_map(|l| self.index(l.peer))
             .collect();
         v.sort_unstable();
         v
@@ -230,6 +250,9 @@ impl Harness {
                         self.transmitted[i].push((now, link, bytes.clone()));
                     }
                     let to = link.0 as usize;
+                    if self.black_holes[i] && passes_on(&bytes, self.ids[i]) {
+                        continue;
+                    }
                     let lost = self.cfg.loss > 0.0 && (self.rng.next_u64() as f64 / u64::MAX as f64) < self.cfg.loss;
                     let jitter_us = self.cfg.jitter.as_micros() as u64;
                     let extra = if jitter_us == 0 { 0 } else { self.rng.next_u64() % jitter_us };
@@ -256,4 +279,22 @@ impl Harness {
             }
         }
     }
+}
+
+/// Whether a link PDU carries a multi-hop frame that `me` did not originate (a fragment of
+/// one counts when it is the first fragment, which holds the header).
+fn passes_on(pdu: &[u8], me: NodeId) -> bool {
+    use blemesh_core::wire::LinkPdu;
+    let frame = match LinkPdu::new_checked(pdu, usize::MAX) {
+        Ok(LinkPdu::Whole(f)) => f,
+        Ok(LinkPdu::Fragment(f)) if f.index == 0 => f.chunk,
+        _ => return false,
+    };
+    // Header fields only: a fragment is too short for `new_checked`, so read them directly.
+    if frame.len() < 16 {
+        return false;
+    }
+    let kind = blemesh_core::wire::Kind::from_u8(frame[1]);
+    let origin = NodeId(u64::from_be_bytes(frame[8..16].try_into().expect("8 bytes")));
+    kind.is_some_and(|k| k.is_multi_hop()) && origin != me
 }

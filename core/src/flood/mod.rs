@@ -68,7 +68,8 @@ impl Flood {
     /// counts as a copy heard for a pending relay of the same frame.
     ///
     /// An origin silent for [`Config::node_gone_after`] gets a fresh window, so a restarted
-    /// node is heard again (the security layer adds persisted sequence numbers on top).
+    /// unsecured node is heard again (secured nodes never reuse numbers and keep windows:
+    /// [`Flood::never_reset_idle_windows`]).
     pub fn admit(&mut self, now: Instant, id: MessageId, from: Option<LinkId>) -> Admission {
         let verdict = if self.cache.contains(&id) {
             Admission::Duplicate
@@ -112,6 +113,13 @@ impl Flood {
         Admission::New
     }
 
+    /// Keeps windows however long their origin stays silent. For secured meshes, where a
+    /// restarted node resumes its persisted sequence numbers and never reuses one, so an old
+    /// frame must stay a replay forever.
+    pub fn never_reset_idle_windows(&mut self) {
+        self.idle_reset = Duration::MAX;
+    }
+
     /// Origins tracked.
     pub fn sources(&self) -> usize {
         self.sources.len()
@@ -135,6 +143,7 @@ mod tests {
     fn admits_once_and_counts_copies_for_pending_relays() {
         let mut c = Config::new(NodeId(1), 1);
         c.max_sources = 2;
+        c.seq_window = 64;
         let mut f = Flood::new(&c);
         let t = Instant::from_secs(1);
         assert_eq!(f.admit(t, id(7, 10), Some(LinkId(1))), Admission::New);

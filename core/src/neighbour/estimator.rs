@@ -34,6 +34,9 @@ pub struct LinkEstimator {
     rx_ratio: f32,
     tx_ratio: f32,
     last_rx_seq: Option<u32>,
+    /// Heartbeats charged as missed by [`LinkEstimator::on_silence`] since the last one
+    /// received; settled against the sequence gap when the next one arrives.
+    silenced: u32,
     rssi: Option<f32>,
     rssi_trend: f32,
     rssi_at: Instant,
@@ -49,6 +52,7 @@ impl LinkEstimator {
             rx_ratio: 1.0,
             tx_ratio: 1.0,
             last_rx_seq: None,
+            silenced: 0,
             rssi: None,
             rssi_trend: 0.0,
             rssi_at: Instant::ZERO,
@@ -65,7 +69,9 @@ impl LinkEstimator {
         self.capacity_bps = u32::try_from(bps).unwrap_or(u32::MAX);
     }
 
-    /// A heartbeat with per-link sequence `seq` arrived. Returns how many were missed before it.
+    /// A heartbeat with per-link sequence `seq` arrived. Returns how many were missed before
+    /// it. Misses already charged by [`LinkEstimator::on_silence`] are settled: a heartbeat
+    /// that was only late gets its charge back.
     pub fn on_heartbeat(&mut self, seq: u32) -> u32 {
         let missed = match self.last_rx_seq {
             None => 0,
@@ -77,20 +83,24 @@ impl LinkEstimator {
                 (d - 1).min(MAX_GAP)
             }
         };
-        self.last_rx_seq = Some(seq);
-        for _ in 0..missed {
+        let charged = core::mem::take(&mut self.silenced);
+        for _ in charged..missed {
             self.rx_ratio *= 1.0 - RATIO_GAIN;
         }
+        for _ in missed..charged {
+            self.rx_ratio = (self.rx_ratio / (1.0 - RATIO_GAIN)).min(1.0);
+        }
+        self.last_rx_seq = Some(seq);
         self.rx_ratio = self.rx_ratio * (1.0 - RATIO_GAIN) + RATIO_GAIN;
         missed
     }
 
-    /// Counts one expected heartbeat as missed (called when a heartbeat interval passes
-    /// without one, so a silent link degrades before the next heartbeat reveals the gap).
+    /// Charges one expected heartbeat as missed (a heartbeat interval passed without one),
+    /// so a silent link degrades before the next heartbeat reveals the gap.
     pub fn on_silence(&mut self) {
-        self.rx_ratio *= 1.0 - RATIO_GAIN;
-        if let Some(s) = self.last_rx_seq.as_mut() {
-            *s = s.wrapping_add(1);
+        if self.silenced < MAX_GAP {
+            self.rx_ratio *= 1.0 - RATIO_GAIN;
+            self.silenced += 1;
         }
     }
 
@@ -199,6 +209,29 @@ mod tests {
         assert!((e.rx_ratio() - expected).abs() < 1e-6);
         e.on_peer_quality(255 / 2);
         assert!((e.etx() - 1.0 / (expected * (127.0 / 255.0))).abs() < 1e-3);
+    }
+
+    #[test]
+    fn a_late_heartbeat_gets_its_silence_charge_back() {
+        let mut e = LinkEstimator::new(185, None);
+        e.on_heartbeat(1);
+        let before = e.rx_ratio();
+        e.on_silence(); // heartbeat 2 is late, not lost
+        assert!(e.rx_ratio() < before);
+        assert_eq!(e.on_heartbeat(2), 0);
+        let mut reference = LinkEstimator::new(185, None);
+        reference.on_heartbeat(1);
+        reference.on_heartbeat(2);
+        assert!((e.rx_ratio() - reference.rx_ratio()).abs() < 1e-6, "{} vs {}", e.rx_ratio(), reference.rx_ratio());
+        // Two charged, three really lost: one more miss is charged on arrival.
+        e.on_silence();
+        e.on_silence();
+        assert_eq!(e.on_heartbeat(6), 3);
+        let mut lossy = LinkEstimator::new(185, None);
+        lossy.on_heartbeat(1);
+        lossy.on_heartbeat(2);
+        lossy.on_heartbeat(6);
+        assert!((e.rx_ratio() - lossy.rx_ratio()).abs() < 1e-6);
     }
 
     #[test]

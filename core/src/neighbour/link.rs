@@ -205,9 +205,12 @@ impl LinkState {
         old.arq
     }
 
-    /// Heartbeat intervals elapsed since the neighbour was last heard.
+    /// Heartbeat intervals missed since the neighbour was last heard. Half an interval of
+    /// grace absorbs send jitter and connection-event latency: a heartbeat counts as missed
+    /// once `k + ½` intervals passed without one.
     pub(crate) fn missed_intervals(&self, now: Instant, heartbeat: Duration) -> u32 {
-        let silent = (now - self.last_heard).as_micros();
-        u32::try_from(silent / heartbeat.as_micros().max(1)).unwrap_or(u32::MAX)
+        let interval = heartbeat.as_micros().max(1);
+        let silent = (now - self.last_heard).as_micros().saturating_sub(interval / 2);
+        u32::try_from(silent / interval).unwrap_or(u32::MAX)
     }
 }

@@ -25,6 +25,8 @@ use crate::{Destination, Event, Instant, MessageId, NodeId, Priority};
 pub(super) struct PendingAck {
     msg: MessageId,
     to: NodeId,
+    /// The next hop the first attempt went through (not the destination itself).
+    via: Option<NodeId>,
     priority: Priority,
     ttl: u8,
     first_sent: Instant,
@@ -38,13 +40,15 @@ impl Node {
     /// nothing could be queued.
     pub(super) fn send_acknowledged(&mut self, to: NodeId, payload: &[u8], priority: Priority, ttl: u8) -> Option<MessageId> {
         let now = self.now;
-        let msg_seq = self.seq.wrapping_add(1); // the first attempt's frame gets this seq
+        let msg_seq = self.take_seq()?; // the first attempt's frame seq is the message number
         let msg = MessageId { origin: self.config.node_id, seq: msg_seq };
-        self.send_attempt(msg, to, priority, ttl, payload, Attempt::Route)?;
+        self.send_attempt(msg_seq, msg, to, priority, ttl, payload, Attempt::Route)?;
+        let via = self.next_hop(to, priority).filter(|hop| *hop != to);
         let mut buf = self.outbox.take_buf();
         buf.extend_from_slice(payload);
         let deadline = now + self.config.ack_timeout;
-        self.pending_acks.push(PendingAck { msg, to, priority, ttl, first_sent: now, deadline, attempts: 1, payload: buf });
+        let pending = PendingAck { msg, to, via, priority, ttl, first_sent: now, deadline, attempts: 1, payload: buf };
+        self.pending_acks.push(pending);
         self.metrics.delivery[priority as usize].sent += 1;
         Some(msg)
     }
@@ -65,18 +69,26 @@ impl Node {
         stats.latency_sum_us = stats.latency_sum_us.saturating_add(us);
         stats.latency_max_us = stats.latency_max_us.max(us);
         self.router.record_success(p.to, p.priority, now);
+        if let (Some(via), 1) = (p.via, p.attempts) {
+            self.judge(via, crate::security::Behaviour::RelayConfirmed, now);
+        }
         let event = Event::Delivered { id: p.msg, to: p.to, latency, attempts: p.attempts };
         self.outbox.push_event(event, &mut self.metrics);
         self.outbox.give_buf(p.payload);
     }
 
     /// This node received acknowledged message `msg_seq` from `origin`: acknowledge it, and
-    /// tell whether it is new (to be delivered) or a retry of one already delivered.
+    /// tell whether it is new (to be delivered) or a retry of one already delivered. A retry
+    /// means earlier acknowledgements may have died on the route, so its acknowledgement is
+    /// flooded.
     pub(super) fn acknowledge_message(&mut self, origin: NodeId, msg_seq: u32, hops: u8) -> bool {
         let fresh = self.e2e_seen.insert(MessageId { origin, seq: msg_seq });
         let body = AckBody { acked_seq: U32::new(msg_seq), hops, reserved: [0; 3] };
         let ttl = self.config.default_ttl;
-        let sent = self.send_unicast(Kind::Ack, origin, Priority::Critical, ttl, &[body.as_bytes()], 0, Attempt::Route);
+        let how = if fresh { Attempt::Route } else { Attempt::Flood };
+        let sent = self.take_seq().and_then(|seq| {
+            self.send_unicast(seq, Kind::Ack, origin, Priority::Critical, ttl, &[body.as_bytes()], 0, how)
+        });
         if sent.is_some() {
             self.metrics.acks_sent += 1;
         }
@@ -101,9 +113,15 @@ impl Node {
                 continue;
             }
             let how = if p.attempts == 1 { Attempt::Backup } else { Attempt::Flood };
-            let (msg, to, priority, ttl) = (p.msg, p.to, p.priority, p.ttl);
+            let (msg, to, priority, ttl, via, first) = (p.msg, p.to, p.priority, p.ttl, p.via, p.attempts == 1);
+            if let (Some(via), true) = (via, first) {
+                // Circumstantial: the next hop may have dropped it, or a link further on.
+                self.judge(via, crate::security::Behaviour::RelayWithheld, now);
+            }
             let payload = core::mem::take(&mut self.pending_acks[i].payload);
-            let _ = self.send_attempt(msg, to, priority, ttl, &payload, how);
+            if let Some(seq) = self.take_seq() {
+                let _ = self.send_attempt(seq, msg, to, priority, ttl, &payload, how);
+            }
             let p = &mut self.pending_acks[i];
             p.payload = payload;
             p.attempts += 1;
@@ -119,16 +137,29 @@ impl Node {
     }
 
     /// Sends one attempt of an acknowledged message.
-    fn send_attempt(&mut self, msg: MessageId, to: NodeId, priority: Priority, ttl: u8, payload: &[u8], how: Attempt) -> Option<MessageId> {
+    #[allow(clippy::too_many_arguments)]
+    fn send_attempt(
+        &mut self,
+        seq: u32,
+        msg: MessageId,
+        to: NodeId,
+        priority: Priority,
+        ttl: u8,
+        payload: &[u8],
+        how: Attempt,
+    ) -> Option<MessageId> {
         let head = E2eHeader { msg_seq: U32::new(msg.seq) };
-        self.send_unicast(Kind::GameData, to, priority, ttl, &[head.as_bytes(), payload], flags::ACK_REQUESTED, how)
+        let body = [head.as_bytes(), payload];
+        self.send_unicast(seq, Kind::GameData, to, priority, ttl, &body, flags::ACK_REQUESTED, how)
     }
 
-    /// Originates a unicast frame towards `to`: on the direct link if it is a neighbour,
-    /// else along the route `how` asks for, else (or when asked) flooded. Returns its id.
+    /// Originates a unicast frame with sequence number `seq` towards `to`: on the direct
+    /// link if it is a neighbour, else along the route `how` asks for, else (or when asked)
+    /// flooded. Game data is encrypted on a secured node. Returns its id.
     #[allow(clippy::too_many_arguments)]
     pub(super) fn send_unicast(
         &mut self,
+        seq: u32,
         kind: Kind,
         to: NodeId,
         priority: Priority,
@@ -147,13 +178,16 @@ impl Node {
             self.metrics.flood_fallbacks += 1;
         }
         let only = routed.map(|i| self.links.at(i).link);
-        let seq = self.next_seq();
         let mut header = FrameHeader::new(kind, priority, ttl, self.config.node_id, Destination::Node(to), seq);
         header.flags |= extra_flags;
         let mut frame = core::mem::take(&mut self.scratch);
-        encode_frame(&mut frame, &header, body);
+        // Encrypted game data carries its authentication tag at the end of the body.
+        const SPARE: [u8; super::secure::E2E_TAG] = [0; super::secure::E2E_TAG];
+        let spare: &[u8] = if kind == Kind::GameData && self.encrypts() { &SPARE } else { &[] };
+        let parts: smallvec::SmallVec<[&[u8]; 4]> = body.iter().copied().chain([spare]).collect();
+        encode_frame(&mut frame, &header, &parts);
         let id = MessageId { origin: self.config.node_id, seq };
-        let queued = self.send_to_links(id, &frame, only);
+        let queued = self.seal(&mut frame) && self.send_to_links(id, &frame, only);
         self.scratch = frame;
         self.metrics.frames_originated += 1;
         if routed.is_some() {

@@ -19,6 +19,7 @@ mod outbox;
 mod properties;
 mod receive;
 mod routing;
+mod secure;
 #[cfg(test)]
 mod tests;
 mod timers;
@@ -41,6 +42,8 @@ use crate::{
 use delivery::{Attempt, PendingAck};
 use outbox::Outbox;
 use routing::AdvertEntries;
+pub use secure::Security;
+use secure::SecureState;
 
 /// One mesh node. See the crate documentation for the drain contract.
 #[derive(Debug)]
@@ -59,6 +62,7 @@ pub struct Node {
     /// Encoding buffer for frames this node originates.
     scratch: Vec<u8>,
     next_announce: Instant,
+    last_announce: Instant,
     router: Router,
     advert_version: u32,
     advertised: AdvertEntries,
@@ -67,6 +71,7 @@ pub struct Node {
     pending_acks: Vec<PendingAck>,
     /// Acknowledged messages recently delivered here, by (origin, message number).
     e2e_seen: DuplicateCache,
+    secure: Option<alloc::boxed::Box<SecureState>>,
     metrics: Metrics,
 }
 
@@ -145,6 +150,7 @@ impl Node {
             ),
             scratch: Vec::with_capacity(config.max_message_size),
             next_announce: now + config.announce_interval,
+            last_announce: now,
             router: Router::new(config.node_id, config.advert_max_age),
             advert_version: 0,
             advertised: AdvertEntries::new(),
@@ -152,6 +158,7 @@ impl Node {
             advert_dirty: false,
             pending_acks: Vec::with_capacity(config.max_pending_acks),
             e2e_seen: DuplicateCache::new(config.duplicate_cache, config.seed ^ 0xe2e),
+            secure: None,
             metrics: Metrics::default(),
             config,
         })
@@ -350,14 +357,9 @@ impl Node {
         Ok(())
     }
 
-    fn next_seq(&mut self) -> u32 {
-        self.seq = self.seq.wrapping_add(1);
-        self.seq
-    }
-
     fn send_data(&mut self, dst: Destination, payload: &[u8], qos: Qos) -> Result<MessageId, Error> {
-        let overhead = if qos.ack { size_of::<crate::wire::messages::E2eHeader>() } else { 0 };
-        let max = self.config.max_payload() - overhead;
+        let e2e = if qos.ack { size_of::<crate::wire::messages::E2eHeader>() } else { 0 };
+        let max = self.config.max_payload().saturating_sub(e2e + self.security_overhead());
         if payload.len() > max {
             return Err(Error::PayloadTooLarge { len: payload.len(), max });
         }
@@ -374,6 +376,7 @@ impl Node {
             Destination::Broadcast => {
                 self.originate(Kind::GameData, dst, qos.priority, ttl, &[payload], None).ok_or(full)
             }
+            Destination::Node(to) if !self.can_encrypt_to(to) => Err(Error::UnknownPeerKey(to)),
             Destination::Node(to) if qos.ack => {
                 if !self.can_track_ack() {
                     return Err(Error::QueueFull(crate::Queue::PendingAcks));
@@ -381,7 +384,9 @@ impl Node {
                 self.send_acknowledged(to, payload, qos.priority, ttl).ok_or(full)
             }
             Destination::Node(to) => {
-                self.send_unicast(Kind::GameData, to, qos.priority, ttl, &[payload], 0, Attempt::Route).ok_or(full)
+                let seq = self.take_seq().ok_or(Error::SequenceExhausted)?;
+                self.send_unicast(seq, Kind::GameData, to, qos.priority, ttl, &[payload], 0, Attempt::Route)
+                    .ok_or(full)
             }
         }
     }

@@ -16,6 +16,9 @@ use crate::wire::{Frame, Message};
 use crate::{Degradation, Destination, DropReason, Error, Event, Instant, LinkId, MessageId, NodeId};
 use zerocopy::network_endian::U64;
 
+/// Shortest gap between two announcements triggered by new neighbours.
+const ANNOUNCE_MIN_GAP: core::time::Duration = core::time::Duration::from_secs(1);
+
 impl Node {
     /// Bytes arrived on `link`: one link PDU exactly as the neighbour wrote it.
     ///
@@ -47,7 +50,16 @@ impl Node {
     }
 
     fn process_frame(&mut self, now: Instant, link: LinkId, bytes: &[u8]) {
-        if let Err(reason) = self.try_process_frame(now, link, bytes) {
+        let result = match self.authenticate(now, link, bytes) {
+            Err(()) => return, // counted by the security layer
+            Ok(None) => self.try_process_frame(now, link, bytes),
+            Ok(Some(decrypted)) => {
+                let r = self.try_process_frame(now, link, &decrypted);
+                self.outbox.give_buf(decrypted);
+                r
+            }
+        };
+        if let Err(reason) = result {
             self.metrics.drop(reason);
         }
     }
@@ -196,9 +208,10 @@ impl Node {
             self.advert_dirty = true;
             self.metrics.neighbours_up += 1;
             self.outbox.push_event(Event::NeighbourUp { node: origin, link }, &mut self.metrics);
-            if self.links.confirmed() == 1 {
-                self.next_announce = now; // first neighbour: introduce ourselves
-            }
+            // Introduce ourselves (and our public key) to the new neighbour's side of the
+            // mesh: soon after the first neighbour, at most once a second after that.
+            let soon = if self.links.confirmed() == 1 { now } else { self.last_announce + ANNOUNCE_MIN_GAP };
+            self.next_announce = self.next_announce.min(soon.max(now));
         }
         if !was_poor && now_poor {
             let reason = Degradation::PoorQuality;

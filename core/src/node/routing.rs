@@ -85,6 +85,9 @@ impl Node {
 
     /// A topology advert from `origin` was accepted.
     pub(super) fn on_topology_update(&mut self, now: Instant, origin: NodeId, version: u32, entries: &[LinkEntry]) {
+        if !self.trusted(origin) {
+            return; // an untrusted node's links stay out of every route
+        }
         self.router.handle_advert(origin, version, entries, now);
         self.refresh_routes();
     }

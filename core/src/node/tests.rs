@@ -124,8 +124,8 @@ fn silence_makes_a_neighbour_suspect_then_lost() {
     let degraded = Event::NeighbourDegraded { node: PEER, link: L, reason: crate::Degradation::MissedHeartbeats };
     let lost = Event::NeighbourLost { node: PEER, link: L, reason: crate::LossReason::MissedHeartbeats };
     assert_eq!(events[0], (Instant::ZERO, Event::NeighbourUp { node: PEER, link: L }));
-    assert_eq!(events[1], (Instant::from_millis(750), degraded), "3 silent intervals of 250 ms");
-    assert_eq!(events[2], (Instant::from_millis(2000), lost), "8 silent intervals");
+    assert_eq!(events[1], (Instant::from_millis(875), degraded), "3 silent intervals of 250 ms, plus grace");
+    assert_eq!(events[2], (Instant::from_millis(2125), lost), "8 silent intervals, plus grace");
     assert_eq!(events.len(), 3);
     assert!(!n.neighbours().next().unwrap().is_confirmed(), "the handshake starts over");
 }

@@ -39,6 +39,7 @@ impl Node {
         if now >= self.next_announce {
             if self.links.confirmed() > 0 {
                 self.announce(now);
+                self.last_announce = now;
             }
             self.next_announce = now + self.config.announce_interval;
         }
@@ -89,7 +90,7 @@ impl Node {
                 deadline = deadline.min(d);
             }
             if l.is_confirmed() {
-                let silence = interval * (l.silent_intervals + 1);
+                let silence = interval * (l.silent_intervals + 1) + interval / 2;
                 deadline = deadline.min(l.last_heard + silence);
             }
         }

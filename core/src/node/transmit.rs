@@ -28,12 +28,12 @@ impl Node {
         body: &[&[u8]],
         only: Option<LinkId>,
     ) -> Option<MessageId> {
-        let seq = self.next_seq();
+        let seq = self.take_seq()?;
         let id = MessageId { origin: self.config.node_id, seq };
         let header = FrameHeader::new(kind, priority, ttl, self.config.node_id, dst, seq);
         let mut frame = core::mem::take(&mut self.scratch);
         encode_frame(&mut frame, &header, body);
-        let queued = self.send_to_links(id, &frame, only);
+        let queued = self.seal(&mut frame) && self.send_to_links(id, &frame, only);
         self.scratch = frame;
         self.metrics.frames_originated += 1;
         queued.then_some(id)
@@ -125,7 +125,7 @@ impl Node {
         );
         let mut frame = core::mem::take(&mut self.scratch);
         encode_frame(&mut frame, &header, &[body.as_bytes(), neighbours.as_bytes()]);
-        if self.queue_frame(i, &frame) {
+        if self.seal(&mut frame) && self.queue_frame(i, &frame) {
             self.metrics.heartbeats_sent += 1;
         }
         self.scratch = frame;
@@ -149,7 +149,7 @@ impl Node {
         let header = FrameHeader::new(Kind::LinkAck, Priority::Critical, 1, self.config.node_id, dst, 0);
         let mut frame = core::mem::take(&mut self.scratch);
         encode_frame(&mut frame, &header, &[head.as_bytes(), entries.as_bytes()]);
-        if self.queue_frame(i, &frame) {
+        if self.seal(&mut frame) && self.queue_frame(i, &frame) {
             self.metrics.link_acks_sent += 1;
         }
         self.scratch = frame;

@@ -86,6 +86,8 @@ pub struct Mesh {
     pub reconnected_after_heal_s: Option<f64>,
     /// Core events: up, degraded, recovered, lost.
     pub neighbour_events: [u64; 4],
+    /// Degradations by reason: missed heartbeats, poor quality (ETX).
+    pub degraded_reasons: [u64; 2],
     /// Confirmed links per live node at the end.
     pub mean_degree_end: f64,
     /// Nodes that left and rejoined (churn).
@@ -266,6 +268,7 @@ impl Report {
                 _ => None,
             },
             neighbour_events: s.neighbour_events,
+            degraded_reasons: s.degraded_reasons,
             mean_degree_end: if alive.is_empty() { 0.0 } else { confirmed as f64 / alive.len() as f64 },
             churn_left_rejoined: s.churn,
             partitions: Column::NotYetInCore,

@@ -136,6 +136,8 @@ pub struct Stats {
     pub memory: MemoryStats,
     /// Core events by kind: up, degraded, recovered, lost.
     pub neighbour_events: [u64; 4],
+    /// Degradations by reason: missed heartbeats, poor quality.
+    pub degraded_reasons: [u64; 2],
     /// Instant of the first scripted disruption, µs.
     pub first_disruption: u64,
     /// Last `NeighbourUp` before the first disruption, µs.
@@ -242,6 +244,9 @@ impl Stats {
             _ => return,
         };
         self.neighbour_events[k] += 1;
+        if let Event::NeighbourDegraded { reason, .. } = e {
+            self.degraded_reasons[usize::from(*reason == blemesh_core::Degradation::PoorQuality)] += 1;
+        }
         if k == 0 && now < self.first_disruption {
             self.last_up_before_disruption = Some(now);
         }

@@ -52,7 +52,11 @@ pub fn render(report: &Report) -> String {
     let _ = writeln!(o, "  reconnected after heal    {}", opt_s(m.reconnected_after_heal_s));
     let _ = writeln!(o, "  max components            {}", m.max_components);
     let [up, deg, rec, lost] = m.neighbour_events;
-    let _ = writeln!(o, "  neighbour events          up {up}, degraded {deg}, recovered {rec}, lost {lost}");
+    let [missed, poor] = m.degraded_reasons;
+    let _ = writeln!(
+        o,
+        "  neighbour events          up {up}, degraded {deg} (missed heartbeats {missed}, poor quality {poor}), recovered {rec}, lost {lost}"
+    );
     let _ = writeln!(o, "  mean degree at end        {:.2}", m.mean_degree_end);
     let _ = writeln!(o, "  churn (left / rejoined)   {} / {}", m.churn_left_rejoined.0, m.churn_left_rejoined.1);
     let _ = writeln!(o, "  partitions                {NOT_YET}");

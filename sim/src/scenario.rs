@@ -327,7 +327,7 @@ impl Scenario {
         if self.nodes == 0 || self.nodes > 1_000_000 {
             return Err("nodes: must be between 1 and 1000000".into());
         }
-        if !(self.duration_s > 0.0) || self.area.width_m <= 0.0 || self.area.height_m <= 0.0 {
+        if self.duration_s.is_nan() || self.duration_s <= 0.0 || self.area.width_m <= 0.0 || self.area.height_m <= 0.0 {
             return Err("duration_s and area sizes must be positive".into());
         }
         if self.load.rate_per_node < 0.0 || !(0.0..=1.0).contains(&self.load.unicast_fraction) {

@@ -76,7 +76,7 @@ pub struct PriorityRow {
 /// Neighbour and mesh formation figures.
 #[derive(Clone, Debug, Serialize, PartialEq)]
 pub struct Mesh {
-    /// Last `NeighbourUp` before the first disruption, s.
+    /// Last `NeighbourUp` before load, faults or movement start, s.
     pub neighbour_convergence_s: Option<f64>,
     /// First sample at which the confirmed-neighbour graph was connected, s.
     pub connected_at_s: Option<f64>,
@@ -370,11 +370,14 @@ fn radio_section(e: &Engine) -> Radio {
             verdict,
             "over capacity: about {offered:.0} PDUs/s per link direction offered, the radio carries at most {cap:.0} \
              ({} PDU(s) of {} B per {} ms connection event with {shared} links sharing each radio); \
-             {} PDUs dropped at full radio queues",
+             {} PDUs dropped at full radio queues; the radio sustains about {:.2} msg/s per node \
+             (offered {:.2})",
             r.pdus_per_event(shared),
             r.mtu(),
             r.connection_interval_ms,
-            s.radio.radio_queue_drops
+            s.radio.radio_queue_drops,
+            ((cap - hb).max(0.0) / (frags * per_dir_share)) / alive as f64,
+            offered_msgs / alive as f64,
         );
     } else {
         let _ = write!(verdict, "within capacity: about {offered:.1} of {cap:.0} PDUs/s per link direction");

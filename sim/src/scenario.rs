@@ -352,9 +352,13 @@ impl Scenario {
         self.load.end_s.unwrap_or((self.duration_s - 5.0).max(self.load.start_s))
     }
 
-    /// The first scripted disruption (cut, churn, movement), s; the end if there is none.
+    /// The end of the quiet formation phase, s: the first of application load, cut, churn or
+    /// movement (the end if there is none). Neighbour convergence is measured within it.
     pub fn first_disruption_s(&self) -> f64 {
         let mut t = self.duration_s;
+        if self.load.rate_per_node > 0.0 {
+            t = t.min(self.load.start_s);
+        }
         for c in &self.cut {
             t = t.min(c.at_s);
         }

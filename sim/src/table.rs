@@ -47,7 +47,7 @@ pub fn render(report: &Report) -> String {
     row_line(&mut o, &d.overall);
     let m = &d.mesh;
     let _ = writeln!(o, "\nMesh");
-    let _ = writeln!(o, "  neighbour convergence     {} (last NeighbourUp before the first disruption)", opt_s(m.neighbour_convergence_s));
+    let _ = writeln!(o, "  neighbour convergence     {} (last NeighbourUp before load, faults or movement)", opt_s(m.neighbour_convergence_s));
     let _ = writeln!(o, "  mesh connected at         {}", opt_s(m.connected_at_s));
     let _ = writeln!(o, "  reconnected after heal    {}", opt_s(m.reconnected_after_heal_s));
     let _ = writeln!(o, "  max components            {}", m.max_components);

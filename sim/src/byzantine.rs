@@ -1,0 +1,210 @@
+//! Byzantine nodes, as far as today's core allows them to be told apart from honest ones.
+//!
+//! The misbehaviour lives in the simulator's radio driver of that device, around an honest
+//! core node:
+//!
+//! * **Blackhole** — PDUs the node writes are inspected; frames it relays (origin is not
+//!   itself, kind is not heartbeat) are dropped, fragments included (the first fragment
+//!   carries the frame header; later fragments of the same per-link message follow its fate).
+//! * **Replay** — whole game-data frames it receives are kept (last 64) and, every
+//!   `interval_ms`, one is written again unchanged to a random link of the node.
+//! * **Forge** — every `interval_ms` it writes a broadcast game-data frame claiming a random
+//!   other node as origin, with a random sequence number. Without the security layer the
+//!   core cannot detect this; the report counts forged deliveries.
+
+use std::collections::{BTreeSet, VecDeque};
+
+use blemesh_core::wire::{FrameHeader, Kind, encode_frame};
+use blemesh_core::{Destination, NodeId, Priority};
+
+use crate::engine::{Engine, us};
+use crate::queue::SimEvent;
+use crate::scenario::{Behaviour, Byzantine};
+
+const CAPTURE: usize = 64;
+const CTRL_WHOLE: u8 = 0x00;
+const CTRL_FRAGMENT: u8 = 0x01;
+/// Offsets inside a frame header.
+const KIND_AT: usize = 1;
+const ORIGIN_AT: usize = 8;
+const FRAGMENT_HEADER: usize = 7;
+
+/// Runtime state of one Byzantine node.
+#[derive(Debug, Clone)]
+pub struct ByzantineState {
+    /// What it does.
+    pub behaviour: Behaviour,
+    from: u64,
+    interval: u64,
+    node: u32,
+    captured: VecDeque<Vec<u8>>,
+    dropping: BTreeSet<(u32, u16)>,
+}
+
+/// Whether a frame starting at `frame` (at least the header prefix up to the origin) is one
+/// the node relays rather than originates, or `None` if too short to tell.
+fn is_relay(frame: &[u8], me: NodeId) -> Option<bool> {
+    let origin = frame.get(ORIGIN_AT..ORIGIN_AT + 8)?;
+    let origin = u64::from_be_bytes(origin.try_into().ok()?);
+    Some(frame[KIND_AT] != Kind::Heartbeat as u8 && origin != me.0)
+}
+
+impl ByzantineState {
+    /// The state of scenario entry `b`.
+    pub fn new(b: &Byzantine) -> Self {
+        ByzantineState {
+            behaviour: b.behaviour,
+            from: us(b.from_s),
+            interval: b.interval_ms.max(1) * 1000,
+            node: (b.node - 1) as u32,
+            captured: VecDeque::new(),
+            dropping: BTreeSet::new(),
+        }
+    }
+
+    /// Whether it misbehaves at `now` µs.
+    pub fn active(&self, now: u64) -> bool {
+        now >= self.from
+    }
+
+    /// For a blackhole: whether the PDU `bytes` written on link `l` by node `me` is dropped.
+    pub fn filters(&mut self, l: u32, bytes: &[u8], me: NodeId) -> bool {
+        if self.behaviour != Behaviour::Blackhole || bytes.is_empty() {
+            return false;
+        }
+        match bytes[0] {
+            CTRL_WHOLE => is_relay(&bytes[1..], me).unwrap_or(false),
+            CTRL_FRAGMENT if bytes.len() >= FRAGMENT_HEADER => {
+                let msg = (l, u16::from_be_bytes([bytes[1], bytes[2]]));
+                let (index, count) = (bytes[5], bytes[6]);
+                let drop = if index == 0 {
+                    let d = is_relay(&bytes[FRAGMENT_HEADER..], me).unwrap_or(false);
+                    if d {
+                        self.dropping.insert(msg);
+                    }
+                    d
+                } else {
+                    self.dropping.contains(&msg)
+                };
+                if index.saturating_add(1) >= count {
+                    self.dropping.remove(&msg);
+                }
+                drop
+            }
+            _ => false,
+        }
+    }
+}
+
+impl Engine {
+    /// Keeps a copy of a whole game-data frame arriving at a replaying node.
+    pub(crate) fn capture_for_replay(&mut self, d: u32, bytes: &[u8]) {
+        let Some(b) = self.byzantine_of[d as usize] else { return };
+        let state = &mut self.byzantine[b as usize];
+        if state.behaviour != Behaviour::Replay || bytes.first() != Some(&CTRL_WHOLE) {
+            return;
+        }
+        if bytes.get(1 + KIND_AT) != Some(&(Kind::GameData as u8)) {
+            return;
+        }
+        if state.captured.len() >= CAPTURE {
+            state.captured.pop_front();
+        }
+        state.captured.push_back(bytes.to_vec());
+    }
+
+    pub(crate) fn byzantine_tick(&mut self, k: usize, at: u64) {
+        let state = &self.byzantine[k];
+        let (d, interval, behaviour) = (state.node, state.interval, state.behaviour);
+        self.queue.push(at + interval, SimEvent::Byzantine { index: k as u32 });
+        let links: Vec<u32> = self.devices[d as usize].links.clone();
+        if links.is_empty() || !self.devices[d as usize].alive() {
+            return;
+        }
+        match behaviour {
+            Behaviour::Blackhole => {}
+            Behaviour::Replay => {
+                let n = self.byzantine[k].captured.len() as u64;
+                if n == 0 {
+                    return;
+                }
+                let pick = self.rng.byzantine.below(n) as usize;
+                let bytes = self.byzantine[k].captured[pick].clone();
+                let l = links[self.rng.byzantine.below(links.len() as u64) as usize];
+                if self.inject(d, l, bytes, at) {
+                    self.stats.byzantine.replays_sent += 1;
+                }
+            }
+            Behaviour::Forge => {
+                let nodes = self.devices.len() as u64;
+                let mut victim = self.rng.byzantine.below(nodes) + 1;
+                if victim == u64::from(d) + 1 {
+                    victim = victim % nodes + 1;
+                }
+                let seq = self.rng.byzantine.next_u64() as u32;
+                let header = FrameHeader::new(Kind::GameData, Priority::Normal, 16, NodeId(victim), Destination::Broadcast, seq);
+                let mut frame = Vec::new();
+                encode_frame(&mut frame, &header, &[b"forged by a byzantine node"]);
+                let mut pdu = vec![CTRL_WHOLE];
+                pdu.extend_from_slice(&frame);
+                let mut sent = false;
+                for l in links {
+                    sent |= self.inject(d, l, pdu.clone(), at);
+                }
+                if sent {
+                    self.stats.byzantine.forged_sent += 1;
+                }
+            }
+        }
+    }
+
+    /// Queues raw bytes from device `d` on link `l`, bypassing its core node.
+    fn inject(&mut self, d: u32, l: u32, bytes: Vec<u8>, at: u64) -> bool {
+        let interval = self.scenario.radio.interval_us();
+        let cap = self.scenario.radio.radio_queue;
+        let link = &mut self.links[l as usize];
+        let side = link.side_of(d);
+        if !link.up || link.queue[side].len() >= cap {
+            return false;
+        }
+        link.queue[side].push_back(bytes);
+        if !link.event_pending {
+            link.event_pending = true;
+            self.queue.push(crate::engine::next_event_at(link.anchor, interval, at), SimEvent::ConnectionEvent { link: l });
+        }
+        true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pdu(kind: Kind, origin: u64) -> Vec<u8> {
+        let header = FrameHeader::new(kind, Priority::Normal, 4, NodeId(origin), Destination::Broadcast, 9);
+        let mut frame = Vec::new();
+        encode_frame(&mut frame, &header, &[b"x"]);
+        let mut p = vec![CTRL_WHOLE];
+        p.extend_from_slice(&frame);
+        p
+    }
+
+    #[test]
+    fn blackhole_drops_relays_only() {
+        let b = Byzantine { node: 3, behaviour: Behaviour::Blackhole, from_s: 0.0, interval_ms: 500 };
+        let mut s = ByzantineState::new(&b);
+        let me = NodeId(3);
+        assert!(s.filters(0, &pdu(Kind::GameData, 7), me));
+        assert!(!s.filters(0, &pdu(Kind::GameData, 3), me));
+        assert!(!s.filters(0, &pdu(Kind::Heartbeat, 7), me));
+        // A fragmented relay: the first fragment decides for the rest.
+        let frame = &pdu(Kind::GameData, 7)[1..];
+        let mut first = vec![CTRL_FRAGMENT, 0, 5, 0, frame.len() as u8, 0, 2];
+        first.extend_from_slice(&frame[..20]);
+        let mut second = vec![CTRL_FRAGMENT, 0, 5, 0, frame.len() as u8, 1, 2];
+        second.extend_from_slice(&frame[20..]);
+        assert!(s.filters(1, &first, me));
+        assert!(s.filters(1, &second, me));
+        assert!(s.dropping.is_empty());
+    }
+}

@@ -1,0 +1,464 @@
+//! The discrete-event engine: devices running real [`blemesh_core::Node`]s, the event loop,
+//! and the drain contract.
+//!
+//! Virtual time jumps from one event to the next (earliest deadline among the nodes'
+//! `Output::Timeout`s, connection events, PDU arrivals, the workload and the fault plan).
+//! Events at the same instant run in scheduling order ([`crate::queue`]). Every node input
+//! is followed by a full drain, as the core's crate documentation requires. The only
+//! non-deterministic quantity is the wall-clock time measured around core calls, which is
+//! reported separately from the results.
+
+use std::collections::VecDeque;
+use std::time::Duration;
+
+use blemesh_core::{Config, Instant, Node, NodeId, Output};
+
+use crate::byzantine::ByzantineState;
+use crate::faults::FaultAction;
+use crate::geometry::Pos;
+use crate::queue::{EventQueue, SimEvent};
+use crate::rng::{SimRng, derive_seed, stream};
+use crate::scenario::Scenario;
+use crate::stats::Stats;
+
+/// Microseconds per second.
+pub const SEC: u64 = 1_000_000;
+
+/// Seconds to microseconds (rounded).
+pub fn us(seconds: f64) -> u64 {
+    libm::round(seconds * 1e6).max(0.0) as u64
+}
+
+/// One simulated device: a core node (absent while powered off), its position and radio.
+#[derive(Debug)]
+pub struct Device {
+    /// Its node id (index + 1).
+    pub id: NodeId,
+    /// Where it is.
+    pub pos: Pos,
+    /// The core state machine; `None` while the device is off (churn).
+    pub node: Option<Node>,
+    /// How many times it was (re)started.
+    pub incarnation: u32,
+    /// The instant its node asked to be woken, µs (`u64::MAX` for never).
+    pub timer_at: u64,
+    /// Links (indices) currently up at this device.
+    pub links: Vec<u32>,
+    /// Devices that can hear it well enough to connect, ascending (refreshed on movement).
+    pub candidates: Vec<u32>,
+    /// Whether a discovery round is scheduled.
+    pub discovering: bool,
+    /// Random waypoint target and speed (m/s), and the end of the current pause (µs).
+    pub waypoint: Option<(Pos, f64)>,
+    /// End of the current pause at a waypoint, µs.
+    pub paused_until: u64,
+}
+
+impl Device {
+    /// Whether it is powered on.
+    pub fn alive(&self) -> bool {
+        self.node.is_some()
+    }
+}
+
+/// One BLE connection between devices `a` (central) and `b` (peripheral).
+#[derive(Debug)]
+pub struct RadioLink {
+    /// Central.
+    pub a: u32,
+    /// Peripheral.
+    pub b: u32,
+    /// Whether the connection exists.
+    pub up: bool,
+    /// Whether each end's core node still holds the link (false after that end powered off).
+    pub attached: [bool; 2],
+    /// MTU both ends use.
+    pub mtu: u16,
+    /// Mean RSSI, dBm (path loss and this pair's shadowing).
+    pub rssi: f64,
+    /// The RSSI last reported to the nodes, dBm.
+    pub reported_rssi: i8,
+    /// First connection event, µs; events follow every connection interval.
+    pub anchor: u64,
+    /// PDUs waiting for the radio: `[a→b, b→a]`.
+    pub queue: [VecDeque<Vec<u8>>; 2],
+    /// Whether a connection event is scheduled.
+    pub event_pending: bool,
+    /// Whether a scripted cut separates the two ends.
+    pub blocked: bool,
+    /// Since when the signal has been unusable (below sensitivity or cut), µs.
+    pub weak_since: Option<u64>,
+    /// When it came up, µs.
+    pub opened_at: u64,
+    /// When it went down, µs.
+    pub closed_at: Option<u64>,
+    /// PDUs carried `[a→b, b→a]`.
+    pub carried: [u64; 2],
+}
+
+impl RadioLink {
+    /// The side index (0 = `a`) of device `d`.
+    pub fn side_of(&self, d: u32) -> usize {
+        usize::from(self.b == d)
+    }
+
+    /// The device at the other end from `d`.
+    pub fn peer_of(&self, d: u32) -> u32 {
+        if self.a == d { self.b } else { self.a }
+    }
+}
+
+/// The simulation: devices, links, the event queue and everything measured.
+#[derive(Debug)]
+pub struct Engine {
+    /// The scenario being run.
+    pub scenario: Scenario,
+    /// Every device, index = node id − 1.
+    pub devices: Vec<Device>,
+    /// Every link ever opened; index = the `LinkId` both ends use.
+    pub links: Vec<RadioLink>,
+    /// Pending events.
+    pub queue: EventQueue,
+    /// Current virtual time, µs.
+    pub now: u64,
+    /// End of the run, µs.
+    pub end: u64,
+    /// Results being gathered.
+    pub stats: Stats,
+    /// Scripted and generated faults ([`SimEvent::Fault`] indexes it).
+    pub faults: Vec<FaultAction>,
+    /// Active cuts: per cut, membership of each device in the cut-off group.
+    pub active_cuts: Vec<Option<Vec<bool>>>,
+    /// Misbehaviour state per Byzantine entry of the scenario.
+    pub byzantine: Vec<ByzantineState>,
+    /// Byzantine entry of each device, if any.
+    pub byzantine_of: Vec<Option<u32>>,
+    /// Per-purpose random streams.
+    pub rng: Rngs,
+    /// Events processed.
+    pub events: u64,
+    /// Wall time spent inside core calls (not deterministic; reported apart).
+    pub core_time: Duration,
+    /// Recycled PDU buffers.
+    pub(crate) pool: Vec<Vec<u8>>,
+    /// Whether [`Engine::step_log`] is filled (for invariant checkers).
+    pub record_steps: bool,
+    /// What the last step did, when `record_steps` is on.
+    pub step_log: StepLog,
+}
+
+/// The random streams of a run.
+#[derive(Debug)]
+pub struct Rngs {
+    /// Packet success draws.
+    pub radio: SimRng,
+    /// Discovery timing and choices.
+    pub discovery: SimRng,
+    /// Application load.
+    pub workload: SimRng,
+    /// Movement.
+    pub mobility: SimRng,
+    /// Churn.
+    pub churn: SimRng,
+    /// Byzantine choices.
+    pub byzantine: SimRng,
+}
+
+/// What one step did, for invariant checkers.
+#[derive(Debug, Default, Clone)]
+pub struct StepLog {
+    /// Virtual time of the step, µs.
+    pub at: u64,
+    /// Devices whose node got an input.
+    pub touched: Vec<u32>,
+    /// `(receiver index, origin, seq)` of every delivery.
+    pub deliveries: Vec<(u32, NodeId, u32)>,
+    /// `(device index, event)` of every core event.
+    pub events: Vec<(u32, blemesh_core::Event)>,
+}
+
+impl Engine {
+    /// Sets up devices, nodes and the initial events of `scenario`.
+    pub fn new(scenario: Scenario) -> Result<Self, String> {
+        scenario.validate()?;
+        let seed = scenario.seed;
+        let rng = Rngs {
+            radio: SimRng::new(seed, stream::RADIO),
+            discovery: SimRng::new(seed, stream::DISCOVERY),
+            workload: SimRng::new(seed, stream::WORKLOAD),
+            mobility: SimRng::new(seed, stream::MOBILITY),
+            churn: SimRng::new(seed, stream::CHURN),
+            byzantine: SimRng::new(seed, stream::BYZANTINE),
+        };
+        let positions = crate::mobility::place(&scenario);
+        let end = us(scenario.duration_s);
+        let mut engine = Engine {
+            devices: Vec::with_capacity(scenario.nodes),
+            links: Vec::new(),
+            queue: EventQueue::new(),
+            now: 0,
+            end,
+            stats: Stats::new(&scenario),
+            faults: Vec::new(),
+            active_cuts: vec![None; scenario.cut.len()],
+            byzantine: Vec::new(),
+            byzantine_of: vec![None; scenario.nodes],
+            rng,
+            events: 0,
+            core_time: Duration::ZERO,
+            pool: Vec::new(),
+            record_steps: false,
+            step_log: StepLog::default(),
+            scenario,
+        };
+        for (i, pos) in positions.into_iter().enumerate() {
+            let node = Node::new(engine.core_config(i, 0), Instant::ZERO).map_err(|e| format!("node config: {e:?}"))?;
+            engine.devices.push(Device {
+                id: NodeId(i as u64 + 1),
+                pos,
+                node: Some(node),
+                incarnation: 0,
+                timer_at: u64::MAX,
+                links: Vec::new(),
+                candidates: Vec::new(),
+                discovering: false,
+                waypoint: None,
+                paused_until: 0,
+            });
+        }
+        engine.stats.start(&engine.devices);
+        engine.refresh_candidates();
+        for i in 0..engine.devices.len() as u32 {
+            engine.drain(i, 0);
+            engine.start_discovery(i);
+            engine.schedule_first_send(i);
+        }
+        engine.plan_faults();
+        engine.queue.push(0, SimEvent::Sample);
+        if engine.scenario.mobility.model != crate::scenario::MobilityModel::Static {
+            engine.queue.push(engine.scenario.mobility.tick_ms * 1000, SimEvent::MobilityTick);
+        }
+        Ok(engine)
+    }
+
+    /// The core configuration of device `i` in its `incarnation`.
+    pub fn core_config(&self, i: usize, incarnation: u32) -> Config {
+        let s = &self.scenario;
+        let seed = derive_seed(s.seed ^ stream::NODES, ((i as u64) << 20) | u64::from(incarnation));
+        let mut c = Config::new(NodeId(i as u64 + 1), seed);
+        c.max_links = s.radio.max_connections;
+        let p = &s.node;
+        if let Some(v) = p.heartbeat_interval_ms {
+            c.heartbeat_interval = Duration::from_millis(v);
+        }
+        if let Some(v) = p.relay_jitter_ms {
+            c.relay_jitter = Duration::from_millis(v);
+        }
+        if let Some(v) = p.relay_suppression {
+            c.relay_suppression = v;
+        }
+        if let Some(v) = p.default_ttl {
+            c.default_ttl = v;
+        }
+        if let Some(v) = p.transmit_queue {
+            c.transmit_queue = v;
+        }
+        if let Some(v) = p.max_nodes {
+            c.max_nodes = v;
+        }
+        if let Some(v) = p.duplicate_cache {
+            c.duplicate_cache = v;
+        }
+        if let Some(v) = p.announce_interval_s {
+            c.announce_interval = Duration::from_secs(v);
+            c.node_gone_after = c.node_gone_after.max(Duration::from_secs(v * 3));
+        }
+        c
+    }
+
+    /// Whether the run has reached its end (no event left before it).
+    pub fn finished(&self) -> bool {
+        self.queue.peek_time().is_none_or(|t| t > self.end)
+    }
+
+    /// Processes the next event. Returns `false` once the run is over.
+    pub fn step(&mut self) -> bool {
+        if self.finished() {
+            self.now = self.end;
+            return false;
+        }
+        let (at, event) = self.queue.pop().expect("checked");
+        self.now = at;
+        self.events += 1;
+        if self.record_steps {
+            self.step_log.at = at;
+            self.step_log.touched.clear();
+            self.step_log.deliveries.clear();
+            self.step_log.events.clear();
+        }
+        match event {
+            SimEvent::NodeTimer { node } => self.on_timer(node, at),
+            SimEvent::ConnectionEvent { link } => self.connection_event(link, at),
+            SimEvent::Arrival { link, to, bytes } => self.arrival(link, to, bytes, at),
+            SimEvent::MtuExchanged { link } => self.mtu_exchanged(link, at),
+            SimEvent::Supervision { link } => self.supervision(link, at),
+            SimEvent::Discovery { node } => self.discovery(node, at),
+            SimEvent::AppSend { node } => self.app_send(node, at),
+            SimEvent::Fault { index } => self.apply_fault(index as usize, at),
+            SimEvent::MobilityTick => self.mobility_tick(at),
+            SimEvent::Sample => self.sample(at),
+            SimEvent::Byzantine { index } => self.byzantine_tick(index as usize, at),
+        }
+        true
+    }
+
+    /// Runs every event up to and including `t` µs (or the end).
+    pub fn run_until(&mut self, t: u64) {
+        while self.queue.peek_time().is_some_and(|at| at <= t.min(self.end)) {
+            self.step();
+        }
+        self.now = self.now.max(t.min(self.end));
+    }
+
+    /// Runs to the end and closes the books.
+    pub fn run(&mut self) {
+        while self.step() {}
+        self.finish();
+    }
+
+    /// Finalises the statistics (call once, after the last step).
+    pub fn finish(&mut self) {
+        self.now = self.end;
+        self.sample_memory();
+        self.stats.finish(self.end, &self.devices);
+    }
+
+    fn on_timer(&mut self, i: u32, at: u64) {
+        let dev = &mut self.devices[i as usize];
+        if dev.timer_at != at || dev.node.is_none() {
+            return; // stale: the node rescheduled, or it is off
+        }
+        dev.timer_at = u64::MAX;
+        self.with_node(i, at, |n, now| n.handle_timeout(now));
+        self.drain(i, at + 1);
+    }
+
+    /// Calls `f` on device `i`'s node at `at` µs, timing it; API errors are counted.
+    pub(crate) fn with_node<T>(
+        &mut self,
+        i: u32,
+        at: u64,
+        f: impl FnOnce(&mut Node, Instant) -> Result<T, blemesh_core::Error>,
+    ) -> Option<T> {
+        let node = self.devices[i as usize].node.as_mut()?;
+        let t0 = std::time::Instant::now();
+        let r = f(node, Instant::from_micros(at));
+        self.core_time += t0.elapsed();
+        if self.record_steps {
+            self.step_log.touched.push(i);
+        }
+        match r {
+            Ok(v) => Some(v),
+            Err(e) => {
+                self.stats.api_error(&e);
+                None
+            }
+        }
+    }
+
+    /// Drains device `i`'s outputs (the drain contract): events and deliveries go to the
+    /// statistics, transmissions to the link queues, and the timeout is scheduled no earlier
+    /// than `earliest` µs.
+    pub(crate) fn drain(&mut self, i: u32, earliest: u64) {
+        let now = self.now;
+        let Engine { devices, links, queue, stats, pool, step_log, record_steps, byzantine, byzantine_of, scenario, core_time, .. } =
+            self;
+        let dev = &mut devices[i as usize];
+        let Some(node) = dev.node.as_mut() else { return };
+        let interval = scenario.radio.interval_us();
+        let cap = scenario.radio.radio_queue;
+        let byz = byzantine_of[i as usize].map(|b| &mut byzantine[b as usize]);
+        let mut byz = byz.filter(|b| b.active(now));
+        // Timed as one span (two clock reads per drain rather than per poll); the span
+        // includes copying PDUs into the link queues, a small part of it.
+        let t0 = std::time::Instant::now();
+        loop {
+            match node.poll_output() {
+                Output::Transmit(t) => {
+                    let l = t.link.0;
+                    let link = &mut links[l as usize];
+                    if !link.up {
+                        continue;
+                    }
+                    if let Some(b) = byz.as_deref_mut() {
+                        if b.filters(l, t.bytes, dev.id) {
+                            stats.radio.blackholed += 1;
+                            continue;
+                        }
+                    }
+                    let side = link.side_of(i);
+                    if link.queue[side].len() >= cap {
+                        stats.radio.radio_queue_drops += 1;
+                        continue;
+                    }
+                    let mut buf = pool.pop().unwrap_or_default();
+                    buf.clear();
+                    buf.extend_from_slice(t.bytes);
+                    link.queue[side].push_back(buf);
+                    stats.radio.pdus_queued += 1;
+                    if !link.event_pending {
+                        link.event_pending = true;
+                        queue.push(next_event_at(link.anchor, interval, now), SimEvent::ConnectionEvent { link: l });
+                    }
+                }
+                Output::Deliver(d) => {
+                    stats.on_delivery(now, i, d.origin, d.seq, d.priority);
+                    if *record_steps {
+                        step_log.deliveries.push((i, d.origin, d.seq));
+                    }
+                }
+                Output::Event(e) => {
+                    stats.on_event(now, i, &e);
+                    if *record_steps {
+                        step_log.events.push((i, e));
+                    }
+                }
+                Output::Timeout(at) => {
+                    let at = at.as_micros();
+                    let at = if at == u64::MAX { at } else { at.max(earliest) };
+                    if at != dev.timer_at {
+                        dev.timer_at = at;
+                        if at != u64::MAX {
+                            queue.push(at, SimEvent::NodeTimer { node: i });
+                        }
+                    }
+                    break;
+                }
+                // Outputs newer than this engine (radio decisions) need no action here.
+                _ => {}
+            }
+        }
+        *core_time += t0.elapsed();
+    }
+}
+
+/// The first connection event of a link anchored at `anchor` at or after `now`, µs.
+pub fn next_event_at(anchor: u64, interval: u64, now: u64) -> u64 {
+    if now <= anchor {
+        return anchor;
+    }
+    anchor + (now - anchor).div_ceil(interval) * interval
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn connection_events_fall_on_the_interval_grid() {
+        assert_eq!(next_event_at(100, 15, 50), 100);
+        assert_eq!(next_event_at(100, 15, 100), 100);
+        assert_eq!(next_event_at(100, 15, 101), 115);
+        assert_eq!(next_event_at(100, 15, 130), 130);
+    }
+}

@@ -1,0 +1,154 @@
+//! Scripted and random faults: cuts and heals between groups, churn (leave and rejoin), and
+//! the start of Byzantine behaviour.
+//!
+//! * **Cut**: at `at_s` every link between the group and the rest stops carrying packets
+//!   (every attempt fails), and no new link forms across; the supervision timeout then
+//!   breaks those links, so both ends see `handle_link_down` (and, earlier, their own
+//!   missed-heartbeat detection). At `heal_s` the cut is lifted and discovery reconnects.
+//! * **Churn**: departures arrive as a Poisson process over the whole mesh; a random live
+//!   node powers off (its node state is gone; its peers notice by supervision timeout) and
+//!   comes back `downtime_s` later as a fresh node with a new incarnation seed.
+
+use blemesh_core::{Instant, Node};
+
+use crate::byzantine::ByzantineState;
+use crate::engine::{Engine, us};
+use crate::queue::SimEvent;
+use crate::scenario::Behaviour;
+
+/// One entry of the fault plan.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FaultAction {
+    /// Cut number `n` of the scenario starts.
+    Cut(usize),
+    /// Cut number `n` heals.
+    Heal(usize),
+    /// A random live node powers off.
+    Leave,
+    /// Device `d` powers on again.
+    Join(u32),
+}
+
+impl Engine {
+    /// Turns the scenario's cuts, churn and Byzantine entries into scheduled events.
+    pub(crate) fn plan_faults(&mut self) {
+        let cuts = self.scenario.cut.clone();
+        for (n, cut) in cuts.iter().enumerate() {
+            self.push_fault(us(cut.at_s), FaultAction::Cut(n));
+            if let Some(heal) = cut.heal_s {
+                self.push_fault(us(heal), FaultAction::Heal(n));
+            }
+        }
+        if let Some(churn) = self.scenario.churn.clone() {
+            if churn.events_per_min > 0.0 {
+                let mut t = churn.start_s;
+                loop {
+                    t += self.rng.churn.exponential(60.0 / churn.events_per_min);
+                    if t >= self.scenario.duration_s {
+                        break;
+                    }
+                    self.push_fault(us(t), FaultAction::Leave);
+                }
+            }
+        }
+        let entries = self.scenario.byzantine.clone();
+        for (k, b) in entries.iter().enumerate() {
+            self.byzantine.push(ByzantineState::new(b));
+            self.byzantine_of[(b.node - 1) as usize] = Some(k as u32);
+            if b.behaviour != Behaviour::Blackhole {
+                self.queue.push(us(b.from_s), SimEvent::Byzantine { index: k as u32 });
+            }
+        }
+    }
+
+    fn push_fault(&mut self, at: u64, action: FaultAction) {
+        let index = self.faults.len() as u32;
+        self.faults.push(action);
+        self.queue.push(at, SimEvent::Fault { index });
+    }
+
+    pub(crate) fn apply_fault(&mut self, index: usize, at: u64) {
+        match self.faults[index] {
+            FaultAction::Cut(n) => self.cut(n, at),
+            FaultAction::Heal(n) => self.heal(n, at),
+            FaultAction::Leave => self.leave(at),
+            FaultAction::Join(d) => self.join(d, at),
+        }
+    }
+
+    fn cut(&mut self, n: usize, at: u64) {
+        let cut = &self.scenario.cut[n];
+        let group: Vec<bool> = self
+            .devices
+            .iter()
+            .map(|d| match cut.split_x_m {
+                Some(x) => d.pos.x < x,
+                None => cut.group.contains(&d.id.0),
+            })
+            .collect();
+        self.active_cuts[n] = Some(group);
+        self.stats.on_cut(at);
+        self.reevaluate_blocking(at);
+    }
+
+    fn heal(&mut self, n: usize, at: u64) {
+        self.active_cuts[n] = None;
+        self.stats.on_heal(at);
+        self.reevaluate_blocking(at);
+        for i in 0..self.devices.len() as u32 {
+            self.start_discovery(i);
+        }
+    }
+
+    fn reevaluate_blocking(&mut self, at: u64) {
+        for l in 0..self.links.len() as u32 {
+            let link = &self.links[l as usize];
+            if !link.up {
+                continue;
+            }
+            let blocked = self.separated(link.a, link.b) || link.attached.contains(&false);
+            self.links[l as usize].blocked = blocked;
+            self.check_signal(l, at);
+        }
+    }
+
+    fn leave(&mut self, at: u64) {
+        let alive: Vec<u32> = (0..self.devices.len() as u32).filter(|&i| self.devices[i as usize].alive()).collect();
+        if alive.len() <= 1 {
+            return;
+        }
+        let d = alive[self.rng.churn.below(alive.len() as u64) as usize];
+        self.stats.on_leave(at, d);
+        if let Some(n) = &self.devices[d as usize].node {
+            self.stats.absorb_metrics(n.metrics());
+        }
+        let dev = &mut self.devices[d as usize];
+        dev.node = None;
+        dev.timer_at = u64::MAX;
+        dev.discovering = false;
+        let links = dev.links.clone();
+        for l in links {
+            let link = &mut self.links[l as usize];
+            let side = link.side_of(d);
+            link.attached[side] = false;
+            // The powered-off end stops answering: every packet fails until supervision.
+            link.blocked = true;
+            self.check_signal(l, at);
+        }
+        let downtime = us(self.scenario.churn.as_ref().map_or(15.0, |c| c.downtime_s));
+        self.push_fault(at + downtime, FaultAction::Join(d));
+    }
+
+    fn join(&mut self, d: u32, at: u64) {
+        let incarnation = self.devices[d as usize].incarnation + 1;
+        let config = self.core_config(d as usize, incarnation);
+        let node = Node::new(config, Instant::from_micros(at)).expect("validated at start");
+        let dev = &mut self.devices[d as usize];
+        dev.incarnation = incarnation;
+        dev.node = Some(node);
+        dev.timer_at = u64::MAX;
+        self.stats.on_join(at, d);
+        self.drain(d, at);
+        self.start_discovery(d);
+    }
+}

@@ -1,0 +1,171 @@
+//! A self-contained HTML report with inline SVG: the topology (links coloured by quality),
+//! the latency CDF per priority and delivery over time. No scripts, no external files.
+
+use std::fmt::Write as _;
+
+use crate::engine::Engine;
+use crate::netjson::graph_links;
+use crate::report::Report;
+
+const W: f64 = 640.0;
+const H: f64 = 360.0;
+const PAD: f64 = 40.0;
+const COLOURS: [&str; 4] = ["#c0392b", "#e67e22", "#2980b9", "#7f8c8d"];
+
+fn escape(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+}
+
+/// Colour of a link of packet success probability `q`.
+pub fn quality_colour(q: f64) -> &'static str {
+    if q >= 0.99 {
+        "#27ae60"
+    } else if q >= 0.9 {
+        "#f1c40f"
+    } else if q >= 0.7 {
+        "#e67e22"
+    } else {
+        "#c0392b"
+    }
+}
+
+fn topology(e: &Engine) -> String {
+    let (w, h) = (e.scenario.area.width_m.max(1.0), e.scenario.area.height_m.max(1.0));
+    let scale = ((W - 2.0 * PAD) / w).min((H * 1.5 - 2.0 * PAD) / h);
+    let px = |x: f64| PAD + x * scale;
+    let mut o = String::new();
+    let height = h * scale + 2.0 * PAD;
+    let _ = write!(o, r#"<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{height:.0}" role="img"><title>Topology</title>"#);
+    let big = e.devices.len() > 2000;
+    for l in graph_links(e) {
+        let (a, b) = (e.devices[l.a as usize].pos, e.devices[l.b as usize].pos);
+        let dash = if l.confirmed { "" } else { r#" stroke-dasharray="3,3""# };
+        let _ = write!(
+            o,
+            r#"<line x1="{:.1}" y1="{:.1}" x2="{:.1}" y2="{:.1}" stroke="{}" stroke-width="{}"{dash}><title>{} – {}: {} dBm, quality {}, ETX {}</title></line>"#,
+            px(a.x),
+            px(a.y),
+            px(b.x),
+            px(b.y),
+            quality_colour(l.quality),
+            if big { 0.5 } else { 1.5 },
+            l.a + 1,
+            l.b + 1,
+            l.rssi,
+            l.quality,
+            l.cost
+        );
+    }
+    for d in &e.devices {
+        let fill = if d.alive() { "#34495e" } else { "#bdc3c7" };
+        let r = if big { 1.0 } else { 5.0 };
+        let _ = write!(o, r#"<circle cx="{:.1}" cy="{:.1}" r="{r}" fill="{fill}"><title>node {}</title></circle>"#, px(d.pos.x), px(d.pos.y), d.id.0);
+        if !big && e.devices.len() <= 100 {
+            let _ = write!(o, r#"<text x="{:.1}" y="{:.1}" font-size="9">{}</text>"#, px(d.pos.x) + 6.0, px(d.pos.y) - 6.0, d.id.0);
+        }
+    }
+    o.push_str("</svg>");
+    o
+}
+
+fn axes(o: &mut String, title: &str, x_label: &str, y_label: &str) {
+    let _ = write!(
+        o,
+        r##"<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{H}" role="img"><title>{title}</title><line x1="{PAD}" y1="{y0}" x2="{x1}" y2="{y0}" stroke="#333"/><line x1="{PAD}" y1="{PAD}" x2="{PAD}" y2="{y0}" stroke="#333"/><text x="{xm}" y="{yl}" font-size="11" text-anchor="middle">{x_label}</text><text x="12" y="{ym}" font-size="11" transform="rotate(-90 12 {ym})" text-anchor="middle">{y_label}</text>"##,
+        y0 = H - PAD,
+        x1 = W - PAD,
+        xm = W / 2.0,
+        yl = H - 8.0,
+        ym = H / 2.0
+    );
+}
+
+fn latency_cdf(report: &Report) -> String {
+    let mut o = String::new();
+    axes(&mut o, "Latency CDF", "latency (ms, log scale)", "fraction delivered");
+    let max_ms = report.deterministic.priorities.iter().flat_map(|r| r.cdf.last()).map(|p| p.0).fold(1.0f64, f64::max);
+    let (lo, hi) = (0.0f64, libm::log10(max_ms.max(10.0)));
+    let x = |ms: f64| PAD + (libm::log10(ms.max(1.0)) - lo) / (hi - lo) * (W - 2.0 * PAD);
+    let y = |f: f64| H - PAD - f * (H - 2.0 * PAD);
+    let mut decade = 1.0;
+    while decade <= max_ms.max(10.0) {
+        let _ = write!(o, r#"<text x="{:.1}" y="{:.1}" font-size="9" text-anchor="middle">{decade}</text>"#, x(decade), H - PAD + 12.0);
+        decade *= 10.0;
+    }
+    for (i, r) in report.deterministic.priorities.iter().enumerate() {
+        if r.cdf.is_empty() {
+            continue;
+        }
+        let pts: Vec<String> = r.cdf.iter().map(|(ms, f)| format!("{:.1},{:.1}", x(*ms), y(*f))).collect();
+        let _ = write!(o, r#"<polyline fill="none" stroke="{}" stroke-width="2" points="{}"/>"#, COLOURS[i], pts.join(" "));
+        let _ = write!(o, r#"<text x="{:.0}" y="{:.0}" font-size="11" fill="{}">{}</text>"#, W - PAD - 90.0, PAD + 14.0 * i as f64, COLOURS[i], r.priority);
+    }
+    o.push_str("</svg>");
+    o
+}
+
+fn delivery_over_time(report: &Report) -> String {
+    let d = &report.deterministic;
+    let mut o = String::new();
+    axes(&mut o, "Delivery over time", "send time (s)", "delivery ratio");
+    let n = d.series.len().max(1) as f64;
+    let bw = (W - 2.0 * PAD) / n;
+    for (i, (t, _, expected, delivered, _, _)) in d.series.iter().enumerate() {
+        if *expected == 0 {
+            continue;
+        }
+        let ratio = *delivered as f64 / *expected as f64;
+        let bh = ratio * (H - 2.0 * PAD);
+        let _ = write!(
+            o,
+            r##"<rect x="{:.1}" y="{:.1}" width="{:.1}" height="{:.1}" fill="#2980b9"><title>{t:.0} s: {:.1} %</title></rect>"##,
+            PAD + i as f64 * bw,
+            H - PAD - bh,
+            (bw - 1.0).max(0.5),
+            bh,
+            ratio * 100.0
+        );
+    }
+    for (t, heal) in report_cuts(d) {
+        let xx = PAD + t / d.duration_s * (W - 2.0 * PAD);
+        let colour = if heal { "#27ae60" } else { "#c0392b" };
+        let _ = write!(o, r#"<line x1="{xx:.1}" y1="{PAD}" x2="{xx:.1}" y2="{:.1}" stroke="{colour}" stroke-dasharray="4,2"/>"#, H - PAD);
+    }
+    let _ = write!(o, r#"<text x="{:.1}" y="{:.1}" font-size="9">0</text><text x="{:.1}" y="{:.1}" font-size="9" text-anchor="end">{}</text>"#, PAD, H - PAD + 12.0, W - PAD, H - PAD + 12.0, d.duration_s);
+    o.push_str("</svg>");
+    o
+}
+
+fn report_cuts(d: &crate::report::Results) -> Vec<(f64, bool)> {
+    d.cuts.clone()
+}
+
+/// The whole HTML document.
+pub fn render(report: &Report, engine: &Engine) -> String {
+    let d = &report.deterministic;
+    format!(
+        r#"<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>blemesh-sim: {name}</title>
+<style>body{{font-family:sans-serif;margin:2em;max-width:1000px}}pre{{background:#f6f6f6;padding:1em;overflow-x:auto}}h2{{margin-top:1.5em}}</style>
+</head><body>
+<h1>blemesh-sim: {name} (seed {seed})</h1>
+<h2>Topology at the end</h2>
+<p>Links coloured by packet success: green ≥ 99 %, yellow ≥ 90 %, orange ≥ 70 %, red below; dashed = not confirmed by the core.</p>
+{topology}
+<h2>Latency CDF per priority</h2>
+{cdf}
+<h2>Delivery over time</h2>
+<p>Bars: fraction of expected receivers reached, by send time. Dashed red: cut; dashed green: heal.</p>
+{series}
+<h2>Report</h2>
+<pre>{table}</pre>
+</body></html>
+"#,
+        name = escape(&d.scenario),
+        seed = d.seed,
+        topology = topology(engine),
+        cdf = latency_cdf(report),
+        series = delivery_over_time(report),
+        table = escape(&crate::table::render(report)),
+    )
+}

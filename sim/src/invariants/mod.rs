@@ -1,0 +1,39 @@
+//! Invariant checkers, run after every step in tests (turn on [`Engine::record_steps`]).
+//!
+//! One checker per file. Checkers for "at most one coordinator per partition and term" and
+//! "no routing loop after convergence" will join once the core has election and routing.
+
+mod flood_once;
+mod memory_caps;
+
+pub use flood_once::FloodOnce;
+pub use memory_caps::MemoryCaps;
+
+use crate::engine::Engine;
+
+/// A property checked after every step.
+pub trait Invariant {
+    /// Short name for messages.
+    fn name(&self) -> &'static str;
+    /// Checks the state after the engine's last step; `Err` describes the violation.
+    fn check(&mut self, engine: &Engine) -> Result<(), String>;
+}
+
+/// Every checker that exists today.
+pub fn all() -> Vec<Box<dyn Invariant>> {
+    vec![Box::new(FloodOnce::default()), Box::new(MemoryCaps)]
+}
+
+/// Runs `engine` to the end, checking `checkers` after every step. Returns the steps run.
+pub fn run_checked(engine: &mut Engine, checkers: &mut [Box<dyn Invariant>]) -> Result<u64, String> {
+    engine.record_steps = true;
+    let mut steps = 0;
+    while engine.step() {
+        steps += 1;
+        for c in checkers.iter_mut() {
+            c.check(engine).map_err(|e| format!("{} violated at {} µs: {e}", c.name(), engine.now))?;
+        }
+    }
+    engine.finish();
+    Ok(steps)
+}

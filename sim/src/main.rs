@@ -1,0 +1,164 @@
+//! The `blemesh-sim` command: run scenarios, print reports, export topologies.
+#![allow(clippy::print_stdout)]
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Instant as WallClock;
+
+use blemesh_sim::engine::{Engine, SEC};
+use blemesh_sim::report::Report;
+use blemesh_sim::scenario::Scenario;
+use blemesh_sim::{builtin, html, netjson, table};
+use clap::{Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+/// Deterministic simulator of blemesh meshes over a modelled BLE radio.
+#[derive(Parser, Debug)]
+#[command(name = "blemesh-sim", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Runs a scenario (built-in name or TOML file; default: "default") and prints a report.
+    Run {
+        /// Built-in scenario name or path to a TOML scenario file.
+        scenario: Option<String>,
+        /// Seed (overrides the scenario's).
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Virtual duration in seconds (overrides the scenario's).
+        #[arg(long)]
+        duration: Option<f64>,
+        /// Prints the report as JSON (deterministic part under "deterministic", wall-clock
+        /// figures under "timing").
+        #[arg(long)]
+        json: bool,
+        /// Also writes a self-contained HTML report with SVG charts.
+        #[arg(long, value_name = "FILE")]
+        html: Option<PathBuf>,
+        /// No progress bar.
+        #[arg(long, short)]
+        quiet: bool,
+        /// Checks the invariants after every step (slower).
+        #[arg(long)]
+        check: bool,
+    },
+    /// Exports the mesh of a scenario, after running it, as a NetJSON NetworkGraph.
+    Topology {
+        /// Built-in scenario name or TOML file.
+        #[arg(long, default_value = "default")]
+        scenario: String,
+        /// Output file.
+        #[arg(long)]
+        out: PathBuf,
+        /// Seed.
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Virtual seconds to run before exporting (default: the scenario's duration).
+        #[arg(long)]
+        at: Option<f64>,
+    },
+    /// Lists the built-in scenarios.
+    List,
+}
+
+fn load(name: &str) -> Result<Scenario, String> {
+    if let Some(s) = builtin::by_name(name) {
+        return Ok(s);
+    }
+    let text = std::fs::read_to_string(name).map_err(|e| format!("{name}: not a built-in scenario, and {e}"))?;
+    Scenario::from_toml(&text).map_err(|e| format!("{name}: {e}"))
+}
+
+fn progress(quiet: bool, end: u64) -> ProgressBar {
+    let bar = ProgressBar::with_draw_target(Some(end / SEC), ProgressDrawTarget::stderr());
+    if quiet || !std::io::stderr().is_terminal() {
+        bar.set_draw_target(ProgressDrawTarget::hidden());
+    }
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} {wide_bar} {pos}/{len} virtual s  {elapsed_precise} (eta {eta})")
+            .expect("valid template"),
+    );
+    bar
+}
+
+/// Runs the engine to the end with a progress bar that appears after one second.
+fn drive(engine: &mut Engine, quiet: bool, check: bool) -> Result<f64, String> {
+    let start = WallClock::now();
+    let bar = progress(quiet, engine.end);
+    let mut checkers = if check { blemesh_sim::invariants::all() } else { Vec::new() };
+    engine.record_steps = check;
+    let mut n = 0u64;
+    while engine.step() {
+        for c in checkers.iter_mut() {
+            c.check(engine).map_err(|e| format!("invariant {} violated at {} µs: {e}", c.name(), engine.now))?;
+        }
+        n += 1;
+        if n % 65_536 == 0 && start.elapsed().as_secs_f64() > 1.0 {
+            bar.set_position(engine.now / SEC);
+        }
+    }
+    engine.finish();
+    bar.finish_and_clear();
+    Ok(start.elapsed().as_secs_f64())
+}
+
+fn run() -> Result<(), String> {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::List => {
+            for (name, about) in builtin::BUILTINS {
+                println!("{name:<16} {about}");
+            }
+        }
+        Command::Run { scenario, seed, duration, json, html, quiet, check } => {
+            let mut s = load(scenario.as_deref().unwrap_or("default"))?;
+            if let Some(seed) = seed {
+                s.seed = seed;
+            }
+            if let Some(d) = duration {
+                s.duration_s = d;
+            }
+            let mut engine = Engine::new(s)?;
+            let wall = drive(&mut engine, quiet, check)?;
+            let report = Report::build(&engine, Some(wall));
+            if let Some(path) = html {
+                std::fs::write(&path, html::render(&report, &engine)).map_err(|e| format!("{}: {e}", path.display()))?;
+            }
+            if json {
+                println!("{}", report.to_json());
+            } else {
+                print!("{}", table::render(&report));
+            }
+        }
+        Command::Topology { scenario, out, seed, at } => {
+            let mut s = load(&scenario)?;
+            if let Some(seed) = seed {
+                s.seed = seed;
+            }
+            if let Some(at) = at {
+                s.duration_s = at;
+            }
+            let mut engine = Engine::new(s)?;
+            drive(&mut engine, true, false)?;
+            let graph = netjson::network_graph(&engine);
+            let text = serde_json::to_string_pretty(&graph).expect("serialisable");
+            std::fs::write(&out, text).map_err(|e| format!("{}: {e}", out.display()))?;
+        }
+    }
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    match run() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("blemesh-sim: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

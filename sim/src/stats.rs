@@ -1,0 +1,415 @@
+//! Everything measured during a run: messages and their deliveries, neighbour events,
+//! connectivity, memory and radio counters. All deterministic; the report reads it.
+//!
+//! Messages are tracked per origin in a window indexed by sequence number (the core numbers
+//! each origin's frames consecutively). A message is written off `delivery_horizon_s` after
+//! it was sent: what arrived by then counts, later arrivals are counted as late. Memory per
+//! node stays bounded however long the run.
+
+use std::collections::{BTreeMap, VecDeque};
+
+use blemesh_core::{Event, Metrics, NodeId, Priority};
+
+use crate::engine::{Device, Engine, us};
+use crate::histogram::Histogram;
+use crate::queue::SimEvent;
+use crate::scenario::Scenario;
+
+/// Buckets of the delivery-over-time series.
+pub const SERIES_BUCKETS: usize = 60;
+
+#[derive(Clone, Copy, Debug)]
+struct Rec {
+    sent_at: u64,
+    priority: Priority,
+    expected: u32,
+    delivered: u32,
+}
+
+#[derive(Clone, Debug, Default)]
+struct MsgLog {
+    base: u32,
+    started: bool,
+    entries: VecDeque<Option<Rec>>,
+}
+
+/// Per-priority message accounting.
+#[derive(Clone, Debug, Default)]
+pub struct PriorityStats {
+    /// Sends attempted.
+    pub offered: u64,
+    /// Sends the core refused (no neighbour, queue full).
+    pub rejected: u64,
+    /// Unicast sends accepted.
+    pub unicast: u64,
+    /// Broadcast sends accepted.
+    pub broadcast: u64,
+    /// Receivers expected, summed over written-off messages.
+    pub expected: u64,
+    /// Receivers reached within the horizon.
+    pub delivered: u64,
+    /// Deliveries after the horizon.
+    pub late: u64,
+    /// Latency of on-time deliveries, µs.
+    pub latency: Histogram,
+}
+
+/// One bucket of the delivery-over-time series (by send time).
+#[derive(Clone, Debug, Default)]
+pub struct SeriesBucket {
+    /// Messages sent.
+    pub sent: u64,
+    /// Receivers expected.
+    pub expected: u64,
+    /// Receivers reached.
+    pub delivered: u64,
+    /// Live devices at the last sample in the bucket.
+    pub alive: u32,
+    /// Connected components of the confirmed-neighbour graph at the last sample.
+    pub components: u32,
+}
+
+/// Radio counters.
+#[derive(Clone, Debug, Default)]
+pub struct RadioStats {
+    /// PDUs written by nodes into link queues.
+    pub pdus_queued: u64,
+    /// PDUs delivered over the air.
+    pub pdus_carried: u64,
+    /// Packet attempts that failed and were retried.
+    pub retransmissions: u64,
+    /// PDUs dropped because a link's radio queue was full.
+    pub radio_queue_drops: u64,
+    /// PDUs lost in queues or in flight when their link broke.
+    pub lost_on_break: u64,
+    /// Connections opened.
+    pub links_opened: u64,
+    /// Connections broken.
+    pub links_broken: u64,
+    /// Airtime used by connection events, µs.
+    pub airtime_us: u64,
+    /// Connection events with traffic.
+    pub connection_events: u64,
+    /// PDUs a blackhole node swallowed.
+    pub blackholed: u64,
+    /// Longest radio queue seen at a sample.
+    pub max_radio_queue: usize,
+}
+
+/// Byzantine counters.
+#[derive(Clone, Debug, Default)]
+pub struct ByzantineStats {
+    /// Frames replayed.
+    pub replays_sent: u64,
+    /// Forged frames sent.
+    pub forged_sent: u64,
+    /// Deliveries of messages no live origin sent (forgeries, earlier incarnations).
+    pub unknown_deliveries: u64,
+}
+
+/// Largest values seen at samples.
+#[derive(Clone, Debug, Default)]
+pub struct MemoryStats {
+    /// Largest `buffer_bytes` of any node.
+    pub max_buffer_bytes: usize,
+    /// Sum of `buffer_bytes` over nodes at the last sample, and the node count.
+    pub last_total: (usize, usize),
+    /// Peak of each occupancy field over nodes and samples, in `Occupancy` order.
+    pub peak: [usize; 9],
+}
+
+/// Everything gathered.
+#[derive(Clone, Debug, Default)]
+pub struct Stats {
+    horizon: u64,
+    bucket: u64,
+    logs: Vec<MsgLog>,
+    /// Per priority, in [`Priority::ALL`] order.
+    pub priority: [PriorityStats; 4],
+    /// Delivery over time.
+    pub series: Vec<SeriesBucket>,
+    /// Radio counters.
+    pub radio: RadioStats,
+    /// Byzantine counters.
+    pub byzantine: ByzantineStats,
+    /// Memory peaks.
+    pub memory: MemoryStats,
+    /// Core events by kind: up, degraded, recovered, lost.
+    pub neighbour_events: [u64; 4],
+    /// Degradations by reason: missed heartbeats, poor quality.
+    pub degraded_reasons: [u64; 2],
+    /// Instant of the first scripted disruption, µs.
+    pub first_disruption: u64,
+    /// Last `NeighbourUp` before the first disruption, µs.
+    pub last_up_before_disruption: Option<u64>,
+    /// First sample with one connected component, µs.
+    pub connected_at: Option<u64>,
+    /// Most components at any sample once the mesh had first been connected.
+    pub max_components: u32,
+    /// Cuts and heals: `(at, is_heal)`.
+    pub cuts: Vec<(u64, bool)>,
+    /// First sample with one component after the last heal, µs.
+    pub reconnected_at: Option<u64>,
+    /// Departures and rejoins.
+    pub churn: (u64, u64),
+    /// API errors returned by the core, by kind.
+    pub api_errors: BTreeMap<String, u64>,
+    /// Core drop counters summed over nodes (and departed incarnations).
+    pub core_drops: BTreeMap<&'static str, u64>,
+    /// Core relay counters summed: relayed, suppressed, TTL expired.
+    pub core_relays: (u64, u64, u64),
+}
+
+impl Stats {
+    /// Empty statistics for `s`.
+    pub fn new(s: &Scenario) -> Self {
+        let end = us(s.duration_s);
+        Stats {
+            horizon: us(s.delivery_horizon_s),
+            bucket: end.div_ceil(SERIES_BUCKETS as u64).max(1),
+            logs: vec![MsgLog::default(); s.nodes],
+            series: vec![SeriesBucket::default(); SERIES_BUCKETS],
+            first_disruption: us(s.first_disruption_s()),
+            ..Stats::default()
+        }
+    }
+
+    pub(crate) fn start(&mut self, devices: &[Device]) {
+        self.logs = vec![MsgLog::default(); devices.len()];
+    }
+
+    fn bucket_of(&self, at: u64) -> usize {
+        ((at / self.bucket) as usize).min(SERIES_BUCKETS - 1)
+    }
+
+    pub(crate) fn on_sent(&mut self, at: u64, i: u32, seq: u32, p: Priority, expected: u32, unicast: bool) {
+        let ps = &mut self.priority[p as usize];
+        ps.offered += 1;
+        if unicast { ps.unicast += 1 } else { ps.broadcast += 1 }
+        let b = self.bucket_of(at);
+        self.series[b].sent += 1;
+        let log = &mut self.logs[i as usize];
+        if !log.started || seq.wrapping_sub(log.base) as usize > log.entries.len() + 100_000 {
+            let old: Vec<_> = log.entries.drain(..).flatten().collect();
+            log.base = seq;
+            log.started = true;
+            old.into_iter().for_each(|r| self.write_off(r));
+        }
+        let log = &mut self.logs[i as usize];
+        let idx = seq.wrapping_sub(log.base) as usize;
+        while log.entries.len() < idx {
+            log.entries.push_back(None);
+        }
+        log.entries.push_back(Some(Rec { sent_at: at, priority: p, expected, delivered: 0 }));
+    }
+
+    pub(crate) fn on_rejected(&mut self, p: Priority) {
+        let ps = &mut self.priority[p as usize];
+        ps.offered += 1;
+        ps.rejected += 1;
+    }
+
+    pub(crate) fn on_delivery(&mut self, now: u64, _receiver: u32, origin: NodeId, seq: u32, _p: Priority) {
+        let horizon = self.horizon;
+        let Some(log) = (origin.0 as usize).checked_sub(1).and_then(|o| self.logs.get_mut(o)) else {
+            self.byzantine.unknown_deliveries += 1;
+            return;
+        };
+        let idx = seq.wrapping_sub(log.base) as usize;
+        match log.entries.get_mut(idx).and_then(Option::as_mut) {
+            Some(rec) if log.started => {
+                let ps = &mut self.priority[rec.priority as usize];
+                let latency = now - rec.sent_at;
+                if latency <= horizon {
+                    rec.delivered += 1;
+                    ps.latency.record(latency);
+                } else {
+                    ps.late += 1;
+                }
+            }
+            _ if log.started && idx > u32::MAX as usize / 2 => {
+                // Behind the window: a message already written off.
+                self.priority[Priority::Normal as usize].late += 1;
+            }
+            _ => self.byzantine.unknown_deliveries += 1,
+        }
+    }
+
+    pub(crate) fn on_event(&mut self, now: u64, _i: u32, e: &Event) {
+        let k = match e {
+            Event::NeighbourUp { .. } => 0,
+            Event::NeighbourDegraded { .. } => 1,
+            Event::NeighbourRecovered { .. } => 2,
+            Event::NeighbourLost { .. } => 3,
+            _ => return,
+        };
+        self.neighbour_events[k] += 1;
+        if let Event::NeighbourDegraded { reason, .. } = e {
+            self.degraded_reasons[usize::from(*reason == blemesh_core::Degradation::PoorQuality)] += 1;
+        }
+        if k == 0 && now < self.first_disruption {
+            self.last_up_before_disruption = Some(now);
+        }
+    }
+
+    pub(crate) fn api_error(&mut self, e: &blemesh_core::Error) {
+        let name = format!("{e:?}");
+        let key = name.split(['(', ' ', '{']).next().unwrap_or("error").to_string();
+        *self.api_errors.entry(key).or_default() += 1;
+    }
+
+    pub(crate) fn on_cut(&mut self, at: u64) {
+        self.cuts.push((at, false));
+    }
+
+    pub(crate) fn on_heal(&mut self, at: u64) {
+        self.cuts.push((at, true));
+        self.reconnected_at = None;
+    }
+
+    pub(crate) fn on_leave(&mut self, _at: u64, d: u32) {
+        self.churn.0 += 1;
+        let old: Vec<_> = self.logs[d as usize].entries.drain(..).flatten().collect();
+        self.logs[d as usize].started = false;
+        old.into_iter().for_each(|r| self.write_off(r));
+    }
+
+    pub(crate) fn on_join(&mut self, _at: u64, _d: u32) {
+        self.churn.1 += 1;
+    }
+
+    /// Adds a node's core counters to the totals.
+    pub(crate) fn absorb_metrics(&mut self, m: &Metrics) {
+        for (reason, count) in m.drops.iter() {
+            if count > 0 {
+                *self.core_drops.entry(reason.name()).or_default() += count;
+            }
+        }
+        self.core_relays.0 += m.relayed;
+        self.core_relays.1 += m.relays_suppressed;
+        self.core_relays.2 += m.ttl_expired;
+    }
+
+    fn write_off(&mut self, r: Rec) {
+        let ps = &mut self.priority[r.priority as usize];
+        ps.expected += u64::from(r.expected);
+        ps.delivered += u64::from(r.delivered.min(r.expected));
+        let b = self.bucket_of(r.sent_at);
+        self.series[b].expected += u64::from(r.expected);
+        self.series[b].delivered += u64::from(r.delivered.min(r.expected));
+    }
+
+    /// Writes off every message sent before `before` µs.
+    fn write_off_older(&mut self, before: u64) {
+        for o in 0..self.logs.len() {
+            while let Some(front) = self.logs[o].entries.front() {
+                match front {
+                    Some(r) if r.sent_at >= before => break,
+                    _ => {}
+                }
+                let log = &mut self.logs[o];
+                let r = log.entries.pop_front().expect("checked");
+                log.base = log.base.wrapping_add(1);
+                if let Some(r) = r {
+                    self.write_off(r);
+                }
+            }
+        }
+    }
+
+    pub(crate) fn finish(&mut self, _end: u64, devices: &[Device]) {
+        self.write_off_older(u64::MAX);
+        for d in devices {
+            if let Some(n) = &d.node {
+                self.absorb_metrics(n.metrics());
+            }
+        }
+    }
+}
+
+impl Engine {
+    pub(crate) fn sample(&mut self, at: u64) {
+        let horizon = self.stats.horizon;
+        self.stats.write_off_older(at.saturating_sub(horizon));
+        self.sample_memory();
+        let components = self.components();
+        let alive = self.devices.iter().filter(|d| d.alive()).count() as u32;
+        let s = &mut self.stats;
+        if s.connected_at.is_some() {
+            s.max_components = s.max_components.max(components);
+        }
+        if components == 1 {
+            s.connected_at.get_or_insert(at);
+            if s.cuts.last().is_some_and(|c| c.1) {
+                s.reconnected_at.get_or_insert(at);
+            }
+        }
+        let b = s.bucket_of(at);
+        s.series[b].alive = alive;
+        s.series[b].components = components;
+        let max_q = self.links.iter().filter(|l| l.up).flat_map(|l| l.queue.iter().map(|q| q.len())).max().unwrap_or(0);
+        s.radio.max_radio_queue = s.radio.max_radio_queue.max(max_q);
+        let next = at + us(self.scenario.sample_interval_s);
+        if next <= self.end {
+            self.queue.push(next, SimEvent::Sample);
+        }
+    }
+
+    /// Samples memory use of every live node.
+    pub(crate) fn sample_memory(&mut self) {
+        let m = &mut self.stats.memory;
+        let mut total = (0, 0);
+        for d in &self.devices {
+            let Some(n) = &d.node else { continue };
+            let bytes = n.buffer_bytes();
+            m.max_buffer_bytes = m.max_buffer_bytes.max(bytes);
+            total = (total.0 + bytes, total.1 + 1);
+            let o = n.occupancy();
+            let fields = [
+                o.links,
+                o.sources,
+                o.duplicate_cache,
+                o.pending_relays,
+                o.reassemblies,
+                o.transmit_queue,
+                o.delivery_queue,
+                o.event_queue,
+                o.known_nodes,
+            ];
+            for (p, f) in m.peak.iter_mut().zip(fields) {
+                *p = (*p).max(f);
+            }
+        }
+        m.last_total = total;
+    }
+
+    /// Connected components of the confirmed-neighbour graph over live devices.
+    pub fn components(&self) -> u32 {
+        let n = self.devices.len();
+        let mut parent: Vec<usize> = (0..n).collect();
+        fn find(p: &mut [usize], mut x: usize) -> usize {
+            while p[x] != x {
+                p[x] = p[p[x]];
+                x = p[x];
+            }
+            x
+        }
+        for (i, d) in self.devices.iter().enumerate() {
+            let Some(node) = &d.node else { continue };
+            for l in node.neighbours().filter(|l| l.is_confirmed()) {
+                let j = (l.peer.0 as usize).wrapping_sub(1);
+                if j < n && self.devices[j].alive() {
+                    let (a, b) = (find(&mut parent, i), find(&mut parent, j));
+                    parent[a] = b;
+                }
+            }
+        }
+        let mut roots = 0;
+        for i in 0..n {
+            if self.devices[i].alive() && find(&mut parent, i) == i {
+                roots += 1;
+            }
+        }
+        roots
+    }
+}

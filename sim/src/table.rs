@@ -1,0 +1,107 @@
+//! The report as a load-test style text table.
+
+use std::fmt::Write as _;
+
+use crate::report::{NOT_YET, PriorityRow, Report};
+
+fn opt_s(v: Option<f64>) -> String {
+    v.map_or_else(|| "never".to_string(), |v| format!("{v:.1} s"))
+}
+
+fn row_line(out: &mut String, r: &PriorityRow) {
+    let _ = writeln!(
+        out,
+        "{:<11}{:>10}{:>10}{:>12}{:>12}{:>8.1}%{:>10.1}{:>9.1}{:>9.1}{:>10.1}{:>7}",
+        r.priority,
+        r.offered,
+        r.rejected_at_source,
+        r.expected,
+        r.delivered,
+        r.delivery_ratio * 100.0,
+        r.latency_ms.mean,
+        r.latency_ms.p50,
+        r.latency_ms.p99,
+        r.latency_ms.max,
+        r.late
+    );
+}
+
+/// Renders `report` as text.
+pub fn render(report: &Report) -> String {
+    let d = &report.deterministic;
+    let mut o = String::new();
+    let _ = writeln!(
+        o,
+        "blemesh-sim: scenario \"{}\", seed {}: {} nodes, {} s virtual, {} events\n",
+        d.scenario, d.seed, d.nodes, d.duration_s, d.events
+    );
+    let _ = writeln!(o, "Delivery by priority (latency in ms; expected = receivers)");
+    let _ = writeln!(
+        o,
+        "{:<11}{:>10}{:>10}{:>12}{:>12}{:>9}{:>10}{:>9}{:>9}{:>10}{:>7}",
+        "priority", "offered", "rejected", "expected", "delivered", "ratio", "mean", "p50", "p99", "max", "late"
+    );
+    for r in &d.priorities {
+        row_line(&mut o, r);
+    }
+    row_line(&mut o, &d.overall);
+    let m = &d.mesh;
+    let _ = writeln!(o, "\nMesh");
+    let _ = writeln!(o, "  neighbour convergence     {} (last NeighbourUp before load, faults or movement)", opt_s(m.neighbour_convergence_s));
+    let _ = writeln!(o, "  mesh connected at         {}", opt_s(m.connected_at_s));
+    let _ = writeln!(o, "  reconnected after heal    {}", opt_s(m.reconnected_after_heal_s));
+    let _ = writeln!(o, "  max components            {}", m.max_components);
+    let [up, deg, rec, lost] = m.neighbour_events;
+    let [missed, poor] = m.degraded_reasons;
+    let _ = writeln!(
+        o,
+        "  neighbour events          up {up}, degraded {deg} (missed heartbeats {missed}, poor quality {poor}), recovered {rec}, lost {lost}"
+    );
+    let _ = writeln!(o, "  mean degree at end        {:.2}", m.mean_degree_end);
+    let _ = writeln!(o, "  churn (left / rejoined)   {} / {}", m.churn_left_rejoined.0, m.churn_left_rejoined.1);
+    let _ = writeln!(o, "  partitions                {NOT_YET}");
+    let _ = writeln!(o, "  coordinator election      {NOT_YET}");
+    let _ = writeln!(o, "  routing                   {NOT_YET}");
+    let mem = &d.memory;
+    let _ = writeln!(o, "\nMemory per node");
+    let _ = writeln!(o, "  buffer bytes              max {} B, mean at end {:.0} B", mem.max_buffer_bytes, mem.mean_buffer_bytes_end);
+    let occ: Vec<String> = mem.peak_occupancy.iter().map(|(k, (p, c))| format!("{k} {p}/{c}")).collect();
+    let _ = writeln!(o, "  peak occupancy / cap      {}", occ.join(", "));
+    let r = &d.radio;
+    let _ = writeln!(o, "\nRadio (connection interval {} ms, MTU {})", r.connection_interval_ms, r.mtu);
+    let _ = writeln!(o, "  links                     opened {}, broken {}, up at end {}", r.links_opened, r.links_broken, r.links_up_end);
+    let _ = writeln!(
+        o,
+        "  PDUs                      queued {}, carried {}, retried {}, radio-queue drops {}, lost on break {}",
+        r.pdus_queued, r.pdus_carried, r.retransmissions, r.radio_queue_drops, r.lost_on_break
+    );
+    let _ = writeln!(
+        o,
+        "  per link and direction    capacity {:.0} PDUs/s ({:.0} B/s), offered ~{:.1}, carried {:.1}",
+        r.capacity_pdus_per_link_dir_s, r.capacity_bytes_per_link_dir_s, r.offered_pdus_per_link_dir_s, r.carried_pdus_per_link_dir_s
+    );
+    let _ = writeln!(o, "  offered load              {:.1} msg/s over the mesh", r.offered_msgs_s);
+    let _ = writeln!(o, "  verdict                   {}", r.verdict);
+    let _ = writeln!(o, "\nCore");
+    let (relayed, suppressed, ttl) = d.core_relays;
+    let _ = writeln!(o, "  relays                    relayed {relayed}, suppressed {suppressed}, TTL expired {ttl}");
+    let drops: Vec<String> = d.core_drops.iter().map(|(k, v)| format!("{k} {v}")).collect();
+    let _ = writeln!(o, "  drops                     {}", if drops.is_empty() { "none".into() } else { drops.join(", ") });
+    if !d.api_errors.is_empty() {
+        let errs: Vec<String> = d.api_errors.iter().map(|(k, v)| format!("{k} {v}")).collect();
+        let _ = writeln!(o, "  API errors                {}", errs.join(", "));
+    }
+    let (replays, forged, unknown, blackholed) = d.byzantine;
+    if replays + forged + blackholed > 0 {
+        let _ = writeln!(
+            o,
+            "  byzantine                 replayed {replays}, forged {forged}, unknown-origin deliveries {unknown}, blackholed PDUs {blackholed}"
+        );
+    }
+    if let Some(t) = &report.timing {
+        let _ = writeln!(o, "\nTiming (wall clock, not deterministic)");
+        let _ = writeln!(o, "  run time                  {:.2} s ({:.0}x real time, {:.0} events/s)", t.wall_s, t.speedup, t.events_per_s);
+        let _ = writeln!(o, "  core CPU                  {:.2} s, {:.1} µs per node-second", t.core_s, t.core_us_per_node_s);
+    }
+    o
+}

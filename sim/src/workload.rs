@@ -1,0 +1,98 @@
+//! Application load: every node sends messages as a Poisson process with a priority mix,
+//! part broadcast and part unicast to a random live node.
+//!
+//! Each send goes through the real API (`Node::broadcast` / `Node::send`). A message the core
+//! accepts is tracked by its `(origin, seq)` with the receivers expected at that instant
+//! (every other live node for a broadcast, the destination for a unicast); one it refuses
+//! (no neighbour yet, queue full) is counted as rejected at the source.
+
+use blemesh_core::{Priority, Qos};
+
+use crate::engine::{Engine, us};
+use crate::queue::SimEvent;
+
+impl Engine {
+    /// Schedules device `i`'s first message.
+    pub(crate) fn schedule_first_send(&mut self, i: u32) {
+        let load = &self.scenario.load;
+        if load.rate_per_node <= 0.0 {
+            return;
+        }
+        let first = us(load.start_s) + self.next_gap();
+        self.queue.push(first, SimEvent::AppSend { node: i });
+    }
+
+    fn next_gap(&mut self) -> u64 {
+        us(self.rng.workload.exponential(1.0 / self.scenario.load.rate_per_node)).max(1)
+    }
+
+    pub(crate) fn app_send(&mut self, i: u32, at: u64) {
+        if at > us(self.scenario.load_end_s()) {
+            return;
+        }
+        let gap = self.next_gap();
+        self.queue.push(at + gap, SimEvent::AppSend { node: i });
+        if !self.devices[i as usize].alive() {
+            return;
+        }
+        let load = &self.scenario.load;
+        let priority = pick_priority(load.priorities.weights(), self.rng.workload.unit());
+        let unicast = self.rng.workload.chance(load.unicast_fraction);
+        let payload = vec![0xA5u8; load.payload_bytes];
+        let alive = self.devices.iter().filter(|d| d.alive()).count() as u32;
+        let qos = Qos::new(priority);
+        let (result, expected) = if unicast && alive > 1 {
+            // A uniformly chosen live node other than `i`.
+            let mut k = self.rng.workload.below(u64::from(alive - 1));
+            let mut to = 0;
+            for (j, d) in self.devices.iter().enumerate() {
+                if j as u32 == i || !d.alive() {
+                    continue;
+                }
+                if k == 0 {
+                    to = j;
+                    break;
+                }
+                k -= 1;
+            }
+            let dest = self.devices[to].id;
+            (self.with_node(i, at, |n, now| n.send(now, dest, &payload, qos)), 1)
+        } else {
+            (self.with_node(i, at, |n, now| n.broadcast(now, &payload, qos)), alive.saturating_sub(1))
+        };
+        match result {
+            Some(id) => self.stats.on_sent(at, i, id.seq, priority, expected, unicast && alive > 1),
+            None => self.stats.on_rejected(priority),
+        }
+        self.drain(i, at);
+    }
+}
+
+/// The priority whose cumulative weight share first exceeds `u` (uniform in `[0, 1)`).
+pub fn pick_priority(weights: [f64; 4], u: f64) -> Priority {
+    let total: f64 = weights.iter().sum();
+    let mut acc = 0.0;
+    for (w, p) in weights.iter().zip(Priority::ALL) {
+        acc += w / total;
+        if u < acc {
+            return p;
+        }
+    }
+    Priority::Background
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn priority_mix_follows_the_weights() {
+        let w = [1.0, 2.0, 5.0, 2.0];
+        assert_eq!(pick_priority(w, 0.0), Priority::Critical);
+        assert_eq!(pick_priority(w, 0.099), Priority::Critical);
+        assert_eq!(pick_priority(w, 0.1), Priority::High);
+        assert_eq!(pick_priority(w, 0.5), Priority::Normal);
+        assert_eq!(pick_priority(w, 0.85), Priority::Background);
+        assert_eq!(pick_priority([0.0, 0.0, 1.0, 0.0], 0.3), Priority::Normal);
+    }
+}

@@ -53,10 +53,14 @@ pub fn forward_one(node: &mut Node, now: Instant, pdu: &[u8]) -> (usize, usize) 
     (tx, rx)
 }
 
-/// A whole-frame link PDU: game data broadcast by node id 1 with sequence `seq`.
+/// Origin of the benchmark's frames: a node beyond the line's first node (ids 1..=3 are the
+/// line; its sequence space is fresh to the middle node).
+pub const ORIGIN: u64 = 99;
+
+/// A whole-frame link PDU: game data broadcast by [`ORIGIN`] with sequence `seq`.
 pub fn flood_pdu(seq: u32, payload: usize) -> Vec<u8> {
     let mut pdu = vec![0u8];
-    pdu.extend_from_slice(&crate::frame(Kind::GameData, 1, Destination::Broadcast, seq, 8, &vec![0x5A; payload]));
+    pdu.extend_from_slice(&crate::frame(Kind::GameData, ORIGIN, Destination::Broadcast, seq, 8, &vec![0x5A; payload]));
     pdu
 }
 

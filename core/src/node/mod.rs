@@ -157,7 +157,8 @@ impl Node {
             last_advert: now,
             advert_dirty: false,
             pending_acks: Vec::with_capacity(config.max_pending_acks),
-            e2e_seen: DuplicateCache::new(config.duplicate_cache, config.seed ^ 0xe2e),
+            // Retries of a message arrive within its few seconds of retries: a short memory.
+            e2e_seen: DuplicateCache::new(4 * config.max_pending_acks, config.seed ^ 0xe2e),
             secure: None,
             metrics: Metrics::default(),
             config,

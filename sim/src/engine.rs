@@ -248,6 +248,7 @@ impl Engine {
         let mut c = Config::new(NodeId(i as u64 + 1), seed);
         c.max_links = s.radio.max_connections;
         let p = &s.node;
+        c.link_arq = p.link_arq.unwrap_or(false);
         if let Some(v) = p.heartbeat_interval_ms {
             c.heartbeat_interval = Duration::from_millis(v);
         }

@@ -149,6 +149,10 @@ pub struct NodeParams {
     pub duplicate_cache: Option<usize>,
     /// `announce_interval`, s.
     pub announce_interval_s: Option<u64>,
+    /// `link_arq`. Default **off** in the simulator: its radio model retries every packet
+    /// until the link breaks, as the BLE link layer does, so hop-by-hop acknowledgements
+    /// would only double the traffic. Turn it on to model a lossy transport such as UDP.
+    pub link_arq: Option<bool>,
 }
 
 /// Movement model.

@@ -168,6 +168,7 @@ impl Node {
         extra_flags: u8,
         how: Attempt,
     ) -> Option<MessageId> {
+        self.refresh_routes();
         let direct = self.links.index_of_peer(to);
         let routed = match how {
             Attempt::Route => direct.or_else(|| self.route_link(to, priority, None)),

@@ -132,6 +132,8 @@ impl Node {
         config.validate()?;
         let mut rng = ChaCha8Rng::seed_from_u64(config.seed);
         let seq = rand_core::RngCore::next_u32(&mut rng);
+        let mut router = Router::new(config.node_id, config.advert_max_age);
+        router.refresh(); // the empty table: later refreshes report real changes only
         Ok(Node {
             rng,
             now,
@@ -151,7 +153,7 @@ impl Node {
             scratch: Vec::with_capacity(config.max_message_size),
             next_announce: now + config.announce_interval,
             last_announce: now,
-            router: Router::new(config.node_id, config.advert_max_age),
+            router,
             advert_version: 0,
             advertised: AdvertEntries::new(),
             last_advert: now,
@@ -319,8 +321,10 @@ impl Node {
         &self.router
     }
 
-    /// The neighbour a unicast frame to `dest` at `priority` would go to now (direct link,
-    /// route, or handoff to the backup), or `None` if it would be flooded.
+    /// The neighbour a unicast frame to `dest` at `priority` would go to (direct link, route,
+    /// or handoff to the backup), or `None` if it would be flooded. Routes are as of the last
+    /// recomputation, which happens lazily: before a unicast is sent or forwarded, and on
+    /// every [`Node::handle_timeout`].
     pub fn next_hop(&self, dest: NodeId, priority: crate::Priority) -> Option<NodeId> {
         let i = self.links.index_of_peer(dest).or_else(|| self.route_link(dest, priority, None))?;
         Some(self.links.at(i).peer)

@@ -203,7 +203,7 @@ impl Node {
         info.battery = (hb.battery != BATTERY_UNKNOWN).then_some(hb.battery);
         info.connections = hb.connections;
         info.capabilities = hb.capabilities.get();
-        self.router.set_battery(origin, (hb.battery != BATTERY_UNKNOWN).then_some(hb.battery));
+        self.router.set_battery(origin, routing_battery(hb.battery));
         if outcome.confirmed {
             self.advert_dirty = true;
             self.metrics.neighbours_up += 1;
@@ -230,7 +230,7 @@ impl Node {
         info.connections = a.connections;
         info.uptime_secs = a.uptime_secs.get();
         info.processing_power = a.processing_power.get();
-        self.router.set_battery(origin, info.battery);
+        self.router.set_battery(origin, routing_battery(a.battery));
     }
 
     /// Hands a payload to the application; `seq` is the frame's, or for an acknowledged
@@ -267,4 +267,10 @@ impl Node {
             Err(reason) => self.metrics.drop(reason),
         }
     }
+}
+
+/// A battery reading as routing uses it: in 10 % steps, so that drift does not recompute
+/// every table (energy is one of the routing metrics).
+fn routing_battery(wire: u8) -> Option<u8> {
+    (wire != BATTERY_UNKNOWN).then_some(wire / 10 * 10)
 }

@@ -88,8 +88,9 @@ impl Node {
         if !self.trusted(origin) {
             return; // an untrusted node's links stay out of every route
         }
+        // The table is recomputed lazily (before the next route lookup or timer tick), so a
+        // burst of adverts costs one computation.
         self.router.handle_advert(origin, version, entries, now);
-        self.refresh_routes();
     }
 
     /// Ages adverts out and recomputes the table if the topology changed.
@@ -136,6 +137,7 @@ impl Node {
     /// Forwards a unicast frame not addressed to this node along its route. Returns false
     /// when there is no usable route (the caller floods it instead).
     pub(super) fn forward(&mut self, now: Instant, from: LinkId, frame: &Frame<'_>, bytes: &[u8]) -> bool {
+        self.refresh_routes();
         let header = frame.header();
         let Destination::Node(dest) = header.destination() else { return false };
         let ttl = header.ttl.min(self.config.max_ttl);

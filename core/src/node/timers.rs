@@ -35,6 +35,7 @@ impl Node {
         }
         self.expire_routes(now);
         self.advertise_if_due(now);
+        self.refresh_routes();
         self.retry_overdue_acks(now);
         if now >= self.next_announce {
             if self.links.confirmed() > 0 {

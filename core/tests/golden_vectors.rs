@@ -779,7 +779,7 @@ fn documented_rejections() {
     frame_case("heartbeat", 1, 9, DropReason::UnknownKind);
     frame_case("heartbeat", 1, 0, DropReason::UnknownKind);
     frame_case("heartbeat", 1, 0xff, DropReason::UnknownKind);
-    frame_case("heartbeat", 2, 0x08, DropReason::ReservedBits);
+    frame_case("heartbeat", 2, 0x10, DropReason::ReservedBits);
     frame_case("heartbeat", 7, 0x13, DropReason::LengthMismatch);
     frame_case("heartbeat", 7, 0x15, DropReason::Truncated);
     frame_case("heartbeat", 5, 1, DropReason::Truncated);

@@ -177,7 +177,10 @@ pub fn capacity_drops(h: &Harness) -> u64 {
     h.nodes.iter().map(|n| full.iter().map(|r| n.metrics().drops.get(*r)).sum::<u64>()).sum()
 }
 
-fn check_invariants(h: &Harness, sent: &BTreeMap<(usize, u32), (Vec<u8>, Option<usize>)>, small_caps: bool) {
+/// Broadcasts sent, by (sender, sequence): the payload and, for a limited TTL, the hop reach.
+type Sent = BTreeMap<(usize, u32), (Vec<u8>, Option<usize>)>;
+
+fn check_invariants(h: &Harness, sent: &Sent, small_caps: bool) {
     for (i, node) in h.nodes.iter().enumerate() {
         node.occupancy().check(node.config()).unwrap_or_else(|cap| panic!("node {i}: {cap} over its cap"));
         let mut seen = BTreeSet::new();

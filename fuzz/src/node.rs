@@ -169,7 +169,7 @@ pub fn check(input: &Input) {
                 up[link(l).0 as usize] = false;
             }
             Op::Advance { millis } => {
-                now = now + Duration::from_millis(u64::from(*millis % 2000));
+                now += Duration::from_millis(u64::from(*millis % 2000));
                 for n in &mut nodes {
                     results.push(n.handle_timeout(now).is_ok());
                 }

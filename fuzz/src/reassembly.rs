@@ -18,6 +18,9 @@ use blemesh_core::wire::reassembly::{Reassembler, Reassembly};
 use blemesh_core::wire::{LinkPdu, MIN_MTU};
 use blemesh_core::{DropReason, Instant, LinkId};
 
+/// One message under test: (link, msg_id, frame, its PDUs).
+type Message = (LinkId, u16, Vec<u8>, Vec<Vec<u8>>);
+
 const SLOTS: usize = 3;
 const MAX_MESSAGE: usize = 2048;
 const TIMEOUT: Duration = Duration::from_millis(500);
@@ -57,8 +60,8 @@ pub fn check(input: &Input) {
     let mtu = MIN_MTU + usize::from(input.mtu);
     let mut r = Reassembler::new(SLOTS, MAX_MESSAGE, TIMEOUT);
     let base_bytes = r.bytes_held();
-    // (link, msg_id, frame, pdus); messages sharing (link, msg_id) are folded into the first.
-    let mut msgs: Vec<(LinkId, u16, Vec<u8>, Vec<Vec<u8>>)> = Vec::new();
+    // Messages sharing (link, msg_id) are folded into the first.
+    let mut msgs: Vec<Message> = Vec::new();
     for (k, m) in input.msgs.iter().enumerate() {
         let link = LinkId(u32::from(m.link % 3));
         let msg_id = u16::from(m.msg_id % 4);
@@ -125,7 +128,7 @@ pub fn check(input: &Input) {
                 }
             }
             Op::Advance { millis } => {
-                now = now + Duration::from_millis(u64::from(*millis % 1000));
+                now += Duration::from_millis(u64::from(*millis % 1000));
                 if r.expire(now) > 0 {
                     exact = false;
                 }

@@ -85,7 +85,7 @@ pub fn check(input: &Input) {
             }),
             Op::Battery { node, percent } => routers.iter_mut().for_each(|r| r.set_battery(id(*node), *percent)),
             Op::Advance { millis } => {
-                now = now + Duration::from_millis(u64::from(*millis));
+                now += Duration::from_millis(u64::from(*millis));
                 routers.iter_mut().for_each(|r| {
                     r.expire(now);
                 });
@@ -122,8 +122,7 @@ fn reference_spf(g: &Graph, s: u32, weight: impl Fn(usize) -> u64) -> Vec<PathCo
     let mut dist = vec![PathCost::INFINITE; n];
     let mut done = vec![false; n];
     dist[s as usize] = PathCost::ZERO;
-    loop {
-        let Some(u) = (0..n).filter(|v| !done[*v] && !dist[*v].is_infinite()).min_by_key(|v| dist[*v]) else { break };
+    while let Some(u) = (0..n).filter(|v| !done[*v] && !dist[*v].is_infinite()).min_by_key(|v| dist[*v]) {
         done[u] = true;
         for e in g.edge_range(u as u32) {
             let v = g.target(e) as usize;

@@ -1,4 +1,6 @@
-//! The README's usage example, kept compiling and running by `cargo test` (examples build).
+//! The README's usage example, kept compiling by `cargo test` (examples build) and run with
+//! `cargo run -p blemesh-tokio --example readme`.
+#![allow(clippy::print_stdout)] // an example talks to its user
 
 use blemesh_core::{Config, NodeId, Priority, Qos};
 use blemesh_tokio::{MemoryHub, MeshEvent, spawn};

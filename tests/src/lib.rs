@@ -5,6 +5,7 @@
 //! Deterministic: the same seed and calls give the same run, byte for byte.
 
 pub mod harness;
+pub mod secure;
 pub mod topology;
 
 pub use harness::{Harness, HarnessConfig, Received};

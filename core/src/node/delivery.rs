@@ -78,14 +78,14 @@ impl Node {
     }
 
     /// This node received acknowledged message `msg_seq` from `origin`: acknowledge it, and
-    /// tell whether it is new (to be delivered) or a retry of one already delivered. A retry
-    /// means earlier acknowledgements may have died on the route, so its acknowledgement is
-    /// flooded.
-    pub(super) fn acknowledge_message(&mut self, origin: NodeId, msg_seq: u32, hops: u8) -> bool {
+    /// tell whether it is new (to be delivered) or a retry of one already delivered. The
+    /// acknowledgement is flooded when the message came flooded or was a retry (earlier
+    /// acknowledgements may have died on the route), else routed.
+    pub(super) fn acknowledge_message(&mut self, origin: NodeId, msg_seq: u32, hops: u8, flooded: bool) -> bool {
         let fresh = self.e2e_seen.insert(MessageId { origin, seq: msg_seq });
         let body = AckBody { acked_seq: U32::new(msg_seq), hops, reserved: [0; 3] };
         let ttl = self.config.default_ttl;
-        let how = if fresh { Attempt::Route } else { Attempt::Flood };
+        let how = if fresh && !flooded { Attempt::Route } else { Attempt::Flood };
         let sent = self.take_seq().and_then(|seq| {
             self.send_unicast(seq, Kind::Ack, origin, Priority::Critical, ttl, &[body.as_bytes()], 0, how)
         });
@@ -181,6 +181,9 @@ impl Node {
         let only = routed.map(|i| self.links.at(i).link);
         let mut header = FrameHeader::new(kind, priority, ttl, self.config.node_id, Destination::Node(to), seq);
         header.flags |= extra_flags;
+        if how == Attempt::Flood {
+            header.flags |= flags::FLOODED;
+        }
         let mut frame = core::mem::take(&mut self.scratch);
         // Encrypted game data carries its authentication tag at the end of the body.
         const SPARE: [u8; super::secure::E2E_TAG] = [0; super::secure::E2E_TAG];

@@ -12,7 +12,7 @@ use crate::wire::frame::set_ttl_and_hops;
 use crate::wire::link::LinkPdu;
 use crate::wire::messages::{Announcement, BATTERY_UNKNOWN, Heartbeat, LinkAckEntry};
 use crate::wire::reassembly::Reassembly;
-use crate::wire::{Frame, Message};
+use crate::wire::{Frame, Message, flags};
 use crate::{Degradation, Destination, DropReason, Error, Event, Instant, LinkId, MessageId, NodeId};
 use zerocopy::network_endian::U64;
 
@@ -126,7 +126,8 @@ impl Node {
             }
             Message::GameData { msg_seq: Some(msg_seq), payload } if to_me => {
                 let hops = header.hops.saturating_add(1);
-                if self.acknowledge_message(origin, msg_seq, hops) {
+                let flooded = header.flags & flags::FLOODED != 0;
+                if self.acknowledge_message(origin, msg_seq, hops, flooded) {
                     self.deliver(&frame, payload, msg_seq);
                 }
                 true
@@ -150,6 +151,9 @@ impl Node {
         match destination {
             Destination::Broadcast => self.schedule_relay(now, link, &frame, bytes),
             Destination::Node(_) if to_me => {}
+            Destination::Node(_) if header.flags & flags::FLOODED != 0 => {
+                self.schedule_relay(now, link, &frame, bytes);
+            }
             Destination::Node(_) => {
                 if !self.forward(now, link, &frame, bytes) {
                     self.metrics.flood_fallbacks += 1;

@@ -74,7 +74,9 @@ impl TrailerLayout {
     /// [`signature_required`] kinds are signed, the rest carry the tag alone.
     pub const fn for_kind(kind: Kind) -> Self {
         match kind {
-            Kind::Announcement => TrailerLayout::SignedWithKey,
+            // Adverts carry the key too: one may arrive before its origin's announcement,
+            // and must not wait a refresh interval to become verifiable.
+            Kind::Announcement | Kind::TopologyUpdate => TrailerLayout::SignedWithKey,
             k if signature_required(k) => TrailerLayout::Signed,
             _ => TrailerLayout::Tag,
         }

@@ -86,6 +86,10 @@ pub mod flags {
     pub const PRIORITY_MASK: u8 = 0b0000_0011;
     /// The origin asks the destination for an end-to-end acknowledgement.
     pub const ACK_REQUESTED: u8 = 0b0000_0100;
+    /// A unicast frame to be flooded rather than routed: every node relays it like a
+    /// broadcast (only its destination delivers it). Retries that must get around broken or
+    /// hostile routes use it.
+    pub const FLOODED: u8 = 0b0000_1000;
     /// Bits that must be zero in version 1.
-    pub const RESERVED: u8 = !(PRIORITY_MASK | ACK_REQUESTED);
+    pub const RESERVED: u8 = !(PRIORITY_MASK | ACK_REQUESTED | FLOODED);
 }

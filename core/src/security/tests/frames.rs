@@ -37,11 +37,17 @@ fn announcement_carries_the_key_and_teaches_the_ring() {
     assert_eq!(f.auth().len(), 112);
     assert!(Message::parse(&f).is_ok());
 
-    // A topology update needs the key from the ring.
+    // A topology update carries its key too: verifiable before any announcement arrived.
     let topo = sealed(Kind::TopologyUpdate, &a, Destination::Broadcast, 2, &TOPOLOGY_BODY);
-    assert_eq!(open(&topo, &network(), &ring).unwrap_err(), SecurityDrop::UnknownSigner);
+    let t = open(&topo, &network(), &ring).unwrap();
+    assert_eq!((t.layout, t.signed, t.carried_key.as_ref()), (TrailerLayout::SignedWithKey, true, Some(a.public_key())));
+
+    // Routing control is signed without the key: it needs the key from the ring.
+    let control = [1, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 10, 0, 0, 0, 255];
+    let routing = sealed(Kind::RoutingUpdate, &a, Destination::Broadcast, 3, &control);
+    assert_eq!(open(&routing, &network(), &ring).unwrap_err(), SecurityDrop::UnknownSigner);
     ring.learn(&v.carried_key.unwrap(), crate::Instant::ZERO);
-    let v = open(&topo, &network(), &ring).unwrap();
+    let v = open(&routing, &network(), &ring).unwrap();
     assert_eq!((v.layout, v.signed, v.carried_key), (TrailerLayout::Signed, true, None));
 }
 

@@ -92,6 +92,10 @@ pub struct Config {
     /// Acknowledged messages waiting for acknowledgement at once. Default 32.
     pub max_pending_acks: usize,
 
+    /// Coordinator election: mode (per-partition by default, or quorum over a configured
+    /// membership), timers, Byzantine threshold. See [`crate::election::ElectionConfig`].
+    pub election: crate::election::ElectionConfig,
+
     /// Links up at once. Default 8 (BLE devices manage about 7 connections).
     pub max_links: usize,
     /// Largest frame (header, body and authentication data), in bytes. Default 2048.
@@ -152,6 +156,7 @@ impl Config {
             ack_timeout: Duration::from_millis(750),
             ack_retries: 2,
             max_pending_acks: 32,
+            election: crate::election::ElectionConfig::new(crate::election::ElectionMode::PerPartition),
             max_links: 8,
             max_message_size: 2048,
             max_reassemblies: 8,
@@ -229,6 +234,7 @@ impl Config {
         if self.max_pending_acks == 0 {
             return err("max_pending_acks", "must be at least 1");
         }
+        self.election.validate()?;
         if self.max_links == 0 || self.max_links > 64 {
             return err("max_links", "must be between 1 and 64");
         }

@@ -124,6 +124,48 @@ pub enum Event {
         /// The mark to store.
         high_water: u64,
     },
+    /// This node's component elected (or re-confirmed after a merge) a coordinator.
+    CoordinatorElected {
+        /// The term.
+        term: u32,
+        /// The coordinator (possibly this node).
+        node: NodeId,
+    },
+    /// The coordinator this node followed is gone (silent, unreachable or replaced).
+    CoordinatorLost {
+        /// The term it led.
+        term: u32,
+        /// The former coordinator.
+        node: NodeId,
+    },
+    /// This node stopped being coordinator.
+    SteppedDown {
+        /// The term it led.
+        term: u32,
+    },
+    /// A voter signed two different votes in one term; its trust was lowered. The signed
+    /// evidence is in the election's state ([`crate::Node::election`]).
+    DoubleVote {
+        /// The offender.
+        voter: NodeId,
+        /// The term.
+        term: u32,
+    },
+    /// Members of this node's component became unreachable: the mesh split. The members are
+    /// [`crate::Node::component`].
+    Partitioned {
+        /// Nodes in this node's component now.
+        members: u32,
+        /// Nodes lost from it.
+        unreachable: u32,
+    },
+    /// Nodes lost in a split are reachable again: components merged.
+    Healed {
+        /// Nodes in this node's component now.
+        members: u32,
+        /// Nodes regained.
+        rejoined: u32,
+    },
     /// A neighbour is no longer usable.
     NeighbourLost {
         /// The neighbour.

@@ -324,7 +324,7 @@ fn election_body() -> ElectionBody {
 
 fn election_frame() -> Vec<u8> {
     let h = FrameHeader::new(Kind::Election, Priority::Critical, 16, A, Destination::Broadcast, 0x1234_567c);
-    frame(&h, &[election_body().as_bytes()])
+    frame(&h, &[election_body().as_bytes(), &[0x5a; 64]])
 }
 
 /// All link PDUs of `frame` on a link of `mtu` bytes, sent with `msg_id`.
@@ -555,7 +555,8 @@ fn election() {
     assert_bytes("election", &bytes);
     let v = vector("election");
     let f = check_header(&v, Kind::Election, 0x00, 16, 0, A, Destination::Broadcast, 0x1234_567c);
-    let Message::Election(e) = Message::parse(&f).unwrap() else { panic!("not an election") };
+    let Message::Election(e, signature) = Message::parse(&f).unwrap() else { panic!("not an election") };
+    assert_eq!(signature, &[0x5a; 64]);
     assert_eq!(*e, election_body());
     assert_eq!(ElectionOp::from_u8(e.op), Some(ElectionOp::VoteRequest));
     assert_eq!((e.granted, e.reason, e.mode), (0, 0, 1));

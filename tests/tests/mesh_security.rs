@@ -194,3 +194,81 @@ fn critical_delivery_survives_a_third_of_relays_dropping_traffic() {
     let ratio = delivered as f64 / total as f64;
     assert!(ratio >= 0.99, "critical delivery {delivered}/{total} = {ratio:.3} with a third of relays black holes");
 }
+
+/// A frame from `voter` (its own identity: frame and ballot validly signed) carrying an
+/// election `message`, whose ballot signature is over `ballot` (normally the message's
+/// signing bytes).
+fn election_frame(
+    voter: &blemesh_core::security::Identity,
+    seq: u32,
+    message: &blemesh_core::election::ElectionMessage,
+    ballot: &[u8],
+) -> Vec<u8> {
+    let header = FrameHeader::new(Kind::Election, Priority::Critical, 16, voter.node_id(), Destination::Broadcast, seq);
+    let mut frame = Vec::new();
+    encode_frame(&mut frame, &header, &[&message.to_bytes(), &voter.sign(ballot)]);
+    let layout = blemesh_core::security::TrailerLayout::Signed;
+    blemesh_core::security::seal_in_place(&mut frame, layout, &NetworkKey::new(&MESH_KEY), Some(voter)).unwrap();
+    [&[0u8][..], &frame].concat()
+}
+
+/// A secured ring of 4 that elected a coordinator, with the seeds of its nodes' identities.
+fn elected_ring() -> (Harness, Vec<u64>) {
+    let seeds = std::cell::RefCell::new(Vec::new());
+    let topo = Topology::new(4, [(0, 1), (1, 2), (2, 3), (3, 0)]);
+    let mut h = Harness::with_nodes(topo, HarnessConfig { seed: 17, ..Default::default() }, |i, seed, now| {
+        seeds.borrow_mut().push(seed);
+        secure_node(i, seed, now, &MESH_KEY)
+    });
+    h.run_until(Instant::from_secs(4));
+    assert!(h.nodes[0].coordinator().is_some(), "the ring elected a coordinator");
+    (h, seeds.into_inner())
+}
+
+#[test]
+fn forged_ballots_are_refused_and_counted() {
+    let (mut h, seeds) = elected_ring();
+    let voter = identity(1, seeds[1]);
+    let (term, coordinator) = h.nodes[0].coordinator().unwrap();
+    let vote = blemesh_core::election::ElectionMessage {
+        kind: blemesh_core::election::ElectionKind::Vote { pre_vote: false, denied: None },
+        mode: blemesh_core::election::ElectionMode::PerPartition,
+        term,
+        candidate: coordinator,
+        priority_milli: 1,
+        topology_version: 0,
+        members: 4,
+    };
+    let before = h.nodes[0].metrics().security.get(SecurityDrop::BadSignature);
+    // A valid frame from node 1 whose ballot signature covers other bytes.
+    h.inject(0, 1, &election_frame(&voter, 0x7000_0000, &vote, b"not the ballot"));
+    h.run_for(Duration::from_millis(100));
+    assert_eq!(h.nodes[0].metrics().security.get(SecurityDrop::BadSignature), before + 1);
+    assert!(h.events[0].iter().all(|(_, e)| !matches!(e, Event::DoubleVote { .. })));
+}
+
+#[test]
+fn a_double_vote_is_detected_and_costs_the_voter_trust() {
+    let (mut h, seeds) = elected_ring();
+    let voter = identity(1, seeds[1]);
+    let (term, _) = h.nodes[0].coordinator().unwrap();
+    let trust_before = h.nodes[0].trust(voter.node_id()).unwrap();
+    for (seq, candidate) in (0x7000_0000..).zip([h.id(2), h.id(3)]) {
+        let vote = blemesh_core::election::ElectionMessage {
+            kind: blemesh_core::election::ElectionKind::Vote { pre_vote: false, denied: None },
+            mode: blemesh_core::election::ElectionMode::PerPartition,
+            term,
+            candidate,
+            priority_milli: 1,
+            topology_version: 0,
+            members: 4,
+        };
+        let ballot = vote.signing_bytes(voter.node_id());
+        h.inject(0, 1, &election_frame(&voter, seq, &vote, &ballot));
+    }
+    h.run_for(Duration::from_millis(100));
+    let caught = h.events[0].iter().any(|(_, e)| matches!(e, Event::DoubleVote { voter: v, term: t } if *v == voter.node_id() && *t == term));
+    assert!(caught, "node 0 reported the double vote: {:?}", h.events[0].iter().rev().take(5).collect::<Vec<_>>());
+    let trust_after = h.nodes[0].trust(voter.node_id()).unwrap();
+    assert!(trust_after < trust_before - 0.4, "trust {trust_before} -> {trust_after}");
+}

@@ -251,10 +251,11 @@ mod tests {
             assert_eq!(ElectionMessage::from_bytes(&m.to_bytes()), Ok(m));
             let h = FrameHeader::new(Kind::Election, Priority::Normal, 1, NodeId(1), Destination::Broadcast, 1);
             let mut frame = alloc::vec::Vec::new();
-            encode_frame(&mut frame, &h, &[&m.to_bytes()]);
+            encode_frame(&mut frame, &h, &[&m.to_bytes(), &[0x5a; 64]]);
             let f = Frame::new_checked(&frame, 4096).unwrap();
-            let Message::Election(body) = Message::parse(&f).unwrap() else { panic!() };
+            let Message::Election(body, signature) = Message::parse(&f).unwrap() else { panic!() };
             assert_eq!(ElectionMessage::from_body(body), Ok(m));
+            assert_eq!(signature, &[0x5a; 64]);
         }
         assert!(sample(ElectionKind::VoteRequest).is_ballot());
         assert!(sample(ElectionKind::Vote { pre_vote: false, denied: None }).is_ballot());

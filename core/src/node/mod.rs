@@ -14,6 +14,7 @@
 //! in `timers.rs`, the output queues in `outbox.rs`.
 
 mod delivery;
+mod election;
 mod outbox;
 #[cfg(test)]
 mod properties;
@@ -72,6 +73,9 @@ pub struct Node {
     /// Acknowledged messages recently delivered here, by (origin, message number).
     e2e_seen: DuplicateCache,
     secure: Option<alloc::boxed::Box<SecureState>>,
+    election: election::NodeElection,
+    components: crate::partition::Components,
+    partitions: crate::partition::PartitionTracker,
     metrics: Metrics,
 }
 
@@ -127,13 +131,28 @@ impl Occupancy {
 impl Node {
     // ----- construction -------------------------------------------------------------------
 
-    /// A node with `config`, starting at `now`. Fails if the configuration is invalid.
+    /// A node with `config`, starting at `now`, on an unsecured mesh (see
+    /// [`Node::new_secure`]). Fails if the configuration is invalid.
     pub fn new(config: Config, now: Instant) -> Result<Self, ConfigError> {
+        Node::build(config, election::NodeSigner::Unsigned, now)
+    }
+
+    fn build(config: Config, signer: election::NodeSigner, now: Instant) -> Result<Self, ConfigError> {
         config.validate()?;
         let mut rng = ChaCha8Rng::seed_from_u64(config.seed);
         let seq = rand_core::RngCore::next_u32(&mut rng);
         let mut router = Router::new(config.node_id, config.advert_max_age);
         router.refresh(); // the empty table: later refreshes report real changes only
+        let me = config.node_id;
+        let election = crate::election::Election::new(
+            config.election.clone(),
+            me,
+            0,
+            signer,
+            election::PreVerified,
+            now,
+            &mut rng,
+        )?;
         Ok(Node {
             rng,
             now,
@@ -162,6 +181,9 @@ impl Node {
             // Retries of a message arrive within its few seconds of retries: a short memory.
             e2e_seen: DuplicateCache::new(4 * config.max_pending_acks, config.seed ^ 0xe2e),
             secure: None,
+            election,
+            components: crate::partition::Components::build(&[me], &[]),
+            partitions: crate::partition::PartitionTracker::new(me),
             metrics: Metrics::default(),
             config,
         })

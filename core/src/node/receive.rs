@@ -136,13 +136,17 @@ impl Node {
                 self.deliver(&frame, payload, header.seq.get());
                 true
             }
+            Message::Election(body, signature) if for_me => {
+                self.on_election(now, link, origin, body, signature);
+                true
+            }
             Message::Ack(ack) if to_me => {
                 self.on_ack(now, origin, ack.acked_seq.get());
                 true
             }
             Message::GameData { .. } | Message::Ack(_) => true,
-            // Routing-control and election messages are flooded faithfully; the node does
-            // not act on them yet, which is counted.
+            // Routing-control messages are flooded faithfully; the node does not act on them
+            // yet (QoS reservations), which is counted.
             _ => false,
         };
         if !handled && for_me {

@@ -106,6 +106,7 @@ impl Node {
             self.metrics.route_computations += 1;
             let topology_version = self.router.lsdb().topology_version();
             self.outbox.push_event(Event::RoutesChanged { topology_version }, &mut self.metrics);
+            self.on_topology_changed(self.now);
         }
     }
 

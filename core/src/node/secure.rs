@@ -77,12 +77,20 @@ impl core::fmt::Debug for Security {
 /// The security state of a running node.
 #[derive(Debug)]
 pub(super) struct SecureState {
+    // (`keyring_get` below is how the election checks ballots against learned keys.)
     identity: Identity,
     network: NetworkKey,
     keyring: KeyRing,
     e2e: E2eKeys,
     trust: TrustTable,
     sequence: SequenceReservation,
+}
+
+impl SecureState {
+    /// The learned public key of `node`.
+    pub(super) fn keyring_get(&self, node: NodeId) -> Option<&crate::security::PublicKey> {
+        self.keyring.get(node)
+    }
 }
 
 impl Node {
@@ -94,7 +102,9 @@ impl Node {
         if config.node_id != security.identity.node_id() {
             return Err(ConfigError { field: "node_id", problem: "must be the node id of the security identity" });
         }
-        let mut node = Node::new(config, now)?;
+        let ballots = alloc::boxed::Box::new(Node::identity_for_ballots(&security));
+        let signer = super::election::NodeSigner::Ed25519(ballots);
+        let mut node = Node::build(config, signer, now)?;
         node.flood.never_reset_idle_windows();
         let capacity = node.config.max_nodes;
         node.secure = Some(Box::new(SecureState {
@@ -217,6 +227,11 @@ impl Node {
                 Err(())
             }
         }
+    }
+
+    /// The identity's second handle for the election's ballot signer.
+    pub(super) fn identity_for_ballots(security: &Security) -> Identity {
+        security.identity.duplicate()
     }
 
     /// Records behaviour of `node` and reroutes around it if it is no longer trusted.

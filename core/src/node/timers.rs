@@ -36,6 +36,7 @@ impl Node {
         self.expire_routes(now);
         self.advertise_if_due(now);
         self.refresh_routes();
+        self.election_timeout(now);
         self.retry_overdue_acks(now);
         if now >= self.next_announce {
             if self.links.confirmed() > 0 {
@@ -101,6 +102,7 @@ impl Node {
             self.next_advert(),
             self.router.lsdb().next_expiry(),
             self.next_ack_deadline(),
+            Some(self.election.next_deadline()),
         ];
         for d in due.into_iter().flatten() {
             deadline = deadline.min(d);

@@ -29,6 +29,21 @@ impl Node {
         only: Option<LinkId>,
     ) -> Option<MessageId> {
         let seq = self.take_seq()?;
+        self.originate_with_seq(seq, kind, dst, priority, ttl, body, only)
+    }
+
+    /// [`Node::originate`] with a sequence number already taken.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn originate_with_seq(
+        &mut self,
+        seq: u32,
+        kind: Kind,
+        dst: Destination,
+        priority: Priority,
+        ttl: u8,
+        body: &[&[u8]],
+        only: Option<LinkId>,
+    ) -> Option<MessageId> {
         let id = MessageId { origin: self.config.node_id, seq };
         let header = FrameHeader::new(kind, priority, ttl, self.config.node_id, dst, seq);
         let mut frame = core::mem::take(&mut self.scratch);

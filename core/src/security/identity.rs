@@ -69,6 +69,12 @@ impl Identity {
         Identity { signing, public }
     }
 
+    /// A second handle on the same key pair, for another signer inside the node (the
+    /// election signs its ballots itself). Both copies are zeroized on drop.
+    pub(crate) fn duplicate(&self) -> Identity {
+        Identity { signing: self.signing.clone(), public: self.public }
+    }
+
     /// This node's id, derived from its public key.
     pub fn node_id(&self) -> NodeId {
         self.public.node_id

@@ -196,8 +196,9 @@ pub struct AckBody {
     pub reserved: [u8; 3],
 }
 
-/// [`Kind::Election`]: coordinator election traffic. The ballot signature travels in the
-/// frame's authentication trailer.
+/// [`Kind::Election`]: coordinator election traffic. The body is this 28-byte structure
+/// followed by the sender's 64-byte ballot signature over
+/// [`crate::election::ElectionMessage::signing_bytes`] (zeros on an unsecured mesh).
 #[derive(FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned, Clone, Copy, Debug, PartialEq, Eq)]
 #[repr(C)]
 pub struct ElectionBody {
@@ -274,8 +275,8 @@ pub enum Message<'a> {
     },
     /// See [`AckBody`].
     Ack(&'a AckBody),
-    /// See [`ElectionBody`].
-    Election(&'a ElectionBody),
+    /// See [`ElectionBody`]; the 64-byte ballot signature follows it.
+    Election(&'a ElectionBody, &'a [u8; 64]),
     /// See [`LinkAckHeader`]; the entries follow.
     LinkAck(&'a [LinkAckEntry]),
 }
@@ -331,11 +332,12 @@ impl<'a> Message<'a> {
             Kind::GameData => Message::GameData { msg_seq: None, payload: body },
             Kind::Ack => Message::Ack(exact(body)?),
             Kind::Election => {
-                let e: &ElectionBody = exact(body)?;
+                let (e, signature) = ElectionBody::ref_from_prefix(body).map_err(|_| DropReason::MalformedBody)?;
+                let signature = <&[u8; 64]>::try_from(signature).map_err(|_| DropReason::MalformedBody)?;
                 if ElectionOp::from_u8(e.op).is_none() || e.granted > 1 || e.mode > 1 {
                     return Err(DropReason::MalformedBody);
                 }
-                Message::Election(e)
+                Message::Election(e, signature)
             }
             Kind::LinkAck => {
                 let (head, rest) = LinkAckHeader::ref_from_prefix(body).map_err(|_| DropReason::MalformedBody)?;
@@ -388,7 +390,7 @@ mod tests {
         topo[4] = 2; // claims two entries, carries one
         let b = frame_of(Kind::TopologyUpdate, &topo);
         assert_eq!(Message::parse(&Frame::new_checked(&b, 4096).unwrap()).unwrap_err(), DropReason::MalformedBody);
-        let mut election = [0u8; 28];
+        let mut election = [0u8; 28 + 64];
         election[0] = 9;
         let b = frame_of(Kind::Election, &election);
         assert_eq!(Message::parse(&Frame::new_checked(&b, 4096).unwrap()).unwrap_err(), DropReason::MalformedBody);

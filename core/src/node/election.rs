@@ -1,0 +1,199 @@
+//! The node's side of coordinator election and partition detection.
+//!
+//! * **Membership** is this node's connected component of the routing graph (links both
+//!   ends advertise), recomputed with union-find whenever the topology version moves. The
+//!   [`PartitionTracker`] turns component changes into [`Event::Partitioned`] and
+//!   [`Event::Healed`]; the election votes within the component (per-partition mode) or
+//!   within the configured membership (quorum mode).
+//! * **Ballots**: every election message carries, after its 28-byte body, a 64-byte
+//!   signature over [`crate::election::ElectionMessage::signing_bytes`]. On a secured node
+//!   it is the identity's Ed25519 signature, checked here against the key ring before the
+//!   election sees the message (failures are counted as security drops and charged to the
+//!   transmitting neighbour's trust); double votes found by the election cost the voter
+//!   trust. On an unsecured mesh ballots are unsigned (zeros) and accepted: without keys
+//!   there is no protection against Byzantine nodes.
+//! * **Traffic**: broadcasts are flooded (critical priority), answers are routed unicast.
+
+use alloc::vec::Vec;
+
+use super::Node;
+use crate::election::{
+    Action, BallotSigner, BallotVerifier, Election, ElectionEvent, ElectionMessage, PriorityInputs, Signature,
+    SignedMessage, Verification,
+};
+use crate::partition::{Components, PartitionEvent};
+use crate::security::{Behaviour, Identity, SecurityDrop};
+use crate::wire::messages::ElectionBody;
+use crate::wire::Kind;
+use crate::{Destination, Event, Instant, NodeId, Priority};
+
+/// Signs this node's ballots: with its identity on a secured node, not at all otherwise.
+#[derive(Debug)]
+pub(super) enum NodeSigner {
+    Unsigned,
+    Ed25519(alloc::boxed::Box<Identity>),
+}
+
+impl BallotSigner for NodeSigner {
+    fn sign(&mut self, ballot: &[u8]) -> Signature {
+        match self {
+            NodeSigner::Unsigned => Signature([0; 64]),
+            NodeSigner::Ed25519(id) => Signature(id.sign(ballot)),
+        }
+    }
+}
+
+/// The node checks ballot signatures against its key ring *before* handing a message to the
+/// election, so the election is given messages already verified.
+#[derive(Debug)]
+pub(super) struct PreVerified;
+
+impl BallotVerifier for PreVerified {
+    fn verify(&self, _signer: NodeId, _ballot: &[u8], _signature: &Signature) -> Verification {
+        Verification::Valid
+    }
+}
+
+pub(super) type NodeElection = Election<NodeSigner, PreVerified>;
+
+impl Node {
+    /// This node's priority for the election, from its current state.
+    pub(super) fn election_priority(&self) -> u32 {
+        PriorityInputs {
+            uptime_hours: (self.now - self.started).as_secs_f64() / 3600.0,
+            connection_count: self.links.confirmed() as u32,
+            trust: 1.0,
+            processing_power: u32::from(self.config.processing_power),
+            battery: self.battery,
+        }
+        .priority_milli()
+    }
+
+    /// Recomputes the components after a topology change and tells the election and the
+    /// application.
+    pub(super) fn on_topology_changed(&mut self, now: Instant) {
+        let graph = self.router.graph();
+        let nodes: Vec<NodeId> = graph.nodes().to_vec();
+        let mut links = Vec::with_capacity(graph.edge_count());
+        for (u, a) in nodes.iter().enumerate() {
+            for e in graph.edge_range(u as u32) {
+                let b = graph.node(graph.target(e));
+                if *a < b {
+                    links.push((*a, b));
+                }
+            }
+        }
+        self.components = Components::build(&nodes, &links);
+        for event in self.partitions.update(&self.components) {
+            let event = match event {
+                PartitionEvent::Partitioned { unreachable, component, .. } => Event::Partitioned {
+                    members: component.len() as u32,
+                    unreachable: unreachable.len() as u32,
+                },
+                PartitionEvent::Healed { rejoined, component, .. } => {
+                    Event::Healed { members: component.len() as u32, rejoined: rejoined.len() as u32 }
+                }
+                _ => continue,
+            };
+            self.outbox.push_event(event, &mut self.metrics);
+        }
+        let me = self.config.node_id;
+        let component: Vec<NodeId> = self.components.component_of(me).map_or_else(|| alloc::vec![me], <[_]>::to_vec);
+        let version = self.router.lsdb().topology_version() as u32;
+        self.election.set_priority(self.election_priority());
+        self.election.on_membership(now, &component, version, &mut self.rng);
+        self.run_election_actions();
+    }
+
+    /// An election message from `origin` arrived (body and ballot signature).
+    pub(super) fn on_election(&mut self, now: Instant, link: crate::LinkId, origin: NodeId, body: &ElectionBody, signature: &[u8; 64]) {
+        let Ok(message) = ElectionMessage::from_body(body) else {
+            self.metrics.drop(crate::DropReason::MalformedBody);
+            return;
+        };
+        if let Some(s) = self.secure.as_ref() {
+            let verdict = match s.keyring_get(origin) {
+                None => Err(SecurityDrop::UnknownSigner),
+                Some(key) => key.verify(&message.signing_bytes(origin), signature),
+            };
+            if let Err(reason) = verdict {
+                self.metrics.security.add(reason);
+                if reason == SecurityDrop::BadSignature {
+                    if let Some(neighbour) = self.links.get(link).map(|l| l.peer) {
+                        self.judge(neighbour, Behaviour::InvalidSignature, now);
+                    }
+                }
+                return;
+            }
+        }
+        self.election.on_message(now, origin, &message, &Signature(*signature), &mut self.rng);
+        self.run_election_actions();
+    }
+
+    /// Runs the election's timers.
+    pub(super) fn election_timeout(&mut self, now: Instant) {
+        if self.election.next_deadline() <= now {
+            self.election.set_priority(self.election_priority());
+            self.election.on_timeout(now, &mut self.rng);
+            self.run_election_actions();
+        }
+    }
+
+    /// Carries out what the election asked for.
+    fn run_election_actions(&mut self) {
+        while let Some(action) = self.election.poll_action() {
+            match action {
+                Action::Broadcast(m) => self.send_election(None, &m),
+                Action::Send { to, message } => self.send_election(Some(to), &message),
+                Action::Event(e) => self.on_election_event(e),
+            }
+        }
+    }
+
+    fn send_election(&mut self, to: Option<NodeId>, m: &SignedMessage) {
+        let body = m.message.to_bytes();
+        let parts: [&[u8]; 2] = [&body, &m.signature.0];
+        let ttl = self.config.default_ttl;
+        let Some(seq) = self.take_seq() else { return };
+        match to {
+            None => {
+                let (kind, prio) = (Kind::Election, Priority::Critical);
+                let _ = self.originate_with_seq(seq, kind, Destination::Broadcast, prio, ttl, &parts, None);
+            }
+            Some(to) => {
+                let how = super::delivery::Attempt::Route;
+                let _ = self.send_unicast(seq, Kind::Election, to, Priority::Critical, ttl, &parts, 0, how);
+            }
+        }
+    }
+
+    fn on_election_event(&mut self, e: ElectionEvent) {
+        let now = self.now;
+        let event = match e {
+            ElectionEvent::CoordinatorElected { term, node } => Event::CoordinatorElected { term, node },
+            ElectionEvent::CoordinatorLost { term, node } => Event::CoordinatorLost { term, node },
+            ElectionEvent::SteppedDown { term, .. } => Event::SteppedDown { term },
+            ElectionEvent::DoubleVote { evidence } => {
+                self.judge(evidence.voter, Behaviour::DoubleVote, now);
+                Event::DoubleVote { voter: evidence.voter, term: evidence.term }
+            }
+            ElectionEvent::TrustPenalty { .. } => return, // charged with the double vote
+        };
+        self.outbox.push_event(event, &mut self.metrics);
+    }
+
+    /// The coordinator this node follows (or is), if any.
+    pub fn coordinator(&self) -> Option<(u32, NodeId)> {
+        self.election.coordinator().map(|c| (self.election.term(), c))
+    }
+
+    /// This node's connected component, as of the last topology change (sorted).
+    pub fn component(&self) -> &[NodeId] {
+        self.components.component_of(self.config.node_id).unwrap_or(core::slice::from_ref(&self.config.node_id))
+    }
+
+    /// The election state machine (role, term, metrics).
+    pub fn election(&self) -> &Election<impl BallotSigner + core::fmt::Debug, impl BallotVerifier + core::fmt::Debug> {
+        &self.election
+    }
+}

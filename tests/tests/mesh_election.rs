@@ -1,0 +1,114 @@
+//! Coordinator election and partition handling across a mesh, in the harness.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use blemesh_core::{Event, Instant, NodeId};
+use blemesh_tests::{Harness, HarnessConfig, Topology, random_connected};
+
+/// At most one coordinator per connected component (of the true topology) and term.
+fn assert_one_coordinator_per_partition_and_term(h: &Harness, what: &str) {
+    let mut seen: BTreeMap<(usize, u32), NodeId> = BTreeMap::new();
+    for (i, node) in h.nodes.iter().enumerate() {
+        let Some((term, coordinator)) = node.coordinator() else { continue };
+        let component = h.topology.distances(i).iter().position(Option::is_some).expect("i reaches itself");
+        if let Some(other) = seen.insert((component, term), coordinator) {
+            assert_eq!(other, coordinator, "{what}: two coordinators in one partition, term {term}");
+        }
+    }
+}
+
+/// Steps the harness until `until`, checking the invariant after every step.
+fn run_checked(h: &mut Harness, until: Instant, what: &str) {
+    while h.now() < until && h.step() {
+        assert_one_coordinator_per_partition_and_term(h, what);
+    }
+    h.run_until(until);
+}
+
+/// Whether every node of `nodes` follows the same coordinator.
+fn agreed(h: &Harness, nodes: &[usize]) -> Option<NodeId> {
+    let first = h.nodes[nodes[0]].coordinator()?.1;
+    nodes.iter().all(|i| h.nodes[*i].coordinator().map(|c| c.1) == Some(first)).then_some(first)
+}
+
+#[test]
+fn a_coordinator_is_elected_quickly_and_alone() {
+    let mut times = Vec::new();
+    for seed in 0..100u64 {
+        let topo = random_connected(10, 5, 7, 1000 + seed);
+        let mut h = Harness::new(topo.clone(), HarnessConfig { seed, ..Default::default() });
+        // The mesh is stable once every node confirmed all its neighbours.
+        let mut stable = None;
+        let mut elected = None;
+        let all: Vec<usize> = (0..10).collect();
+        while h.now() < Instant::from_secs(6) && h.step() {
+            assert_one_coordinator_per_partition_and_term(&h, &format!("seed {seed}"));
+            if stable.is_none() && (0..10).all(|i| h.confirmed_neighbours(i) == topo.neighbours(i)) {
+                stable = Some(h.now());
+            }
+            if let (Some(s), None) = (stable, elected) {
+                if agreed(&h, &all).is_some() {
+                    elected = Some(h.now() - s);
+                }
+            }
+        }
+        times.push(elected.unwrap_or_else(|| panic!("seed {seed}: no agreed coordinator within 6 s")));
+    }
+    times.sort();
+    let (median, worst) = (times[times.len() / 2], times[times.len() - 1]);
+    eprintln!("time to an agreed coordinator over 100 seeds: median {median:?}, worst {worst:?}");
+    assert!(median <= Duration::from_secs(1), "median {median:?}");
+    assert!(worst <= Duration::from_secs(2), "worst {worst:?}");
+}
+
+/// Two clusters of 5 (each a ring with a chord) joined by the link 4 - 5.
+fn dumbbell() -> Topology {
+    let mut e = Vec::new();
+    for base in [0, 5] {
+        for i in 0..5 {
+            e.push((base + i, base + (i + 1) % 5));
+        }
+        e.push((base, base + 2));
+    }
+    e.push((4, 5));
+    Topology::new(10, e)
+}
+
+#[test]
+fn a_cut_is_detected_by_every_node_and_healing_leaves_one_coordinator() {
+    for seed in 0..10u64 {
+        let what = format!("seed {seed}");
+        let mut h = Harness::new(dumbbell(), HarnessConfig { seed, ..Default::default() });
+        run_checked(&mut h, Instant::from_secs(4), &what);
+        let all: Vec<usize> = (0..10).collect();
+        assert!(agreed(&h, &all).is_some(), "{what}: one coordinator before the cut");
+
+        let cut_at = h.now();
+        h.cut(4, 5);
+        run_checked(&mut h, cut_at + Duration::from_secs(3), &what);
+        for i in 0..10 {
+            let detected = h.events[i].iter().any(|(t, e)| *t >= cut_at && matches!(e, Event::Partitioned { .. }));
+            assert!(detected, "{what}: node {i} did not detect the cut within 3 s");
+            assert_eq!(h.nodes[i].component().len(), 5, "{what}: node {i}");
+        }
+        // Per-partition mode: each side keeps (or elects) its own coordinator.
+        run_checked(&mut h, cut_at + Duration::from_secs(5), &what);
+        assert!(agreed(&h, &[0, 1, 2, 3, 4]).is_some(), "{what}: left side leaderless");
+        assert!(agreed(&h, &[5, 6, 7, 8, 9]).is_some(), "{what}: right side leaderless");
+
+        let heal_at = h.now();
+        h.connect(4, 5);
+        let mut healed = None;
+        while h.now() < heal_at + Duration::from_secs(4) && h.step() {
+            assert_one_coordinator_per_partition_and_term(&h, &what);
+            if healed.is_none() && agreed(&h, &all).is_some() {
+                healed = Some(h.now() - heal_at);
+            }
+        }
+        let healed = healed.unwrap_or_else(|| panic!("{what}: no single coordinator after the heal"));
+        eprintln!("{what}: one coordinator {healed:?} after the heal");
+        assert!(healed <= Duration::from_secs(2), "{what}: one coordinator after {healed:?}");
+        assert!(h.events[0].iter().any(|(t, e)| *t >= heal_at && matches!(e, Event::Healed { .. })));
+    }
+}

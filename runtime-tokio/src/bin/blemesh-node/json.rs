@@ -40,7 +40,15 @@ fn core_event(e: &Event) -> Value {
             };
             json!({"type": "neighbour_lost", "node": id(*node), "link": link.0, "reason": reason})
         }
-        // Events the core adds later (routes, coordinator, partitions) still get a line.
+        Event::CoordinatorElected { term, node } => {
+            json!({"type": "coordinator_elected", "term": term, "node": id(*node)})
+        }
+        Event::CoordinatorLost { term, node } => json!({"type": "coordinator_lost", "term": term, "node": id(*node)}),
+        Event::Partitioned { members, unreachable } => {
+            json!({"type": "partitioned", "members": members, "unreachable": unreachable})
+        }
+        Event::Healed { members, rejoined } => json!({"type": "healed", "members": members, "rejoined": rejoined}),
+        // Other events (routes, deliveries of acknowledged messages...) still get a line.
         other => json!({"type": "event", "debug": format!("{other:?}")}),
     }
 }

@@ -7,7 +7,7 @@ use std::time::Instant;
 use async_std::task;
 use blemesh_core::Config;
 use blemesh_runtime::{
-    Clock, Command, DriverCore, DriverOptions, Error, Flow, Handle, LinkEvent, Subscription, Transport,
+    Clock, Command, DriverCore, DriverOptions, Error, Flow, Handle, LinkEvent, Prepared, Subscription, Transport,
 };
 use futures_lite::FutureExt;
 use futures_lite::future::pending;
@@ -23,14 +23,10 @@ pub fn spawn(config: Config, transport: Transport) -> Result<(Handle, Subscripti
 /// [`spawn`] with explicit [`DriverOptions`].
 pub fn spawn_with(config: Config, transport: Transport, options: DriverOptions) -> Result<(Handle, Subscription), Error> {
     let node_id = config.node_id;
-    let (handle, commands, events) = Handle::new(node_id, &options);
-    let subscription = handle.subscribe();
-    let mut clock = Clock::new(Instant::now());
-    let (sink, links) = DriverCore::split(transport);
-    let core = DriverCore::new(config, clock.core_time(Instant::now()), sink, events)?;
+    let p = Prepared::new(config, transport, &options, Instant::now)?;
     let span = tracing::info_span!("driver", node = %node_id);
-    task::spawn(run(core, clock, commands, links, options).instrument(span));
-    Ok((handle, subscription))
+    task::spawn(run(p.core, p.clock, p.commands, p.links, options).instrument(span));
+    Ok((p.handle, p.subscription))
 }
 
 /// The first input to arrive.

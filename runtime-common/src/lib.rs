@@ -28,7 +28,7 @@ pub mod testsuite;
 pub use error::{Error, RecvError};
 pub use event::{Delivery, MeshEvent, Subscription};
 pub use handle::{Command, DriverOptions, Handle, NeighbourInfo, Reply};
-pub use machine::{DriverCore, DriverStats, Flow};
+pub use machine::{DriverCore, DriverStats, Flow, Prepared};
 pub use memory::{Endpoint, MemoryHub};
 pub use transport::{LinkEvent, LinkSink, TransmitError, Transport};
 

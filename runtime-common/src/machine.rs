@@ -196,3 +196,39 @@ impl DriverCore {
         let _ = self.events.send(event);
     }
 }
+
+/// Everything a driver task needs, prepared the same way for every runtime: the application
+/// handle and a first subscription (made before the task runs, so no event is missed), the
+/// clock, the core, and the receiving ends of commands and link events. The runtime's
+/// adapter only spawns its task over it.
+#[derive(Debug)]
+pub struct Prepared<I> {
+    /// The application's handle.
+    pub handle: crate::Handle,
+    /// The first subscription.
+    pub subscription: crate::Subscription,
+    /// The driver's clock.
+    pub clock: crate::Clock<I>,
+    /// The core.
+    pub core: DriverCore,
+    /// Commands from the handles.
+    pub commands: mpsc::Receiver<crate::Command>,
+    /// Link events from the transport.
+    pub links: mpsc::Receiver<LinkEvent>,
+}
+
+impl<I> Prepared<I>
+where
+    I: Copy + core::ops::Sub<I, Output = core::time::Duration> + core::ops::Add<core::time::Duration, Output = I>,
+{
+    /// Prepares a driver for a node with `config` on `transport`; `now` reads the runtime's
+    /// monotonic clock.
+    pub fn new(config: Config, transport: Transport, options: &crate::DriverOptions, now: impl Fn() -> I) -> Result<Self, Error> {
+        let (handle, commands, events) = crate::Handle::new(config.node_id, options);
+        let subscription = handle.subscribe();
+        let mut clock = crate::Clock::new(now());
+        let (sink, links) = DriverCore::split(transport);
+        let core = DriverCore::new(config, clock.core_time(now()), sink, events)?;
+        Ok(Prepared { handle, subscription, clock, core, commands, links })
+    }
+}

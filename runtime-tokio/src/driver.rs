@@ -7,7 +7,7 @@
 
 use blemesh_core::Config;
 use blemesh_runtime::{
-    Clock, Command, DriverCore, DriverOptions, Error, Flow, Handle, LinkEvent, Subscription, Transport,
+    Clock, Command, DriverCore, DriverOptions, Error, Flow, Handle, LinkEvent, Prepared, Subscription, Transport,
 };
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::{Instant, sleep_until};
@@ -24,14 +24,10 @@ pub fn spawn(config: Config, transport: Transport) -> Result<(Handle, Subscripti
 /// [`spawn`] with explicit [`DriverOptions`].
 pub fn spawn_with(config: Config, transport: Transport, options: DriverOptions) -> Result<(Handle, Subscription), Error> {
     let node_id = config.node_id;
-    let (handle, commands, events) = Handle::new(node_id, &options);
-    let subscription = handle.subscribe();
-    let mut clock = Clock::new(Instant::now());
-    let (sink, links) = DriverCore::split(transport);
-    let core = DriverCore::new(config, clock.core_time(Instant::now()), sink, events)?;
+    let p = Prepared::new(config, transport, &options, Instant::now)?;
     let span = tracing::info_span!("driver", node = %node_id);
-    tokio::spawn(run(core, clock, commands, links, options).instrument(span));
-    Ok((handle, subscription))
+    tokio::spawn(run(p.core, p.clock, p.commands, p.links, options).instrument(span));
+    Ok((p.handle, p.subscription))
 }
 
 async fn run(

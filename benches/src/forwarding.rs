@@ -7,27 +7,61 @@
 //! held at the convergence instant so its links never time out while the benchmark feeds it
 //! millions of frames; `relay_jitter` is 0 so the relay is due at once, and link-layer ARQ is
 //! off (no acknowledgements come back from the ends in this set-up).
+//!
+//! The same relay runs twice in the same group: unsecured nodes ([`Node::new`]) and secured
+//! ones ([`Node::new_secure`]: identities from fixed seeds, one network key), for a flooded
+//! game frame and for a routed unicast one. Secured frames carry the tag-only trailer
+//! (HMAC-SHA256 under the network key); the middle node verifies the tag and relays the frame
+//! as it came (a unicast body is end-to-end encrypted for its destination, which the middle
+//! node never decrypts). Every frame has a fresh sequence number, and a secured one is sealed
+//! again for it: frames are prepared outside the timed part (`iter_batched`), for both
+//! variants alike.
 
 use core::time::Duration;
 use std::hint::black_box;
 
+use blemesh_core::security::{NetworkKey, TrailerLayout, seal};
 use blemesh_core::wire::Kind;
-use blemesh_core::{Destination, Instant, LinkId, Node, Output};
+use blemesh_core::{Config, Destination, Instant, LinkId, Node, NodeId, Output, Security};
+use blemesh_tests::secure::{MESH_KEY, identity};
 use blemesh_tests::{Harness, HarnessConfig, Topology};
-use criterion::{BenchmarkId, Criterion, Throughput};
+use criterion::{BatchSize, BenchmarkId, Criterion, Throughput};
 
 /// The converged middle node of a 3-node line and the instant it was taken at. Its link to
 /// node 0 (id 1) is `LinkId(0)`, to node 2 (id 3) `LinkId(2)`.
 pub fn middle_node() -> (Node, Instant) {
-    let mut h = Harness::with_config(Topology::line(3), HarnessConfig::default(), |_, mut c| {
+    let (node, now, _) = middle_of_line(false);
+    (node, now)
+}
+
+/// Seed of the secured line's identities.
+pub const IDENTITY_SEED: u64 = 0x5eed;
+
+/// The converged middle node of a 3-node line, secured (identities from
+/// [`IDENTITY_SEED`], network key [`MESH_KEY`]) or not, the instant it was taken at and the
+/// ids of the three nodes. Its link to node 0 is `LinkId(0)`, to node 2 `LinkId(2)`.
+pub fn middle_of_line(secure: bool) -> (Node, Instant, [NodeId; 3]) {
+    let adjust = |mut c: Config| {
         c.relay_jitter = Duration::ZERO;
         c.link_arq = false;
         c
-    });
+    };
+    let mut h = if secure {
+        Harness::with_nodes(Topology::line(3), HarnessConfig::default(), |i, seed, now| {
+            let id = identity(i, IDENTITY_SEED);
+            let config = adjust(Config::new(id.node_id(), seed));
+            Node::new_secure(config, Security::new(id, NetworkKey::new(&MESH_KEY)), now).expect("valid secured node")
+        })
+    } else {
+        Harness::with_config(Topology::line(3), HarnessConfig::default(), |_, c| adjust(c))
+    };
     h.run_for(Duration::from_secs(2));
     assert_eq!(h.confirmed_neighbours(1), vec![0, 2], "line converged");
+    let ids = [h.nodes[0].id(), h.nodes[1].id(), h.nodes[2].id()];
     let now = h.now();
-    (h.nodes.swap_remove(1), now)
+    let node = h.nodes.swap_remove(1);
+    assert_eq!(node.is_secure(), secure);
+    (node, now, ids)
 }
 
 /// Feeds one flooded frame (as a whole link PDU) to `node` and drains it; returns
@@ -64,6 +98,40 @@ pub fn flood_pdu(seq: u32, payload: usize) -> Vec<u8> {
     pdu
 }
 
+/// A frame to relay, re-sequenced (and re-sealed when secured) for every use.
+#[derive(Debug)]
+pub struct RelayFrame {
+    /// `header ‖ body` as the origin encoded it (auth length set when secured).
+    frame: Vec<u8>,
+    network: Option<NetworkKey>,
+}
+
+impl RelayFrame {
+    /// Game data from `origin` to `dst`; with `network`, tag-only sealed under it.
+    pub fn new(origin: NodeId, dst: Destination, payload: usize, network: Option<NetworkKey>) -> Self {
+        let mut frame = crate::frame(Kind::GameData, origin.0, dst, 0, 8, &vec![0x5A; payload]);
+        if network.is_some() {
+            frame[5] = TrailerLayout::Tag.auth_len() as u8;
+        }
+        RelayFrame { frame, network }
+    }
+
+    /// The whole-frame link PDU of this frame with sequence `seq`.
+    pub fn pdu(&mut self, seq: u32) -> Vec<u8> {
+        // The sequence number sits at bytes 24..28 of the header.
+        self.frame[24..28].copy_from_slice(&seq.to_be_bytes());
+        let mut pdu = Vec::with_capacity(1 + self.frame.len() + 64);
+        pdu.push(0);
+        pdu.extend_from_slice(&self.frame);
+        if let Some(network) = &self.network {
+            let mut trailer = [0u8; 64];
+            let n = seal(&self.frame, TrailerLayout::Tag, network, None, &mut trailer).expect("sealable");
+            pdu.extend_from_slice(&trailer[..n]);
+        }
+        pdu
+    }
+}
+
 /// Registers the forwarding benchmarks.
 pub fn benchmarks(c: &mut Criterion) {
     let mut g = c.benchmark_group("forwarding");
@@ -83,6 +151,44 @@ pub fn benchmarks(c: &mut Criterion) {
             })
         });
         assert_eq!(forward_one(&mut node, now, &flood_pdu(seq + 1, payload)), (1, 1), "still relaying");
+    }
+    // Security off and on, same frames, same harness: a flood frame (relayed and delivered)
+    // and a unicast to node 2 arriving from node 0 (routed, relayed only).
+    for secure in [false, true] {
+        let label = if secure { "secure" } else { "plain" };
+        for (kind, payload) in [("flood", 32usize), ("unicast", 32)] {
+            let (mut node, now, ids) = middle_of_line(secure);
+            let network = secure.then(|| NetworkKey::new(&MESH_KEY));
+            let (origin, dst, expect) = match kind {
+                "flood" => (NodeId(ORIGIN), Destination::Broadcast, (1, 1)),
+                // From beyond node 0 (a fresh sequence space, like the flood's origin).
+                _ => (NodeId(ORIGIN), Destination::Node(ids[2]), (1, 0)),
+            };
+            let mut frame = RelayFrame::new(origin, dst, payload, network);
+            let mut seq = 1_000_000u32;
+            let first = forward_one(&mut node, now, &frame.pdu(seq));
+            assert_eq!(first, expect, "{label} {kind} relayed; drops {:?}", node.metrics().drops.iter().filter(|(_, n)| *n > 0).collect::<Vec<_>>());
+            let drops = node.metrics().drops.total();
+            g.bench_function(BenchmarkId::new(format!("line3_middle_{kind}_{payload}"), label), |b| {
+                b.iter_batched(
+                    || {
+                        seq += 1;
+                        frame.pdu(seq)
+                    },
+                    |pdu| {
+                        let r = forward_one(&mut node, now, &pdu);
+                        (pdu, r)
+                    },
+                    BatchSize::SmallInput,
+                )
+            });
+            seq += 1;
+            assert_eq!(forward_one(&mut node, now, &frame.pdu(seq)), expect, "{label} {kind} still relayed");
+            assert_eq!(node.metrics().drops.total(), drops, "{label} {kind}: nothing dropped");
+            if secure {
+                assert_eq!(node.metrics().security.total(), 0, "every frame authenticated");
+            }
+        }
     }
     g.finish();
 }

@@ -224,6 +224,12 @@ impl Graph {
         self.offsets[u as usize] as usize..self.offsets[u as usize + 1] as usize
     }
 
+    /// The CSR arrays: `offsets` (node `u`'s edges are `offsets[u]..offsets[u + 1]`, one
+    /// more entry than nodes) and `targets` (by edge). For tight loops over adjacency.
+    pub(crate) fn csr(&self) -> (&[u32], &[u32]) {
+        (&self.offsets, &self.targets)
+    }
+
     /// The target node of edge `e`.
     pub fn target(&self, e: usize) -> u32 {
         self.targets[e]

@@ -3,15 +3,28 @@
 //! [`Spf::run`] computes, from one source, the [`PathCost`] to every node, the predecessor
 //! on the chosen path and the first hop. Edge weights come as a slice indexed by edge (see
 //! [`Policy::link_cost`](super::policy::Policy::link_cost)), so one graph serves every policy.
-//! The heap and the arrays are kept between runs: once they have grown to the graph's size a
+//! The queue and the arrays are kept between runs: once they have grown to the graph's size a
 //! run allocates nothing.
 //!
-//! Ties (same cost and same hop count) keep the path found first; adjacency is sorted by
-//! node id, so the result is deterministic.
+//! Ties (same cost and same hop count) keep the path found first; nodes of equal path cost
+//! are settled in ascending index order and adjacency is sorted by node id, so the result is
+//! deterministic.
+//!
+//! # Implementation
+//!
+//! A node's tentative distance is kept as one packed `u128` key, `cost << 64 | hops << 32 |
+//! index`, whose integer order is the order of [`PathCost`] with the node index as the final
+//! tie-break (exactly the order in which the previous `BinaryHeap<Reverse<(PathCost, u32)>>`
+//! settled nodes, so predecessors and first hops are the same, ties included). The queue is a
+//! 4-ary heap of those keys with decrease-key (a position per node, so a node is queued at
+//! most once and never popped stale); popping moves the hole down to a leaf choosing the
+//! smallest of four children without branches (the key array is padded so all four can be
+//! read), then sifts the last key up. The source is settled before the loop, so the inner
+//! loop has no source or avoided-edge test; it walks one node's CSR `targets` and `weights`
+//! slices together (one bounds check per node, not per edge) and compares one `u128`.
+//! A settled node is never improved again: a relaxation adds a hop, so its key is larger.
 
-use alloc::collections::BinaryHeap;
 use alloc::vec::Vec;
-use core::cmp::Reverse;
 
 use super::graph::Graph;
 use super::policy::PathCost;
@@ -19,11 +32,122 @@ use super::policy::PathCost;
 /// "No node" in index arrays.
 pub const NO_NODE: u32 = u32::MAX;
 
+/// The packed key of an unreached node: decodes to [`PathCost::INFINITE`].
+const UNREACHED: u128 = u128::MAX;
+
+/// Position of a node not in the [`DaryHeap`].
+const NOT_QUEUED: u32 = u32::MAX;
+
+/// Arity of [`DaryHeap`].
+const ARITY: usize = 4;
+
+/// A 4-ary min-heap of packed keys (node index in the low 32 bits) with decrease-key:
+/// `pos[v]` is the slot of node `v`'s key. `keys` always holds at least [`ARITY`] slots of
+/// [`UNREACHED`] past the `len` live ones, so every node's four child slots can be read
+/// without a bounds test and the smallest child picked without branches.
+#[derive(Clone, Debug, Default)]
+struct DaryHeap {
+    keys: Vec<u128>,
+    len: usize,
+    pos: Vec<u32>,
+}
+
+impl DaryHeap {
+    fn reset(&mut self, n: usize) {
+        self.keys.clear();
+        self.keys.resize(ARITY + 1, UNREACHED);
+        self.len = 0;
+        self.pos.clear();
+        self.pos.resize(n, NOT_QUEUED);
+    }
+
+    /// Inserts `key`'s node, or lowers its key (the new key must not be larger).
+    #[inline(always)]
+    fn push_or_decrease(&mut self, key: u128) {
+        let v = key as u32 as usize;
+        let mut i = self.pos[v] as usize;
+        if i == NOT_QUEUED as usize {
+            i = self.len;
+            self.len += 1;
+            if self.keys.len() < self.len + ARITY {
+                self.keys.resize(self.len + ARITY, UNREACHED);
+            }
+        }
+        self.sift_up(i, key);
+    }
+
+    #[inline(always)]
+    fn sift_up(&mut self, mut i: usize, key: u128) {
+        while i > 0 {
+            let parent = (i - 1) / ARITY;
+            let pk = self.keys[parent];
+            if pk <= key {
+                break;
+            }
+            self.keys[i] = pk;
+            self.pos[pk as u32 as usize] = i as u32;
+            i = parent;
+        }
+        self.keys[i] = key;
+        self.pos[key as u32 as usize] = i as u32;
+    }
+
+    /// Removes the smallest key. Its node's `pos` is left stale: a settled node is never
+    /// queued again (relaxations only ever produce larger keys than the one settled).
+    #[inline(always)]
+    fn pop(&mut self) -> Option<u128> {
+        if self.len == 0 {
+            return None;
+        }
+        let top = self.keys[0];
+        self.len -= 1;
+        let len = self.len;
+        let last = core::mem::replace(&mut self.keys[len], UNREACHED);
+        if len == 0 {
+            return Some(top);
+        }
+        // Move the hole at the root down to a leaf along the smallest children (branch-free
+        // choice), then sift the last key up from there.
+        let mut i = 0;
+        loop {
+            let c = ARITY * i + 1;
+            if c >= len {
+                break;
+            }
+            let k: &[u128; ARITY] = self.keys[c..c + ARITY].try_into().expect("padded");
+            // A tournament of three branch-free selections (values and indices by mask).
+            let (ka, a) = select_min(k[0], 0, k[1], 1);
+            let (kb, b) = select_min(k[2], 2, k[3], 3);
+            let (mk, m) = select_min(ka, a, kb, b);
+            self.keys[i] = mk;
+            self.pos[mk as u32 as usize] = i as u32;
+            i = c + m;
+        }
+        self.sift_up(i, last);
+        Some(top)
+    }
+}
+
+/// The smaller of two keys with its index (the first on equality), without branches.
+#[inline(always)]
+fn select_min(x: u128, i: usize, y: u128, j: usize) -> (u128, usize) {
+    let lt = y < x;
+    let mask = 0u128.wrapping_sub(u128::from(lt));
+    (x ^ ((x ^ y) & mask), i ^ ((i ^ j) & 0usize.wrapping_sub(usize::from(lt))))
+}
+
+/// `cost << 64 | hops << 32 | node`: ordered as [`PathCost`], then by node index.
+#[inline(always)]
+fn pack(cost: u64, hops: u32, node: u32) -> u128 {
+    (u128::from(cost) << 64) | u128::from((u64::from(hops) << 32) | u64::from(node))
+}
+
 /// Dijkstra state with buffers reused between runs.
 #[derive(Clone, Debug, Default)]
 pub struct Spf {
-    heap: BinaryHeap<Reverse<(PathCost, u32)>>,
-    dist: Vec<PathCost>,
+    heap: DaryHeap,
+    /// Packed tentative distance of each node (see [`pack`]), [`UNREACHED`] when none.
+    dist: Vec<u128>,
     prev: Vec<u32>,
     first_hop: Vec<u32>,
     source: u32,
@@ -40,40 +164,72 @@ impl Spf {
     /// With `avoid = Some(n)` (`n` a neighbour of `source`) the direct edge `source → n` is not
     /// used and no path goes *through* `n`, though `n` itself may still be reached over
     /// another path: this computes backups disjoint from a primary whose first hop is `n`.
+    ///
+    /// # Panics
+    ///
+    /// If `weights` is shorter than the graph's edge count.
     pub fn run(&mut self, graph: &Graph, source: u32, weights: &[u64], avoid: Option<u32>) {
         let n = graph.node_count();
         debug_assert_eq!(weights.len(), graph.edge_count());
         self.dist.clear();
-        self.dist.resize(n, PathCost::INFINITE);
+        self.dist.resize(n, UNREACHED);
         self.prev.clear();
         self.prev.resize(n, NO_NODE);
         self.first_hop.clear();
         self.first_hop.resize(n, NO_NODE);
-        self.heap.clear();
+        self.heap.reset(n);
         self.source = source;
         if source as usize >= n {
             return;
         }
-        self.dist[source as usize] = PathCost::ZERO;
-        self.heap.push(Reverse((PathCost::ZERO, source)));
-        while let Some(Reverse((d, u))) = self.heap.pop() {
-            if d > self.dist[u as usize] {
+        let avoid = avoid.unwrap_or(NO_NODE);
+        let (offsets, targets) = graph.csr();
+        let weights = &weights[..targets.len()];
+        let heap = &mut self.heap;
+        let dist = &mut self.dist[..];
+        let prev = &mut self.prev[..];
+        let first_hop = &mut self.first_hop[..];
+
+        let s = source as usize;
+        dist[s] = pack(0, 0, source);
+        if source == avoid {
+            return;
+        }
+        // The source is settled first (its key is the only one of 0 hops): its neighbours
+        // become their own first hop, and the avoided one is skipped.
+        let (lo, hi) = (offsets[s] as usize, offsets[s + 1] as usize);
+        for (&v, &w) in targets[lo..hi].iter().zip(&weights[lo..hi]) {
+            if v == avoid {
                 continue;
             }
-            if avoid == Some(u) {
+            let nd = pack(w, 1, v);
+            let dv = &mut dist[v as usize];
+            if nd < *dv {
+                *dv = nd;
+                prev[v as usize] = source;
+                first_hop[v as usize] = v;
+                heap.push_or_decrease(nd);
+            }
+        }
+        while let Some(key) = heap.pop() {
+            let u = key as u32;
+            let ui = u as usize;
+            if u == avoid {
                 continue;
             }
-            for e in graph.edge_range(u) {
-                let v = graph.target(e);
-                if u == source && avoid == Some(v) {
-                    continue;
-                }
-                let nd = d.extend(weights[e]);
-                if nd < self.dist[v as usize] {
-                    self.dist[v as usize] = nd;
-                    self.prev[v as usize] = u;
-                    self.first_hop[v as usize] = if u == source { v } else { self.first_hop[u as usize] };
-                    self.heap.push(Reverse((nd, v)));
+            let cost = (key >> 64) as u64;
+            // Hops + 1 in bits 32..64 (hops < node count < 2³², so it cannot overflow).
+            let hops_next = ((key as u64) & !u64::from(u32::MAX)) + (1 << 32);
+            let fh = first_hop[ui];
+            let (lo, hi) = (offsets[ui] as usize, offsets[ui + 1] as usize);
+            for (&v, &w) in targets[lo..hi].iter().zip(&weights[lo..hi]) {
+                let nd = (u128::from(cost.saturating_add(w)) << 64) | u128::from(hops_next | u64::from(v));
+                let dv = &mut dist[v as usize];
+                if nd < *dv {
+                    *dv = nd;
+                    prev[v as usize] = u;
+                    first_hop[v as usize] = fh;
+                    heap.push_or_decrease(nd);
                 }
             }
         }
@@ -86,7 +242,10 @@ impl Spf {
 
     /// Cost of the best path to `v` found by the last run ([`PathCost::INFINITE`] if none).
     pub fn dist(&self, v: u32) -> PathCost {
-        self.dist.get(v as usize).copied().unwrap_or(PathCost::INFINITE)
+        match self.dist.get(v as usize) {
+            Some(&k) if k != UNREACHED => PathCost { cost: (k >> 64) as u64, hops: (k >> 32) as u32 },
+            _ => PathCost::INFINITE,
+        }
     }
 
     /// First hop towards `v`, or [`NO_NODE`] (unreachable, or `v` is the source).
@@ -157,6 +316,87 @@ mod tests {
         assert_eq!(spf.dist(1), PathCost { cost: 40, hops: 4 });
         assert_eq!(spf.first_hop(1), 3);
         assert_eq!(spf.prev(1), 2);
+    }
+
+    /// The previous implementation (binary heap with lazy deletion), kept as the oracle of
+    /// [`Spf::run`]: same distances, predecessors and first hops, ties included.
+    fn reference(graph: &Graph, source: u32, weights: &[u64], avoid: Option<u32>) -> Vec<(PathCost, u32, u32)> {
+        use alloc::collections::BinaryHeap;
+        use core::cmp::Reverse;
+        let n = graph.node_count();
+        let mut dist = vec![PathCost::INFINITE; n];
+        let mut prev = vec![NO_NODE; n];
+        let mut first = vec![NO_NODE; n];
+        let mut heap = BinaryHeap::new();
+        if (source as usize) < n {
+            dist[source as usize] = PathCost::ZERO;
+            heap.push(Reverse((PathCost::ZERO, source)));
+        }
+        while let Some(Reverse((d, u))) = heap.pop() {
+            if d > dist[u as usize] || avoid == Some(u) {
+                continue;
+            }
+            for e in graph.edge_range(u) {
+                let v = graph.target(e);
+                if u == source && avoid == Some(v) {
+                    continue;
+                }
+                let nd = d.extend(weights[e]);
+                if nd < dist[v as usize] {
+                    dist[v as usize] = nd;
+                    prev[v as usize] = u;
+                    first[v as usize] = if u == source { v } else { first[u as usize] };
+                    heap.push(Reverse((nd, v)));
+                }
+            }
+        }
+        (0..n).map(|v| (dist[v], prev[v], first[v])).collect()
+    }
+
+    fn xorshift(x: &mut u64) -> u64 {
+        *x ^= *x << 13;
+        *x ^= *x >> 7;
+        *x ^= *x << 17;
+        *x
+    }
+
+    #[test]
+    fn identical_to_the_binary_heap_reference() {
+        let m = LinkMetrics::new(1, 1.0, 0, 100);
+        let mut spf = Spf::new();
+        let mut rng = 0x9e37_79b9_7f4a_7c15u64;
+        for case in 0..120u64 {
+            let n = 2 + (xorshift(&mut rng) % 40);
+            let links = n + xorshift(&mut rng) % (2 * n);
+            let g = Graph::from_links((0..links).map(|_| {
+                let a = xorshift(&mut rng) % n;
+                let b = xorshift(&mut rng) % n;
+                (NodeId(a + 1), NodeId(b + 1), m)
+            }));
+            // Few distinct weights (many ties, zeros), wide ones, or near-saturating ones.
+            let w: Vec<u64> = (0..g.edge_count())
+                .map(|_| {
+                    let r = xorshift(&mut rng);
+                    match case % 3 {
+                        0 => r % 4,
+                        1 => r % 1_000_000,
+                        _ => u64::MAX - r % 3,
+                    }
+                })
+                .collect();
+            for s in 0..g.node_count() as u32 + 1 {
+                let mut avoids = vec![None];
+                if (s as usize) < g.node_count() {
+                    avoids.extend(g.edge_range(s).map(|e| Some(g.target(e))));
+                    avoids.push(Some(s));
+                }
+                for avoid in avoids {
+                    spf.run(&g, s, &w, avoid);
+                    let got: Vec<_> = (0..g.node_count() as u32).map(|v| (spf.dist(v), spf.prev(v), spf.first_hop(v))).collect();
+                    assert_eq!(got, reference(&g, s, &w, avoid), "case {case}, source {s}, avoid {avoid:?}");
+                }
+            }
+        }
     }
 
     #[test]

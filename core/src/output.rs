@@ -166,6 +166,22 @@ pub enum Event {
         /// Nodes regained.
         rejoined: u32,
     },
+    /// Nodes never seen before joined this node's component (a new player, or a mesh this
+    /// node never knew merging in).
+    Joined {
+        /// Nodes in this node's component now.
+        members: u32,
+        /// Nodes new to it.
+        joined: u32,
+    },
+    /// Bridge search: connect to `node`, heard advertising but in another component (see
+    /// [`crate::Node::handle_overheard`]); the link would heal a partition.
+    ConnectAdvised {
+        /// The node to connect to.
+        node: NodeId,
+        /// Whether a bridge-capable node is involved (else two plain peers, lower id dials).
+        bridge: bool,
+    },
     /// A neighbour is no longer usable.
     NeighbourLost {
         /// The neighbour.

@@ -1,19 +1,25 @@
 //! Coordinator election and partition handling across a mesh, in the harness.
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 use blemesh_core::{Event, Instant, NodeId};
 use blemesh_tests::{Harness, HarnessConfig, Topology, random_connected};
 
-/// At most one coordinator per connected component (of the true topology) and term.
+/// At most one coordinator per partition and term. A partition is what the nodes see: two
+/// nodes that count each other in their components (their routing views) and are in the same
+/// term must follow the same coordinator. (A link that merges two meshes which elected in the
+/// same term joins them physically at once, but each node's view, and so the election, only
+/// when adverts cross it.)
 fn assert_one_coordinator_per_partition_and_term(h: &Harness, what: &str) {
-    let mut seen: BTreeMap<(usize, u32), NodeId> = BTreeMap::new();
-    for (i, node) in h.nodes.iter().enumerate() {
-        let Some((term, coordinator)) = node.coordinator() else { continue };
-        let component = h.topology.distances(i).iter().position(Option::is_some).expect("i reaches itself");
-        if let Some(other) = seen.insert((component, term), coordinator) {
-            assert_eq!(other, coordinator, "{what}: two coordinators in one partition, term {term}");
+    let n = h.nodes.len();
+    for i in 0..n {
+        let Some((term, ci)) = h.nodes[i].coordinator() else { continue };
+        for j in i + 1..n {
+            let Some((tj, cj)) = h.nodes[j].coordinator() else { continue };
+            let mutual = h.nodes[i].component().contains(&h.id(j)) && h.nodes[j].component().contains(&h.id(i));
+            if mutual && tj == term {
+                assert_eq!(ci, cj, "{what}: nodes {i} and {j} share a partition and term {term} but not the coordinator");
+            }
         }
     }
 }
@@ -110,5 +116,49 @@ fn a_cut_is_detected_by_every_node_and_healing_leaves_one_coordinator() {
         eprintln!("{what}: one coordinator {healed:?} after the heal");
         assert!(healed <= Duration::from_secs(2), "{what}: one coordinator after {healed:?}");
         assert!(h.events[0].iter().any(|(t, e)| *t >= heal_at && matches!(e, Event::Healed { .. })));
+    }
+}
+
+#[test]
+fn bridge_search_advises_the_link_that_heals_a_partition() {
+    // The dumbbell without its middle link: two meshes of 5 that cannot hear each other
+    // except node 4 (bridge-capable) overhearing node 5.
+    let mut topo = dumbbell();
+    topo.edges.retain(|e| *e != (4, 5));
+    let mut h = Harness::with_config(topo, HarnessConfig::default(), |i, mut c| {
+        if i == 4 {
+            c.capabilities |= blemesh_core::Capabilities::BRIDGE;
+        }
+        c
+    });
+    run_checked(&mut h, Instant::from_secs(4), "two meshes");
+    assert!(agreed(&h, &[0, 1, 2, 3, 4]).is_some() && agreed(&h, &[5, 6, 7, 8, 9]).is_some());
+    assert_ne!(agreed(&h, &[0, 1, 2, 3, 4]), agreed(&h, &[5, 6, 7, 8, 9]), "one coordinator per mesh");
+
+    // Node 5 overhears node 4 too, but only the bridge-capable side dials.
+    let now = h.now();
+    let (id4, id5) = (h.id(4), h.id(5));
+    h.nodes[5].handle_overheard(now, id4, -60).unwrap();
+    h.nodes[4].handle_overheard(now, id5, -60).unwrap();
+    h.run_for(Duration::from_millis(10));
+    let advised = |i: usize| h.events[i].iter().any(|(_, e)| matches!(e, Event::ConnectAdvised { .. }));
+    assert!(!advised(5), "the plain node leaves the dialling to the bridge");
+    let to = h.events[4].iter().find_map(|(_, e)| match e {
+        Event::ConnectAdvised { node, bridge } => Some((*node, *bridge)),
+        _ => None,
+    });
+    assert_eq!(to, Some((id5, true)));
+
+    // The runtime connects; union-find over the new topology confirms the heal.
+    let heal_at = h.now();
+    h.connect(4, 5);
+    run_checked(&mut h, heal_at + Duration::from_secs(3), "bridged");
+    let all: Vec<usize> = (0..10).collect();
+    assert!(agreed(&h, &all).is_some(), "one coordinator for the bridged mesh");
+    for i in [0, 9] {
+        // Node 0 never knew the other mesh: for it, its nodes joined.
+        let merged = |e: &Event| matches!(e, Event::Healed { .. } | Event::Joined { .. });
+        assert!(h.events[i].iter().any(|(t, e)| *t >= heal_at && merged(e)), "node {i} saw the merge");
+        assert_eq!(h.nodes[i].component().len(), 10);
     }
 }

@@ -3,10 +3,14 @@
 //! Per partition, the component *is* the voter set; in quorum mode the voters stay the
 //! configured membership and the component only tells who is reachable.
 //!
+//! * **The component grew** (a heal, or a node joined, possibly bringing the coordinator it
+//!   elected on its own): nobody in the merged component can know yet which coordinators the
+//!   newcomers follow, so keeping a coordinator could put two of one term in one partition
+//!   while their claims travel. A coordinator steps down (`Merged`), a follower forgets its
+//!   coordinator, and the merged component elects afresh (one election, a few hundred ms).
 //! * Coordinator: if fewer voters than the threshold are reachable, it steps down at once
 //!   (`LostQuorum`); otherwise, if the voters changed, it restarts its check-quorum window (new
-//!   members get a full window to acknowledge) and heartbeats at once, so that a merged
-//!   component reconciles quickly.
+//!   members get a full window to acknowledge) and heartbeats at once.
 //! * Follower whose coordinator left the component: `CoordinatorLost`, and a fresh election
 //!   timeout (no lease any more).
 //! * (Pre-)candidate: grants from non-voters stop counting; a smaller voter set may complete
@@ -27,6 +31,7 @@ impl<S: BallotSigner, V: BallotVerifier> Election<S, V> {
         reachable.retain(|n| n.is_unicast());
         reachable.sort_unstable();
         reachable.dedup();
+        let grew = reachable.iter().any(|n| self.reachable.binary_search(n).is_err());
         self.reachable = reachable;
         self.topology_version = topology_version;
         let voters = match self.cfg.mode {
@@ -39,6 +44,17 @@ impl<S: BallotSigner, V: BallotVerifier> Election<S, V> {
         self.grants.retain(|n| voters.binary_search(n).is_ok());
         self.heard.retain(|n| voters.binary_search(n).is_ok());
         self.voters = voters;
+        if grew && self.cfg.mode == ElectionMode::PerPartition {
+            match self.role {
+                Role::Coordinator => return self.step_down(StepDownReason::Merged, now, rng),
+                Role::Follower if self.coordinator.is_some() => {
+                    self.lose_coordinator();
+                    self.reset_election_deadline(now, rng);
+                    return;
+                }
+                _ => {}
+            }
+        }
         match self.role {
             Role::Coordinator => {
                 let reachable_voters = self.reachable.iter().filter(|n| self.is_voter(**n)).count();

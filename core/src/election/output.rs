@@ -42,6 +42,9 @@ pub enum StepDownReason {
     LostQuorum,
     /// After a merge, a coordinator of the same term outranks this one.
     Outranked,
+    /// The component grew (a heal or a join): the merged component elects afresh, so that two
+    /// coordinators of one term never share a partition while their claims travel.
+    Merged,
 }
 
 /// Events, in the order they happened.

@@ -93,7 +93,9 @@ impl Node {
                 PartitionEvent::Healed { rejoined, component, .. } => {
                     Event::Healed { members: component.len() as u32, rejoined: rejoined.len() as u32 }
                 }
-                _ => continue,
+                PartitionEvent::Joined { joined, component } => {
+                    Event::Joined { members: component.len() as u32, joined: joined.len() as u32 }
+                }
             };
             self.outbox.push_event(event, &mut self.metrics);
         }
@@ -103,6 +105,7 @@ impl Node {
         self.election.set_priority(self.election_priority());
         self.election.on_membership(now, &component, version, &mut self.rng);
         self.run_election_actions();
+        self.advise_bridges(now);
     }
 
     /// An election message from `origin` arrived (body and ballot signature).
@@ -185,6 +188,11 @@ impl Node {
     /// The coordinator this node follows (or is), if any.
     pub fn coordinator(&self) -> Option<(u32, NodeId)> {
         self.election.coordinator().map(|c| (self.election.term(), c))
+    }
+
+    /// Every connected component of this node's topology view, as of the last change.
+    pub fn components(&self) -> &Components {
+        &self.components
     }
 
     /// This node's connected component, as of the last topology change (sorted).

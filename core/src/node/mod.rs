@@ -13,6 +13,7 @@
 //! The receive path lives in `receive.rs`, originating and relaying in `transmit.rs`, timers
 //! in `timers.rs`, the output queues in `outbox.rs`.
 
+mod bridge;
 mod delivery;
 mod election;
 mod outbox;
@@ -76,6 +77,7 @@ pub struct Node {
     election: election::NodeElection,
     components: crate::partition::Components,
     partitions: crate::partition::PartitionTracker,
+    overheard: Vec<bridge::Overheard>,
     metrics: Metrics,
 }
 
@@ -184,6 +186,7 @@ impl Node {
             election,
             components: crate::partition::Components::build(&[me], &[]),
             partitions: crate::partition::PartitionTracker::new(me),
+            overheard: Vec::new(),
             metrics: Metrics::default(),
             config,
         })

@@ -94,6 +94,10 @@ pub struct Config {
 
     /// Coordinator election: mode (per-partition by default, or quorum over a configured
     /// membership), timers, Byzantine threshold. See [`crate::election::ElectionConfig`].
+    /// Defaults sized for BLE: election timeout 500–1000 ms, coordinator heartbeat every
+    /// 250 ms, follower acknowledgements every second, check-quorum window 3 s. (Every
+    /// heartbeat is flooded to the component; at about 67 packets per second per BLE link
+    /// direction, tens of floods a second would crowd out the game.)
     pub election: crate::election::ElectionConfig,
 
     /// Links up at once. Default 8 (BLE devices manage about 7 connections).
@@ -122,6 +126,17 @@ pub struct Config {
     pub capabilities: u16,
     /// Processing power in arbitrary units, announced for coordinator election. Default 1000.
     pub processing_power: u16,
+}
+
+/// The election's timers tuned for BLE (see [`Config::election`]).
+fn ble_election() -> crate::election::ElectionConfig {
+    let mut e = crate::election::ElectionConfig::new(crate::election::ElectionMode::PerPartition);
+    e.election_timeout_min = Duration::from_millis(500);
+    e.election_timeout_max = Duration::from_millis(1000);
+    e.heartbeat_interval = Duration::from_millis(250);
+    e.ack_interval = Duration::from_secs(1);
+    e.check_quorum_interval = Duration::from_secs(3);
+    e
 }
 
 impl Config {
@@ -156,7 +171,7 @@ impl Config {
             ack_timeout: Duration::from_millis(750),
             ack_retries: 2,
             max_pending_acks: 32,
-            election: crate::election::ElectionConfig::new(crate::election::ElectionMode::PerPartition),
+            election: ble_election(),
             max_links: 8,
             max_message_size: 2048,
             max_reassemblies: 8,

@@ -220,6 +220,13 @@ impl Harness {
         self.drain(i);
     }
 
+    /// Node `i`'s radio hears node `j` advertise, at `rssi` dBm, without a connection.
+    pub fn overhear(&mut self, i: usize, j: usize, rssi: i8) {
+        let (now, id) = (self.now, self.ids[j]);
+        self.nodes[i].handle_overheard(now, id, rssi).expect("valid overheard node");
+        self.drain(i);
+    }
+
     /// Confirmed neighbours of node `i`, as node indices, ascending.
     pub fn confirmed_neighbours(&self, i: usize) -> Vec<usize> {
         let mut v: Vec<usize> = self.nodes[i]

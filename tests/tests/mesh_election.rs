@@ -136,11 +136,9 @@ fn bridge_search_advises_the_link_that_heals_a_partition() {
     assert_ne!(agreed(&h, &[0, 1, 2, 3, 4]), agreed(&h, &[5, 6, 7, 8, 9]), "one coordinator per mesh");
 
     // Node 5 overhears node 4 too, but only the bridge-capable side dials.
-    let now = h.now();
-    let (id4, id5) = (h.id(4), h.id(5));
-    h.nodes[5].handle_overheard(now, id4, -60).unwrap();
-    h.nodes[4].handle_overheard(now, id5, -60).unwrap();
-    h.run_for(Duration::from_millis(10));
+    let id5 = h.id(5);
+    h.overhear(5, 4, -60);
+    h.overhear(4, 5, -60);
     let advised = |i: usize| h.events[i].iter().any(|(_, e)| matches!(e, Event::ConnectAdvised { .. }));
     assert!(!advised(5), "the plain node leaves the dialling to the bridge");
     let to = h.events[4].iter().find_map(|(_, e)| match e {

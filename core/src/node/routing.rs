@@ -3,7 +3,9 @@
 //!
 //! Adverts list the confirmed links with **quantised** metrics (latency in 5 ms steps,
 //! reliability in 16 steps, congestion in quarters, bandwidth in 8 kbit/s steps, RSSI in
-//! 5 dB steps), so estimator noise does not re-flood the topology and recompute every
+//! 5 dB steps) **with hysteresis**: a field keeps its advertised value until the measurement
+//! moves by more than a step (latency 5 ms, reliability 24/255, RSSI 8 dB, bandwidth 25 %),
+//! so noise around a step boundary does not re-flood the topology and recompute every
 //! table. An advert goes out when its content changed (at most once per `advert_min_gap`)
 //! and every `advert_interval` regardless, and is fed to this node's own router too: a link
 //! enters the routing graph only when both its ends advertise it.
@@ -33,7 +35,10 @@ impl Node {
             .iter()
             .filter(|l| l.is_confirmed())
             .take(MAX_ADVERT_LINKS)
-            .map(|l| advert_entry(l, window))
+            .map(|l| {
+                let before = self.advertised.iter().find(|e| e.neighbour.get() == l.peer.0);
+                advert_entry(l, window, before)
+            })
             .collect()
     }
 
@@ -161,15 +166,33 @@ impl Node {
     }
 }
 
-/// One confirmed link as advertised, metrics quantised.
-fn advert_entry(l: &LinkState, window: usize) -> LinkEntry {
+/// One confirmed link as advertised: metrics quantised, each kept at its value in
+/// `before` (the last advert) while the measurement stays within a step of it.
+fn advert_entry(l: &LinkState, window: usize, before: Option<&LinkEntry>) -> LinkEntry {
     let e = &l.estimator;
-    let latency_ms = e.rtt().map_or(DEFAULT_CONNECTION_INTERVAL, |rtt| rtt / 2).as_millis();
-    let latency_ms = (latency_ms.div_ceil(5) * 5).clamp(5, u128::from(u16::MAX)) as u16;
-    let reliability = ((e.reliability() * 255.0) as u8 & 0xF0).max(0x0F);
+    let raw_latency = e.rtt().map_or(DEFAULT_CONNECTION_INTERVAL, |rtt| rtt / 2).as_millis().min(u128::from(u16::MAX)) as i64;
+    let raw_reliability = i64::from((e.reliability() * 255.0) as u8);
+    let raw_bandwidth = i64::from((e.bandwidth_bps() / 1000).min(u32::from(u16::MAX)));
+    let raw_rssi = e.rssi().map(|r| r as i64);
+    let keep = |old: i64, raw: i64, margin: i64| (raw - old).abs() <= margin;
+    let latency_ms = match before.map(|b| i64::from(b.latency_ms.get())) {
+        Some(old) if keep(old, raw_latency, 5) => old as u16,
+        _ => ((raw_latency as u64).div_ceil(5) * 5).clamp(5, u64::from(u16::MAX)) as u16,
+    };
+    let reliability = match before.map(|b| i64::from(b.reliability)) {
+        Some(old) if keep(old, raw_reliability, 24) => old as u8,
+        _ => (raw_reliability as u8 & 0xF0).max(0x0F),
+    };
+    let bandwidth_kbps = match before.map(|b| i64::from(b.bandwidth_kbps.get())) {
+        Some(old) if keep(old, raw_bandwidth, old / 4) => old as u16,
+        _ => (raw_bandwidth as u16) & !7,
+    };
+    let rssi = match (before.map(|b| i64::from(b.rssi.get())), raw_rssi) {
+        (_, None) => 0,
+        (Some(old), Some(raw)) if old != 0 && keep(old, raw, 8) => old as i16,
+        (_, Some(raw)) => ((raw / 5) * 5) as i16,
+    };
     let congestion = ((l.arq.unacked.len() * 4 / window).min(3) * 85) as u8;
-    let bandwidth_kbps = ((e.bandwidth_bps() / 1000).min(u32::from(u16::MAX)) as u16) & !7;
-    let rssi = e.rssi().map_or(0, |r| ((r / 5.0) as i16) * 5);
     LinkEntry {
         neighbour: U64::new(l.peer.0),
         latency_ms: U16::new(latency_ms),

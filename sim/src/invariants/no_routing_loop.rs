@@ -103,8 +103,8 @@ impl NoRoutingLoop {
             }
         }
         let roots: Vec<usize> = (0..n).map(|i| find(&mut comp, i)).collect();
-        for s in 0..n {
-            let (Some(a), Some(b)) = (&e.devices[s].node, &e.devices[roots[s]].node) else { continue };
+        for (d, &root) in e.devices.iter().zip(&roots) {
+            let (Some(a), Some(b)) = (&d.node, &e.devices[root].node) else { continue };
             if !same_graph(a.router().graph(), b.router().graph()) {
                 return Ok(false);
             }

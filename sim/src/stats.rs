@@ -118,6 +118,29 @@ pub struct MemoryStats {
     pub peak: [usize; 9],
 }
 
+/// Routing counters and end-to-end acknowledged delivery (core [`Metrics`], summed), and
+/// route convergence instants.
+#[derive(Clone, Debug, Default)]
+pub struct RoutingStats {
+    /// Unicast frames forwarded along a route.
+    pub forwarded: u64,
+    /// Unicast frames flooded for want of a route.
+    pub flood_fallbacks: u64,
+    /// Routing table recomputations.
+    pub route_computations: u64,
+    /// Topology adverts sent.
+    pub adverts_sent: u64,
+    /// End-to-end acknowledgements sent.
+    pub acks_sent: u64,
+    /// Acknowledged delivery per priority.
+    pub delivery: [blemesh_core::DeliveryStats; 4],
+    /// First sample, once the mesh is connected, at which every live node had a route to
+    /// every other live node, µs.
+    pub complete_at: Option<u64>,
+    /// Same, first sample after the last heal with the mesh connected again, µs.
+    pub complete_after_heal_at: Option<u64>,
+}
+
 /// Everything gathered.
 #[derive(Clone, Debug, Default)]
 pub struct Stats {
@@ -158,6 +181,8 @@ pub struct Stats {
     pub core_drops: BTreeMap<&'static str, u64>,
     /// Core relay counters summed: relayed, suppressed, TTL expired.
     pub core_relays: (u64, u64, u64),
+    /// Routing counters and end-to-end acknowledged delivery, summed over nodes.
+    pub routing: RoutingStats,
 }
 
 impl Stats {
@@ -265,6 +290,7 @@ impl Stats {
     pub(crate) fn on_heal(&mut self, at: u64) {
         self.cuts.push((at, true));
         self.reconnected_at = None;
+        self.routing.complete_after_heal_at = None;
     }
 
     pub(crate) fn on_leave(&mut self, _at: u64, d: u32) {
@@ -288,6 +314,20 @@ impl Stats {
         self.core_relays.0 += m.relayed;
         self.core_relays.1 += m.relays_suppressed;
         self.core_relays.2 += m.ttl_expired;
+        let r = &mut self.routing;
+        r.forwarded += m.forwarded;
+        r.flood_fallbacks += m.flood_fallbacks;
+        r.route_computations += m.route_computations;
+        r.adverts_sent += m.adverts_sent;
+        r.acks_sent += m.acks_sent;
+        for (t, d) in r.delivery.iter_mut().zip(&m.delivery) {
+            t.sent += d.sent;
+            t.delivered += d.delivered;
+            t.failed += d.failed;
+            t.retries += d.retries;
+            t.latency_sum_us += d.latency_sum_us;
+            t.latency_max_us = t.latency_max_us.max(d.latency_max_us);
+        }
     }
 
     fn write_off(&mut self, r: Rec) {
@@ -344,6 +384,17 @@ impl Engine {
                 s.reconnected_at.get_or_insert(at);
             }
         }
+        let healed = s.cuts.last().is_some_and(|c| c.1);
+        let want = (s.connected_at.is_some() && s.routing.complete_at.is_none())
+            || (healed && components == 1 && s.routing.complete_after_heal_at.is_none());
+        if want && self.routes_complete() {
+            let r = &mut self.stats.routing;
+            r.complete_at.get_or_insert(at);
+            if healed {
+                r.complete_after_heal_at.get_or_insert(at);
+            }
+        }
+        let s = &mut self.stats;
         let b = s.bucket_of(at);
         s.series[b].alive = alive;
         s.series[b].components = components;
@@ -353,6 +404,13 @@ impl Engine {
         if next <= self.end {
             self.queue.push(next, SimEvent::Sample);
         }
+    }
+
+    /// Whether every live node has a next hop to every other live node (whole mesh, any
+    /// priority: the Normal table, which every other policy shares the graph of).
+    fn routes_complete(&self) -> bool {
+        let live: Vec<_> = self.devices.iter().filter_map(|d| d.node.as_ref().map(|n| (d.id, n))).collect();
+        live.iter().all(|(me, n)| live.iter().all(|(to, _)| to == me || n.router().next_hop(*to, blemesh_core::Priority::Normal).is_some()))
     }
 
     /// Samples memory use of every live node.

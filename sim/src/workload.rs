@@ -5,6 +5,10 @@
 //! accepts is tracked by its `(origin, seq)` with the receivers expected at that instant
 //! (every other live node for a broadcast, the destination for a unicast); one it refuses
 //! (no neighbour yet, queue full) is counted as rejected at the source.
+//!
+//! Critical unicasts (and a configurable fraction of the others) use `Qos::reliable`: the
+//! core acknowledges them end to end and reports `Delivered` / `DeliveryFailed`, counted per
+//! priority in `Metrics::delivery` and shown in the report's routing section.
 
 use blemesh_core::{Priority, Qos};
 
@@ -40,7 +44,10 @@ impl Engine {
         let unicast = self.rng.workload.chance(load.unicast_fraction);
         let payload = vec![0xA5u8; load.payload_bytes];
         let alive = self.devices.iter().filter(|d| d.alive()).count() as u32;
-        let qos = Qos::new(priority);
+        let reliable = unicast
+            && ((priority == Priority::Critical && load.reliable_critical)
+                || (load.reliable_fraction > 0.0 && self.rng.workload.chance(load.reliable_fraction)));
+        let qos = if reliable { Qos::reliable(priority) } else { Qos::new(priority) };
         let (result, expected) = if unicast && alive > 1 {
             // A uniformly chosen live node other than `i`.
             let mut k = self.rng.workload.below(u64::from(alive - 1));

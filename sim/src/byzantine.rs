@@ -137,12 +137,13 @@ impl Engine {
             }
             Behaviour::Forge => {
                 let nodes = self.devices.len() as u64;
-                let mut victim = self.rng.byzantine.below(nodes) + 1;
-                if victim == u64::from(d) + 1 {
-                    victim = victim % nodes + 1;
+                let mut victim = self.rng.byzantine.below(nodes);
+                if victim == u64::from(d) {
+                    victim = (victim + 1) % nodes;
                 }
+                let victim = self.devices[victim as usize].id;
                 let seq = self.rng.byzantine.next_u64() as u32;
-                let header = FrameHeader::new(Kind::GameData, Priority::Normal, 16, NodeId(victim), Destination::Broadcast, seq);
+                let header = FrameHeader::new(Kind::GameData, Priority::Normal, 16, victim, Destination::Broadcast, seq);
                 let mut frame = Vec::new();
                 encode_frame(&mut frame, &header, &[b"forged by a byzantine node"]);
                 let mut pdu = vec![CTRL_WHOLE];

@@ -227,8 +227,30 @@ pub struct Results {
     pub byzantine: (u64, u64, u64, u64),
     /// Cuts and heals: `(time s, is_heal)`.
     pub cuts: Vec<(f64, bool)>,
+    /// Secured mesh: attacks and what got through; `None` for an unsecured run.
+    pub security: Option<SecurityReport>,
     /// Delivery over time: `(start s, sent, expected, delivered, alive, components)`.
     pub series: Vec<(f64, u64, u64, u64, u32, u32)>,
+}
+
+/// What the attackers of a secured mesh achieved.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct SecurityReport {
+    /// Frames of outsiders (another network key) honest nodes acted on: neighbour
+    /// confirmations and deliveries of their messages. Must be 0.
+    pub outsider_frames_accepted: u64,
+    /// Deliveries of a message a receiver already had (replays that got through). Must be 0.
+    pub replays_accepted: u64,
+    /// Deliveries of forged messages (an `(origin, seq)` the origin never sent). Must be 0.
+    pub forged_accepted: u64,
+    /// Replays and forgeries the attackers wrote.
+    pub attempts: (u64, u64),
+    /// Core rejections by `SecurityDrop` reason, summed over nodes.
+    pub drops: BTreeMap<&'static str, u64>,
+    /// Delivery ratio of critical messages (receivers reached / expected), black holes included.
+    pub critical_delivery_ratio: f64,
+    /// Acknowledged critical unicasts: delivered / decided.
+    pub critical_acked_ratio: Option<f64>,
 }
 
 /// Wall-clock figures: not deterministic, excluded from comparisons.
@@ -287,6 +309,8 @@ impl Report {
         let s = &e.stats;
         let sc = &e.scenario;
         let priorities: Vec<PriorityRow> = Priority::ALL.iter().map(|p| row(p.name(), &s.priority[*p as usize])).collect();
+        let critical_ratio = priorities[Priority::Critical as usize].delivery_ratio;
+        let security = sc.security.enabled;
         let mut all = PriorityStats::default();
         for p in &s.priority {
             all.offered += p.offered;
@@ -352,6 +376,15 @@ impl Report {
                 core_relays: s.core_relays,
                 api_errors: s.api_errors.clone(),
                 byzantine: (s.byzantine.replays_sent, s.byzantine.forged_sent, s.byzantine.unknown_deliveries, s.radio.blackholed),
+                security: security.then(|| SecurityReport {
+                    outsider_frames_accepted: s.outsider_accepted,
+                    replays_accepted: s.byzantine.replays_accepted,
+                    forged_accepted: s.byzantine.unknown_deliveries,
+                    attempts: (s.byzantine.replays_sent, s.byzantine.forged_sent),
+                    drops: s.security_drops.clone(),
+                    critical_delivery_ratio: critical_ratio,
+                    critical_acked_ratio: s.routing.delivery[Priority::Critical as usize].delivery_ratio(),
+                }),
                 cuts: s.cuts.iter().map(|(t, h)| (*t as f64 / SEC as f64, *h)).collect(),
                 series: s
                     .series

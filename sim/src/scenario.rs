@@ -78,6 +78,18 @@ pub struct Scenario {
     pub delivery_horizon_s: f64,
     /// Interval of memory and connectivity samples, seconds. Default 1.
     pub sample_interval_s: f64,
+    /// Secured mesh (`Node::new_secure`). Default off.
+    pub security: SecurityParams,
+}
+
+/// The `[security]` section.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SecurityParams {
+    /// Build every node with `Node::new_secure`: identities derived from the seed and the
+    /// device index, one network key for the mesh. Byzantine `blackhole` and `replay` nodes
+    /// are then insiders (they hold the key); `forge` nodes are outsiders (another key).
+    pub enabled: bool,
 }
 
 impl Default for Scenario {
@@ -97,6 +109,7 @@ impl Default for Scenario {
             byzantine: Vec::new(),
             delivery_horizon_s: 30.0,
             sample_interval_s: 1.0,
+            security: SecurityParams::default(),
         }
     }
 }

@@ -120,6 +120,22 @@ pub fn render(report: &Report) -> String {
             "  byzantine                 replayed {replays}, forged {forged}, unknown-origin deliveries {unknown}, blackholed PDUs {blackholed}"
         );
     }
+    if let Some(sec) = &d.security {
+        let _ = writeln!(o, "\nSecurity (Node::new_secure; forge nodes are outsiders with another network key)");
+        let _ = writeln!(
+            o,
+            "  accepted from attackers   outsider frames {}, replays {}, forgeries {} (of {} replays, {} forgeries written)",
+            sec.outsider_frames_accepted, sec.replays_accepted, sec.forged_accepted, sec.attempts.0, sec.attempts.1
+        );
+        let drops: Vec<String> = sec.drops.iter().map(|(k, v)| format!("{k} {v}")).collect();
+        let _ = writeln!(o, "  rejected by the core      {}", if drops.is_empty() { "none".into() } else { drops.join(", ") });
+        let acked = sec.critical_acked_ratio.map_or_else(|| "-".to_string(), |r| format!("{:.2}%", r * 100.0));
+        let _ = writeln!(
+            o,
+            "  critical delivery         {:.2}% of receivers; acknowledged unicast {acked}",
+            sec.critical_delivery_ratio * 100.0
+        );
+    }
     if let Some(t) = &report.timing {
         let _ = writeln!(o, "\nTiming (wall clock, not deterministic)");
         let _ = writeln!(o, "  run time                  {:.2} s ({:.0}x real time, {:.0} events/s)", t.wall_s, t.speedup, t.events_per_s);

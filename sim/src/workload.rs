@@ -36,14 +36,14 @@ impl Engine {
         }
         let gap = self.next_gap();
         self.queue.push(at + gap, SimEvent::AppSend { node: i });
-        if !self.devices[i as usize].alive() {
-            return;
+        if !self.devices[i as usize].alive() || self.outsider[i as usize] {
+            return; // outsiders are not players: they neither send nor are expected to receive
         }
         let load = &self.scenario.load;
         let priority = pick_priority(load.priorities.weights(), self.rng.workload.unit());
         let unicast = self.rng.workload.chance(load.unicast_fraction);
         let payload = vec![0xA5u8; load.payload_bytes];
-        let alive = self.devices.iter().filter(|d| d.alive()).count() as u32;
+        let alive = self.devices.iter().zip(&self.outsider).filter(|(d, o)| d.alive() && !**o).count() as u32;
         let reliable = unicast
             && ((priority == Priority::Critical && load.reliable_critical)
                 || (load.reliable_fraction > 0.0 && self.rng.workload.chance(load.reliable_fraction)));
@@ -53,7 +53,7 @@ impl Engine {
             let mut k = self.rng.workload.below(u64::from(alive - 1));
             let mut to = 0;
             for (j, d) in self.devices.iter().enumerate() {
-                if j as u32 == i || !d.alive() {
+                if j as u32 == i || !d.alive() || self.outsider[j] {
                     continue;
                 }
                 if k == 0 {

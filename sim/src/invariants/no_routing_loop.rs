@@ -76,7 +76,7 @@ impl NoRoutingLoop {
     /// Walks every pair, or returns `Ok(false)` without walking when views differ.
     fn evaluate(&mut self, e: &Engine) -> Result<bool, String> {
         let n = e.devices.len();
-        let index = |id: NodeId| (id.0 as usize).wrapping_sub(1);
+        let index = |id: NodeId| e.index_of(id).map_or(usize::MAX, |j| j as usize);
         // Ground truth: components over links confirmed by both ends.
         let mut comp: Vec<usize> = (0..n).collect();
         fn find(p: &mut [usize], mut x: usize) -> usize {

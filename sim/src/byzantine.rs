@@ -11,6 +11,10 @@
 //! * **Forge** — every `interval_ms` it writes a broadcast game-data frame claiming a random
 //!   other node as origin, with a random sequence number. Without the security layer the
 //!   core cannot detect this; the report counts forged deliveries.
+//!
+//! In a secured scenario (`[security] enabled = true`) blackhole and replay nodes are
+//! insiders (they hold the network key, so their own frames authenticate), while forge nodes
+//! are outsiders built with another network key: every frame they write fails the tag.
 
 use std::collections::{BTreeSet, VecDeque};
 

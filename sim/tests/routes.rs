@@ -51,25 +51,25 @@ fn bfs(p: &Plain, s: &str) -> BTreeMap<String, u32> {
     d
 }
 
-/// Dijkstra on w = ln(cost) = −ln(reliability); returns the best Σw per reachable node.
+/// Dijkstra on w = ln(cost) = −ln(reliability) (O(n²), no heap); returns the best Σw per
+/// reachable node.
 fn dijkstra(p: &Plain, s: &str) -> BTreeMap<String, f64> {
-    let mut dist: BTreeMap<String, f64> = BTreeMap::from([(s.to_string(), 0.0)]);
-    let mut done: BTreeSet<String> = BTreeSet::new();
-    while let Some((u, du)) = dist
-        .iter()
-        .filter(|(k, _)| !done.contains(*k))
-        .min_by(|a, b| a.1.partial_cmp(b.1).unwrap())
-        .map(|(k, v)| (k.clone(), *v))
-    {
-        done.insert(u.clone());
-        for (v, c) in &p.adj[&u] {
-            let nd = du + c.ln();
-            if dist.get(v).is_none_or(|&old| nd < old) {
-                dist.insert(v.clone(), nd);
+    let index: BTreeMap<&str, usize> = p.ids.iter().enumerate().map(|(i, x)| (x.as_str(), i)).collect();
+    let adj: Vec<Vec<(usize, f64)>> =
+        p.ids.iter().map(|u| p.adj[u].iter().map(|(v, c)| (index[v.as_str()], c.ln())).collect()).collect();
+    let n = p.ids.len();
+    let mut dist = vec![f64::INFINITY; n];
+    let mut done = vec![false; n];
+    dist[index[s]] = 0.0;
+    while let Some(u) = (0..n).filter(|&u| !done[u] && dist[u].is_finite()).min_by(|&a, &b| dist[a].partial_cmp(&dist[b]).unwrap()) {
+        done[u] = true;
+        for &(v, w) in &adj[u] {
+            if dist[u] + w < dist[v] {
+                dist[v] = dist[u] + w;
             }
         }
     }
-    dist
+    (0..n).filter(|&v| dist[v].is_finite()).map(|v| (p.ids[v].clone(), dist[v])).collect()
 }
 
 #[test]

@@ -9,7 +9,7 @@ use blemesh_sim::report::Report;
 fn secured_run(seed: u64) {
     let mut s = builtin::secure();
     s.seed = seed;
-    s.duration_s = 60.0;
+    s.duration_s = 45.0;
     let mut engine = Engine::new(s).unwrap();
     engine.run();
     let r = Report::build(&engine, None).deterministic;
@@ -23,7 +23,7 @@ fn secured_run(seed: u64) {
     // The honest graph (outsider left out) was connected throughout the load.
     assert!(r.mesh.connected_at_s.is_some_and(|t| t < 15.0) && r.mesh.max_components == 1, "seed {seed}: {:?}", r.mesh);
     let critical = &r.priorities[0];
-    assert!(critical.expected > 300, "{critical:?}");
+    assert!(critical.expected > 200, "{critical:?}");
     assert!(sec.critical_delivery_ratio >= 0.99, "seed {seed}: critical delivery {}", sec.critical_delivery_ratio);
     assert!(sec.critical_acked_ratio.is_none_or(|a| a >= 0.99), "seed {seed}: acked {:?}", sec.critical_acked_ratio);
 }

@@ -5,12 +5,13 @@ use crate::scenario::{
 };
 
 /// Names and one-line descriptions of the built-in scenarios.
-pub const BUILTINS: [(&str, &str); 8] = [
+pub const BUILTINS: [(&str, &str); 9] = [
     ("default", "25 static nodes, 150 s, 0.5 msg/s/node with a priority mix, cut at 60 s healed at 100 s"),
     ("seed-load-test", "the original design's test: 30 nodes, 50 msg/s per node, 2 h virtual (slow)"),
     ("faults", "12 nodes with lossy links, churn and a cut; 50 s (used by the tests)"),
     ("mobile", "20 walking nodes (random waypoint), 120 s"),
     ("byzantine", "the default mesh with a blackhole, a replaying and a forging node"),
+    ("secure", "the default mesh secured (Node::new_secure) with an insider blackhole and replayer and an outsider forger"),
     ("hour50", "50 static nodes, one virtual hour, light load (speed-up measurement)"),
     ("large", "10,000 static nodes on a 1.6 km square, 5 s, no application load (minutes of wall time)"),
     ("tiny", "6 nodes, 20 s (documentation example)"),
@@ -24,6 +25,7 @@ pub fn by_name(name: &str) -> Option<Scenario> {
         "faults" => faults(),
         "mobile" => mobile(),
         "byzantine" => byzantine(),
+        "secure" => secure(),
         "hour50" => hour50(),
         "large" => large(),
         "tiny" => tiny(),
@@ -103,6 +105,15 @@ pub fn byzantine() -> Scenario {
         byzantine: vec![b(7, Behaviour::Blackhole), b(13, Behaviour::Replay), b(19, Behaviour::Forge)],
         ..default()
     }
+}
+
+/// The default mesh, secured, with an insider blackhole (node 7) and replayer (13) and an
+/// outsider forger (19); no cut.
+pub fn secure() -> Scenario {
+    let mut s = byzantine();
+    s.name = "secure".into();
+    s.security.enabled = true;
+    s
 }
 
 /// 50 static nodes for one virtual hour.

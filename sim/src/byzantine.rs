@@ -11,6 +11,10 @@
 //! * **Forge** — every `interval_ms` it writes a broadcast game-data frame claiming a random
 //!   other node as origin, with a random sequence number. Without the security layer the
 //!   core cannot detect this; the report counts forged deliveries.
+//!
+//! In a secured scenario (`[security] enabled = true`) blackhole and replay nodes are
+//! insiders (they hold the network key, so their own frames authenticate), while forge nodes
+//! are outsiders built with another network key: every frame they write fails the tag.
 
 use std::collections::{BTreeSet, VecDeque};
 
@@ -137,12 +141,13 @@ impl Engine {
             }
             Behaviour::Forge => {
                 let nodes = self.devices.len() as u64;
-                let mut victim = self.rng.byzantine.below(nodes) + 1;
-                if victim == u64::from(d) + 1 {
-                    victim = victim % nodes + 1;
+                let mut victim = self.rng.byzantine.below(nodes);
+                if victim == u64::from(d) {
+                    victim = (victim + 1) % nodes;
                 }
+                let victim = self.devices[victim as usize].id;
                 let seq = self.rng.byzantine.next_u64() as u32;
-                let header = FrameHeader::new(Kind::GameData, Priority::Normal, 16, NodeId(victim), Destination::Broadcast, seq);
+                let header = FrameHeader::new(Kind::GameData, Priority::Normal, 16, victim, Destination::Broadcast, seq);
                 let mut frame = Vec::new();
                 encode_frame(&mut frame, &header, &[b"forged by a byzantine node"]);
                 let mut pdu = vec![CTRL_WHOLE];

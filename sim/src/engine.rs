@@ -8,10 +8,11 @@
 //! non-deterministic quantity is the wall-clock time measured around core calls, which is
 //! reported separately from the results.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::time::Duration;
 
-use blemesh_core::{Config, Instant, Node, NodeId, Output};
+use blemesh_core::security::{Identity, NetworkKey};
+use blemesh_core::{Config, Event, Instant, Node, NodeId, Output, Security};
 
 use crate::byzantine::ByzantineState;
 use crate::faults::FaultAction;
@@ -52,6 +53,9 @@ pub struct Device {
     pub waypoint: Option<(Pos, f64)>,
     /// End of the current pause at a waypoint, µs.
     pub paused_until: u64,
+    /// Secured nodes: the sequence high-water mark last persisted (`Event::PersistSequence`),
+    /// restored when the device rejoins.
+    pub high_water: u64,
 }
 
 impl Device {
@@ -145,6 +149,10 @@ pub struct Engine {
     pub record_steps: bool,
     /// What the last step did, when `record_steps` is on.
     pub step_log: StepLog,
+    /// Device index of each node id (looked up, never iterated).
+    pub id_index: HashMap<NodeId, u32>,
+    /// Whether each device is an outsider ([`Engine::is_outsider`]).
+    pub outsider: Vec<bool>,
 }
 
 /// The random streams of a run.
@@ -209,12 +217,16 @@ impl Engine {
             pool: Vec::new(),
             record_steps: false,
             step_log: StepLog::default(),
+            id_index: HashMap::new(),
+            outsider: Vec::new(),
             scenario,
         };
+        engine.outsider = (0..engine.scenario.nodes).map(|i| engine.is_outsider(i)).collect();
         for (i, pos) in positions.into_iter().enumerate() {
-            let node = Node::new(engine.core_config(i, 0), Instant::ZERO).map_err(|e| format!("node config: {e:?}"))?;
+            let node = engine.make_node(i, 0, 0, 0).map_err(|e| format!("node config: {e:?}"))?;
+            engine.id_index.insert(node.id(), i as u32);
             engine.devices.push(Device {
-                id: NodeId(i as u64 + 1),
+                id: node.id(),
                 pos,
                 node: Some(node),
                 incarnation: 0,
@@ -224,8 +236,10 @@ impl Engine {
                 discovering: false,
                 waypoint: None,
                 paused_until: 0,
+                high_water: 0,
             });
         }
+        engine.stats.outsiders = engine.devices.iter().zip(&engine.outsider).filter(|(_, o)| **o).map(|(d, _)| d.id).collect();
         engine.stats.start(&engine.devices);
         engine.refresh_candidates();
         for i in 0..engine.devices.len() as u32 {
@@ -241,11 +255,52 @@ impl Engine {
         Ok(engine)
     }
 
+    /// The identity of device `i` in a secured mesh (deterministic from the seed).
+    pub fn identity(&self, i: usize) -> Identity {
+        let mut bytes = [0u8; 32];
+        bytes[..8].copy_from_slice(&derive_seed(self.scenario.seed ^ stream::NODES, i as u64).to_be_bytes());
+        bytes[8..16].copy_from_slice(&(i as u64).to_be_bytes());
+        bytes[16] = 0x5e;
+        Identity::from_seed(&bytes)
+    }
+
+    /// The network key of the mesh (`outsider = false`) or of the outsiders' own mesh.
+    pub fn network_key(&self, outsider: bool) -> NetworkKey {
+        let mut k = [0u8; 32];
+        k[..8].copy_from_slice(&derive_seed(self.scenario.seed, 0x006b_6579).to_be_bytes());
+        k[8] = u8::from(outsider);
+        k[9..].fill(0x42);
+        NetworkKey::new(&k)
+    }
+
+    /// Whether device `i` is an outsider: a `forge` Byzantine node of a secured mesh.
+    pub fn is_outsider(&self, i: usize) -> bool {
+        self.scenario.security.enabled
+            && self.scenario.byzantine.iter().any(|b| b.node == i as u64 + 1 && b.behaviour == crate::scenario::Behaviour::Forge)
+    }
+
+    /// The node of device `i` in its `incarnation`, started at `at` µs; secured ones resume
+    /// from `high_water`.
+    pub fn make_node(&self, i: usize, incarnation: u32, at: u64, high_water: u64) -> Result<Node, blemesh_core::ConfigError> {
+        let config = self.core_config(i, incarnation);
+        if !self.scenario.security.enabled {
+            return Node::new(config, Instant::from_micros(at));
+        }
+        let security = Security::new(self.identity(i), self.network_key(self.is_outsider(i))).restored(high_water);
+        Node::new_secure(config, security, Instant::from_micros(at))
+    }
+
+    /// The device index of node `id`.
+    pub fn index_of(&self, id: NodeId) -> Option<u32> {
+        self.id_index.get(&id).copied()
+    }
+
     /// The core configuration of device `i` in its `incarnation`.
     pub fn core_config(&self, i: usize, incarnation: u32) -> Config {
         let s = &self.scenario;
         let seed = derive_seed(s.seed ^ stream::NODES, ((i as u64) << 20) | u64::from(incarnation));
-        let mut c = Config::new(NodeId(i as u64 + 1), seed);
+        let id = if s.security.enabled { self.identity(i).node_id() } else { NodeId(i as u64 + 1) };
+        let mut c = Config::new(id, seed);
         c.max_links = s.radio.max_connections;
         let p = &s.node;
         c.link_arq = p.link_arq.unwrap_or(false);
@@ -372,8 +427,9 @@ impl Engine {
     /// than `earliest` µs.
     pub(crate) fn drain(&mut self, i: u32, earliest: u64) {
         let now = self.now;
-        let Engine { devices, links, queue, stats, pool, step_log, record_steps, byzantine, byzantine_of, scenario, core_time, .. } =
-            self;
+        let Engine {
+            devices, links, queue, stats, pool, step_log, record_steps, byzantine, byzantine_of, scenario, core_time, id_index, ..
+        } = self;
         let dev = &mut devices[i as usize];
         let Some(node) = dev.node.as_mut() else { return };
         let interval = scenario.radio.interval_us();
@@ -413,12 +469,18 @@ impl Engine {
                     }
                 }
                 Output::Deliver(d) => {
-                    stats.on_delivery(now, i, d.origin, d.seq, d.priority);
+                    if stats.outsiders.contains(&d.origin) {
+                        stats.outsider_accepted += 1;
+                    }
+                    stats.on_delivery(now, i, id_index.get(&d.origin).copied(), d.seq, d.priority);
                     if *record_steps {
                         step_log.deliveries.push((i, d.origin, d.seq));
                     }
                 }
                 Output::Event(e) => {
+                    if let Event::PersistSequence { high_water } = e {
+                        dev.high_water = high_water;
+                    }
                     stats.on_event(now, i, &e);
                     if *record_steps {
                         step_log.events.push((i, e));

@@ -9,7 +9,6 @@
 //!   node powers off (its node state is gone; its peers notice by supervision timeout) and
 //!   comes back `downtime_s` later as a fresh node with a new incarnation seed.
 
-use blemesh_core::{Instant, Node};
 
 use crate::byzantine::ByzantineState;
 use crate::engine::{Engine, us};
@@ -141,8 +140,8 @@ impl Engine {
 
     fn join(&mut self, d: u32, at: u64) {
         let incarnation = self.devices[d as usize].incarnation + 1;
-        let config = self.core_config(d as usize, incarnation);
-        let node = Node::new(config, Instant::from_micros(at)).expect("validated at start");
+        let high_water = self.devices[d as usize].high_water;
+        let node = self.make_node(d as usize, incarnation, at, high_water).expect("validated at start");
         let dev = &mut self.devices[d as usize];
         dev.incarnation = incarnation;
         dev.node = Some(node);

@@ -32,6 +32,7 @@ pub mod queue;
 pub mod radio;
 pub mod report;
 pub mod rng;
+pub mod routes;
 pub mod scenario;
 pub mod stats;
 pub mod table;

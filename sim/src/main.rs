@@ -1,7 +1,7 @@
 //! The `blemesh-sim` command: run scenarios, print reports, export topologies.
 #![allow(clippy::print_stdout)]
 
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write as _};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant as WallClock;
@@ -9,7 +9,7 @@ use std::time::Instant as WallClock;
 use blemesh_sim::engine::{Engine, SEC};
 use blemesh_sim::report::Report;
 use blemesh_sim::scenario::Scenario;
-use blemesh_sim::{builtin, html, netjson, table};
+use blemesh_sim::{builtin, html, netjson, routes, table};
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
@@ -61,6 +61,19 @@ enum Command {
         /// Virtual seconds to run before exporting (default: the scenario's duration).
         #[arg(long)]
         at: Option<f64>,
+    },
+    /// Computes routes over a NetJSON NetworkGraph with the core's routing code and prints
+    /// them as JSON (`{"partitions": [...], "routes": {SRC: {DST: {next_hop, hops, cost}}}}`).
+    Routes {
+        /// NetJSON NetworkGraph file (links with `source`, `target`, ETX-like `cost`).
+        #[arg(long)]
+        topology: PathBuf,
+        /// shortest (Normal), reliable (Critical), balanced (High) or congestion (Background).
+        #[arg(long, default_value = "shortest")]
+        policy: String,
+        /// Only the routes of this node.
+        #[arg(long)]
+        from: Option<String>,
     },
     /// Lists the built-in scenarios.
     List,
@@ -134,6 +147,15 @@ fn run() -> Result<(), String> {
             } else {
                 print!("{}", table::render(&report));
             }
+        }
+        Command::Routes { topology, policy, from } => {
+            let policy = routes::RoutePolicy::parse(&policy)?;
+            let text = std::fs::read_to_string(&topology).map_err(|e| format!("{}: {e}", topology.display()))?;
+            let topo = routes::Topology::from_netjson(&text).map_err(|e| format!("{}: {e}", topology.display()))?;
+            let answer = routes::compute(&topo, policy, from.as_deref())?;
+            let text = serde_json::to_string_pretty(&answer).expect("serialisable");
+            // A closed pipe (`| head`) ends the output quietly.
+            let _ = writeln!(std::io::stdout().lock(), "{text}");
         }
         Command::Topology { scenario, out, seed, at } => {
             let mut s = load(&scenario)?;

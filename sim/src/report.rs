@@ -96,8 +96,51 @@ pub struct Mesh {
     pub partitions: Column<u64>,
     /// Coordinator elections.
     pub election: Column<u64>,
-    /// Routing convergence and loops.
-    pub routing: Column<u64>,
+    /// Routing: convergence, forwarding, acknowledged delivery.
+    pub routing: Routing,
+}
+
+/// End-to-end acknowledged delivery of one priority (core `Metrics::delivery`, summed).
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct AckedRow {
+    /// Priority name.
+    pub priority: String,
+    /// Reliable messages sent.
+    pub sent: u64,
+    /// Acknowledged (`Event::Delivered`).
+    pub delivered: u64,
+    /// Given up (`Event::DeliveryFailed`).
+    pub failed: u64,
+    /// Retransmissions.
+    pub retries: u64,
+    /// `delivered / (delivered + failed)`; `None` before any outcome.
+    pub ratio: Option<f64>,
+    /// Mean time to acknowledgement (send to ack back), ms.
+    pub mean_ms: Option<f64>,
+    /// Longest time to acknowledgement, ms.
+    pub max_ms: f64,
+}
+
+/// Routing figures.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct Routing {
+    /// From the mesh being connected to every live node routing to every other, s
+    /// (resolution: the sample interval).
+    pub convergence_s: Option<f64>,
+    /// From the last heal to complete routes over the reconnected mesh, s.
+    pub convergence_after_heal_s: Option<f64>,
+    /// Unicast frames forwarded hop by hop along routes.
+    pub forwarded: u64,
+    /// Unicast frames flooded for want of a route.
+    pub flood_fallbacks: u64,
+    /// Table recomputations, all nodes.
+    pub route_computations: u64,
+    /// Topology adverts originated, all nodes.
+    pub adverts_sent: u64,
+    /// End-to-end acknowledgements sent.
+    pub acks_sent: u64,
+    /// Acknowledged delivery per priority.
+    pub acked: Vec<AckedRow>,
 }
 
 /// Memory per node.
@@ -184,8 +227,30 @@ pub struct Results {
     pub byzantine: (u64, u64, u64, u64),
     /// Cuts and heals: `(time s, is_heal)`.
     pub cuts: Vec<(f64, bool)>,
+    /// Secured mesh: attacks and what got through; `None` for an unsecured run.
+    pub security: Option<SecurityReport>,
     /// Delivery over time: `(start s, sent, expected, delivered, alive, components)`.
     pub series: Vec<(f64, u64, u64, u64, u32, u32)>,
+}
+
+/// What the attackers of a secured mesh achieved.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct SecurityReport {
+    /// Frames of outsiders (another network key) honest nodes acted on: neighbour
+    /// confirmations and deliveries of their messages. Must be 0.
+    pub outsider_frames_accepted: u64,
+    /// Deliveries of a message a receiver already had (replays that got through). Must be 0.
+    pub replays_accepted: u64,
+    /// Deliveries of forged messages (an `(origin, seq)` the origin never sent). Must be 0.
+    pub forged_accepted: u64,
+    /// Replays and forgeries the attackers wrote.
+    pub attempts: (u64, u64),
+    /// Core rejections by `SecurityDrop` reason, summed over nodes.
+    pub drops: BTreeMap<&'static str, u64>,
+    /// Delivery ratio of critical messages (receivers reached / expected), black holes included.
+    pub critical_delivery_ratio: f64,
+    /// Acknowledged critical unicasts: delivered / decided.
+    pub critical_acked_ratio: Option<f64>,
 }
 
 /// Wall-clock figures: not deterministic, excluded from comparisons.
@@ -244,6 +309,8 @@ impl Report {
         let s = &e.stats;
         let sc = &e.scenario;
         let priorities: Vec<PriorityRow> = Priority::ALL.iter().map(|p| row(p.name(), &s.priority[*p as usize])).collect();
+        let critical_ratio = priorities[Priority::Critical as usize].delivery_ratio;
+        let security = sc.security.enabled;
         let mut all = PriorityStats::default();
         for p in &s.priority {
             all.offered += p.offered;
@@ -273,7 +340,7 @@ impl Report {
             churn_left_rejoined: s.churn,
             partitions: Column::NotYetInCore,
             election: Column::NotYetInCore,
-            routing: Column::NotYetInCore,
+            routing: routing_section(e),
         };
         let config = e.core_config(0, 0);
         let caps = [
@@ -309,6 +376,15 @@ impl Report {
                 core_relays: s.core_relays,
                 api_errors: s.api_errors.clone(),
                 byzantine: (s.byzantine.replays_sent, s.byzantine.forged_sent, s.byzantine.unknown_deliveries, s.radio.blackholed),
+                security: security.then(|| SecurityReport {
+                    outsider_frames_accepted: s.outsider_accepted,
+                    replays_accepted: s.byzantine.replays_accepted,
+                    forged_accepted: s.byzantine.unknown_deliveries,
+                    attempts: (s.byzantine.replays_sent, s.byzantine.forged_sent),
+                    drops: s.security_drops.clone(),
+                    critical_delivery_ratio: critical_ratio,
+                    critical_acked_ratio: s.routing.delivery[Priority::Critical as usize].delivery_ratio(),
+                }),
                 cuts: s.cuts.iter().map(|(t, h)| (*t as f64 / SEC as f64, *h)).collect(),
                 series: s
                     .series
@@ -339,6 +415,41 @@ impl Report {
     /// The deterministic part as JSON (what the determinism test compares).
     pub fn deterministic_json(&self) -> String {
         serde_json::to_string(&self.deterministic).expect("serialisable")
+    }
+}
+
+fn routing_section(e: &Engine) -> Routing {
+    let r = &e.stats.routing;
+    let s = &e.stats;
+    let since = |t: Option<u64>, from: Option<u64>| match (t, from) {
+        (Some(t), Some(f)) => Some(t.saturating_sub(f) as f64 / SEC as f64),
+        _ => None,
+    };
+    let last_heal = s.cuts.iter().rev().find(|c| c.1).map(|c| c.0);
+    Routing {
+        convergence_s: since(r.complete_at, s.connected_at),
+        convergence_after_heal_s: since(r.complete_after_heal_at, last_heal),
+        forwarded: r.forwarded,
+        flood_fallbacks: r.flood_fallbacks,
+        route_computations: r.route_computations,
+        adverts_sent: r.adverts_sent,
+        acks_sent: r.acks_sent,
+        acked: Priority::ALL
+            .iter()
+            .map(|p| {
+                let d = &r.delivery[*p as usize];
+                AckedRow {
+                    priority: p.name().into(),
+                    sent: d.sent,
+                    delivered: d.delivered,
+                    failed: d.failed,
+                    retries: d.retries,
+                    ratio: d.delivery_ratio(),
+                    mean_ms: d.mean_latency_us().map(|u| ms(u as f64)),
+                    max_ms: ms(d.latency_max_us as f64),
+                }
+            })
+            .collect(),
     }
 }
 

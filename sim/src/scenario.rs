@@ -78,6 +78,18 @@ pub struct Scenario {
     pub delivery_horizon_s: f64,
     /// Interval of memory and connectivity samples, seconds. Default 1.
     pub sample_interval_s: f64,
+    /// Secured mesh (`Node::new_secure`). Default off.
+    pub security: SecurityParams,
+}
+
+/// The `[security]` section.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SecurityParams {
+    /// Build every node with `Node::new_secure`: identities derived from the seed and the
+    /// device index, one network key for the mesh. Byzantine `blackhole` and `replay` nodes
+    /// are then insiders (they hold the key); `forge` nodes are outsiders (another key).
+    pub enabled: bool,
 }
 
 impl Default for Scenario {
@@ -97,6 +109,7 @@ impl Default for Scenario {
             byzantine: Vec::new(),
             delivery_horizon_s: 30.0,
             sample_interval_s: 1.0,
+            security: SecurityParams::default(),
         }
     }
 }
@@ -203,6 +216,10 @@ pub struct Load {
     pub payload_bytes: usize,
     /// Relative weights of the priorities. Default 1 : 2 : 5 : 2.
     pub priorities: PriorityMix,
+    /// Critical unicasts ask for end-to-end acknowledgement (`Qos::reliable`). Default true.
+    pub reliable_critical: bool,
+    /// Fraction of the other unicasts sent with `Qos::reliable` too. Default 0.
+    pub reliable_fraction: f64,
 }
 
 impl Default for Load {
@@ -214,6 +231,8 @@ impl Default for Load {
             unicast_fraction: 0.3,
             payload_bytes: 64,
             priorities: PriorityMix::default(),
+            reliable_critical: true,
+            reliable_fraction: 0.0,
         }
     }
 }
@@ -334,8 +353,11 @@ impl Scenario {
         if self.duration_s.is_nan() || self.duration_s <= 0.0 || self.area.width_m <= 0.0 || self.area.height_m <= 0.0 {
             return Err("duration_s and area sizes must be positive".into());
         }
-        if self.load.rate_per_node < 0.0 || !(0.0..=1.0).contains(&self.load.unicast_fraction) {
-            return Err("load: rate must be >= 0 and unicast_fraction within 0..=1".into());
+        if self.load.rate_per_node < 0.0
+            || !(0.0..=1.0).contains(&self.load.unicast_fraction)
+            || !(0.0..=1.0).contains(&self.load.reliable_fraction)
+        {
+            return Err("load: rate must be >= 0, unicast_fraction and reliable_fraction within 0..=1".into());
         }
         if self.load.priorities.weights().iter().any(|w| *w < 0.0) || self.load.priorities.weights().iter().sum::<f64>() <= 0.0 {
             return Err("load.priorities: weights must be >= 0 with a positive sum".into());

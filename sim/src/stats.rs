@@ -6,7 +6,7 @@
 //! it was sent: what arrived by then counts, later arrivals are counted as late. Memory per
 //! node stays bounded however long the run.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, HashSet, VecDeque};
 
 use blemesh_core::{Event, Metrics, NodeId, Priority};
 
@@ -105,6 +105,9 @@ pub struct ByzantineStats {
     pub forged_sent: u64,
     /// Deliveries of messages no live origin sent (forgeries, earlier incarnations).
     pub unknown_deliveries: u64,
+    /// Deliveries of an `(origin, seq)` a receiver had already been given (with a replaying
+    /// node in the scenario; otherwise not tracked).
+    pub replays_accepted: u64,
 }
 
 /// Largest values seen at samples.
@@ -116,6 +119,29 @@ pub struct MemoryStats {
     pub last_total: (usize, usize),
     /// Peak of each occupancy field over nodes and samples, in `Occupancy` order.
     pub peak: [usize; 9],
+}
+
+/// Routing counters and end-to-end acknowledged delivery (core [`Metrics`], summed), and
+/// route convergence instants.
+#[derive(Clone, Debug, Default)]
+pub struct RoutingStats {
+    /// Unicast frames forwarded along a route.
+    pub forwarded: u64,
+    /// Unicast frames flooded for want of a route.
+    pub flood_fallbacks: u64,
+    /// Routing table recomputations.
+    pub route_computations: u64,
+    /// Topology adverts sent.
+    pub adverts_sent: u64,
+    /// End-to-end acknowledgements sent.
+    pub acks_sent: u64,
+    /// Acknowledged delivery per priority.
+    pub delivery: [blemesh_core::DeliveryStats; 4],
+    /// First sample, once the mesh is connected, at which every live node had a route to
+    /// every other live node, µs.
+    pub complete_at: Option<u64>,
+    /// Same, first sample after the last heal with the mesh connected again, µs.
+    pub complete_after_heal_at: Option<u64>,
 }
 
 /// Everything gathered.
@@ -158,6 +184,17 @@ pub struct Stats {
     pub core_drops: BTreeMap<&'static str, u64>,
     /// Core relay counters summed: relayed, suppressed, TTL expired.
     pub core_relays: (u64, u64, u64),
+    /// Routing counters and end-to-end acknowledged delivery, summed over nodes.
+    pub routing: RoutingStats,
+    /// Security rejections by reason (core `Metrics::security`, summed).
+    pub security_drops: BTreeMap<&'static str, u64>,
+    /// Node ids of outsiders (`forge` nodes of a secured mesh).
+    pub outsiders: HashSet<NodeId>,
+    /// Frames of outsiders that honest nodes acted on: neighbour confirmations of an outsider
+    /// and deliveries of messages originated by one.
+    pub outsider_accepted: u64,
+    /// `(receiver, origin index, seq)` of every delivery, when replays are to be detected.
+    pub delivered_once: Option<HashSet<(u32, u32, u32)>>,
 }
 
 impl Stats {
@@ -170,6 +207,11 @@ impl Stats {
             logs: vec![MsgLog::default(); s.nodes],
             series: vec![SeriesBucket::default(); SERIES_BUCKETS],
             first_disruption: us(s.first_disruption_s()),
+            delivered_once: s
+                .byzantine
+                .iter()
+                .any(|b| b.behaviour == crate::scenario::Behaviour::Replay)
+                .then(HashSet::new),
             ..Stats::default()
         }
     }
@@ -209,9 +251,14 @@ impl Stats {
         ps.rejected += 1;
     }
 
-    pub(crate) fn on_delivery(&mut self, now: u64, _receiver: u32, origin: NodeId, seq: u32, _p: Priority) {
+    pub(crate) fn on_delivery(&mut self, now: u64, receiver: u32, origin: Option<u32>, seq: u32, _p: Priority) {
         let horizon = self.horizon;
-        let Some(log) = (origin.0 as usize).checked_sub(1).and_then(|o| self.logs.get_mut(o)) else {
+        if let (Some(seen), Some(o)) = (self.delivered_once.as_mut(), origin) {
+            if !seen.insert((receiver, o, seq)) {
+                self.byzantine.replays_accepted += 1;
+            }
+        }
+        let Some(log) = origin.and_then(|o| self.logs.get_mut(o as usize)) else {
             self.byzantine.unknown_deliveries += 1;
             return;
         };
@@ -236,6 +283,11 @@ impl Stats {
     }
 
     pub(crate) fn on_event(&mut self, now: u64, _i: u32, e: &Event) {
+        if let Event::NeighbourUp { node, .. } = e {
+            if self.outsiders.contains(node) {
+                self.outsider_accepted += 1;
+            }
+        }
         let k = match e {
             Event::NeighbourUp { .. } => 0,
             Event::NeighbourDegraded { .. } => 1,
@@ -265,6 +317,7 @@ impl Stats {
     pub(crate) fn on_heal(&mut self, at: u64) {
         self.cuts.push((at, true));
         self.reconnected_at = None;
+        self.routing.complete_after_heal_at = None;
     }
 
     pub(crate) fn on_leave(&mut self, _at: u64, d: u32) {
@@ -288,6 +341,25 @@ impl Stats {
         self.core_relays.0 += m.relayed;
         self.core_relays.1 += m.relays_suppressed;
         self.core_relays.2 += m.ttl_expired;
+        for (reason, count) in m.security.iter() {
+            if count > 0 {
+                *self.security_drops.entry(reason.name()).or_default() += count;
+            }
+        }
+        let r = &mut self.routing;
+        r.forwarded += m.forwarded;
+        r.flood_fallbacks += m.flood_fallbacks;
+        r.route_computations += m.route_computations;
+        r.adverts_sent += m.adverts_sent;
+        r.acks_sent += m.acks_sent;
+        for (t, d) in r.delivery.iter_mut().zip(&m.delivery) {
+            t.sent += d.sent;
+            t.delivered += d.delivered;
+            t.failed += d.failed;
+            t.retries += d.retries;
+            t.latency_sum_us += d.latency_sum_us;
+            t.latency_max_us = t.latency_max_us.max(d.latency_max_us);
+        }
     }
 
     fn write_off(&mut self, r: Rec) {
@@ -344,6 +416,17 @@ impl Engine {
                 s.reconnected_at.get_or_insert(at);
             }
         }
+        let healed = s.cuts.last().is_some_and(|c| c.1);
+        let want = (s.connected_at.is_some() && s.routing.complete_at.is_none())
+            || (healed && components == 1 && s.routing.complete_after_heal_at.is_none());
+        if want && self.routes_complete() {
+            let r = &mut self.stats.routing;
+            r.complete_at.get_or_insert(at);
+            if healed {
+                r.complete_after_heal_at.get_or_insert(at);
+            }
+        }
+        let s = &mut self.stats;
         let b = s.bucket_of(at);
         s.series[b].alive = alive;
         s.series[b].components = components;
@@ -353,6 +436,19 @@ impl Engine {
         if next <= self.end {
             self.queue.push(next, SimEvent::Sample);
         }
+    }
+
+    /// Whether every live node has a next hop to every other live node (whole mesh, any
+    /// priority: the Normal table, which every other policy shares the graph of).
+    fn routes_complete(&self) -> bool {
+        let live: Vec<_> = self
+            .devices
+            .iter()
+            .zip(&self.outsider)
+            .filter(|(_, o)| !**o)
+            .filter_map(|(d, _)| d.node.as_ref().map(|n| (d.id, n)))
+            .collect();
+        live.iter().all(|(me, n)| live.iter().all(|(to, _)| to == me || n.router().next_hop(*to, blemesh_core::Priority::Normal).is_some()))
     }
 
     /// Samples memory use of every live node.
@@ -383,7 +479,8 @@ impl Engine {
         m.last_total = total;
     }
 
-    /// Connected components of the confirmed-neighbour graph over live devices.
+    /// Connected components of the confirmed-neighbour graph over live devices (outsiders
+    /// left out: they are not part of the mesh).
     pub fn components(&self) -> u32 {
         let n = self.devices.len();
         let mut parent: Vec<usize> = (0..n).collect();
@@ -396,8 +493,11 @@ impl Engine {
         }
         for (i, d) in self.devices.iter().enumerate() {
             let Some(node) = &d.node else { continue };
+            if self.outsider[i] {
+                continue;
+            }
             for l in node.neighbours().filter(|l| l.is_confirmed()) {
-                let j = (l.peer.0 as usize).wrapping_sub(1);
+                let j = self.index_of(l.peer).map_or(usize::MAX, |j| j as usize);
                 if j < n && self.devices[j].alive() {
                     let (a, b) = (find(&mut parent, i), find(&mut parent, j));
                     parent[a] = b;
@@ -406,7 +506,7 @@ impl Engine {
         }
         let mut roots = 0;
         for i in 0..n {
-            if self.devices[i].alive() && find(&mut parent, i) == i {
+            if self.devices[i].alive() && !self.outsider[i] && find(&mut parent, i) == i {
                 roots += 1;
             }
         }

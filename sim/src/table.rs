@@ -61,7 +61,29 @@ pub fn render(report: &Report) -> String {
     let _ = writeln!(o, "  churn (left / rejoined)   {} / {}", m.churn_left_rejoined.0, m.churn_left_rejoined.1);
     let _ = writeln!(o, "  partitions                {NOT_YET}");
     let _ = writeln!(o, "  coordinator election      {NOT_YET}");
-    let _ = writeln!(o, "  routing                   {NOT_YET}");
+    let rt = &m.routing;
+    let _ = writeln!(
+        o,
+        "  route convergence         {} after the mesh connected, {} after the last heal",
+        opt_s(rt.convergence_s),
+        opt_s(rt.convergence_after_heal_s)
+    );
+    let _ = writeln!(
+        o,
+        "  unicast                   forwarded {}, flood fallbacks {}; {} table computations, {} adverts, {} acks sent",
+        rt.forwarded, rt.flood_fallbacks, rt.route_computations, rt.adverts_sent, rt.acks_sent
+    );
+    let _ = writeln!(o, "\nAcknowledged unicast (Qos::reliable, end to end; latency = send to ack, ms)");
+    let _ = writeln!(o, "{:<11}{:>10}{:>10}{:>10}{:>10}{:>9}{:>10}{:>10}", "priority", "sent", "acked", "failed", "retries", "ratio", "mean", "max");
+    for a in rt.acked.iter().filter(|a| a.sent > 0) {
+        let ratio = a.ratio.map_or_else(|| "-".to_string(), |r| format!("{:.1}%", r * 100.0));
+        let mean = a.mean_ms.map_or_else(|| "-".to_string(), |v| format!("{v:.1}"));
+        let _ = writeln!(
+            o,
+            "{:<11}{:>10}{:>10}{:>10}{:>10}{:>9}{:>10}{:>10.1}",
+            a.priority, a.sent, a.delivered, a.failed, a.retries, ratio, mean, a.max_ms
+        );
+    }
     let mem = &d.memory;
     let _ = writeln!(o, "\nMemory per node");
     let _ = writeln!(o, "  buffer bytes              max {} B, mean at end {:.0} B", mem.max_buffer_bytes, mem.mean_buffer_bytes_end);
@@ -96,6 +118,22 @@ pub fn render(report: &Report) -> String {
         let _ = writeln!(
             o,
             "  byzantine                 replayed {replays}, forged {forged}, unknown-origin deliveries {unknown}, blackholed PDUs {blackholed}"
+        );
+    }
+    if let Some(sec) = &d.security {
+        let _ = writeln!(o, "\nSecurity (Node::new_secure; forge nodes are outsiders with another network key)");
+        let _ = writeln!(
+            o,
+            "  accepted from attackers   outsider frames {}, replays {}, forgeries {} (of {} replays, {} forgeries written)",
+            sec.outsider_frames_accepted, sec.replays_accepted, sec.forged_accepted, sec.attempts.0, sec.attempts.1
+        );
+        let drops: Vec<String> = sec.drops.iter().map(|(k, v)| format!("{k} {v}")).collect();
+        let _ = writeln!(o, "  rejected by the core      {}", if drops.is_empty() { "none".into() } else { drops.join(", ") });
+        let acked = sec.critical_acked_ratio.map_or_else(|| "-".to_string(), |r| format!("{:.2}%", r * 100.0));
+        let _ = writeln!(
+            o,
+            "  critical delivery         {:.2}% of receivers; acknowledged unicast {acked}",
+            sec.critical_delivery_ratio * 100.0
         );
     }
     if let Some(t) = &report.timing {

@@ -5,6 +5,10 @@
 //! accepts is tracked by its `(origin, seq)` with the receivers expected at that instant
 //! (every other live node for a broadcast, the destination for a unicast); one it refuses
 //! (no neighbour yet, queue full) is counted as rejected at the source.
+//!
+//! Critical unicasts (and a configurable fraction of the others) use `Qos::reliable`: the
+//! core acknowledges them end to end and reports `Delivered` / `DeliveryFailed`, counted per
+//! priority in `Metrics::delivery` and shown in the report's routing section.
 
 use blemesh_core::{Priority, Qos};
 
@@ -32,21 +36,24 @@ impl Engine {
         }
         let gap = self.next_gap();
         self.queue.push(at + gap, SimEvent::AppSend { node: i });
-        if !self.devices[i as usize].alive() {
-            return;
+        if !self.devices[i as usize].alive() || self.outsider[i as usize] {
+            return; // outsiders are not players: they neither send nor are expected to receive
         }
         let load = &self.scenario.load;
         let priority = pick_priority(load.priorities.weights(), self.rng.workload.unit());
         let unicast = self.rng.workload.chance(load.unicast_fraction);
         let payload = vec![0xA5u8; load.payload_bytes];
-        let alive = self.devices.iter().filter(|d| d.alive()).count() as u32;
-        let qos = Qos::new(priority);
+        let alive = self.devices.iter().zip(&self.outsider).filter(|(d, o)| d.alive() && !**o).count() as u32;
+        let reliable = unicast
+            && ((priority == Priority::Critical && load.reliable_critical)
+                || (load.reliable_fraction > 0.0 && self.rng.workload.chance(load.reliable_fraction)));
+        let qos = if reliable { Qos::reliable(priority) } else { Qos::new(priority) };
         let (result, expected) = if unicast && alive > 1 {
             // A uniformly chosen live node other than `i`.
             let mut k = self.rng.workload.below(u64::from(alive - 1));
             let mut to = 0;
             for (j, d) in self.devices.iter().enumerate() {
-                if j as u32 == i || !d.alive() {
+                if j as u32 == i || !d.alive() || self.outsider[j] {
                     continue;
                 }
                 if k == 0 {

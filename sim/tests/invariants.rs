@@ -46,3 +46,14 @@ fn example_scenario_file_parses_and_runs() {
     run_checked(&mut engine, &mut all()).unwrap();
     assert!(Scenario::from_toml("nodes = 3\nbogus = 1").is_err());
 }
+
+#[test]
+fn no_routing_loop_once_routes_settle_before_a_cut_and_after_the_heal() {
+    let mut s = builtin::default();
+    s.duration_s = 130.0;
+    let mut engine = Engine::new(s).unwrap();
+    let mut checkers = all();
+    run_checked(&mut engine, &mut checkers).unwrap();
+    let loops = checkers.iter().find(|c| c.name() == "no routing loop after convergence").unwrap();
+    assert!(loops.evaluations() >= 2, "settled states checked: {}", loops.evaluations());
+}

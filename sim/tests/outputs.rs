@@ -17,7 +17,11 @@ fn html_table_json_and_netjson_describe_the_run() {
     let text = table::render(&report);
     assert!(text.contains("critical") && text.contains("n/a (not yet in core)"));
     let json: serde_json::Value = serde_json::from_str(&report.to_json()).unwrap();
-    assert_eq!(json["deterministic"]["mesh"]["routing"], "n/a (not yet in core)");
+    let routing = &json["deterministic"]["mesh"]["routing"];
+    assert!(routing["forwarded"].as_u64().unwrap() > 0, "{routing}");
+    assert!(routing["convergence_s"].as_f64().is_some(), "{routing}");
+    assert_eq!(routing["acked"].as_array().unwrap().len(), 4);
+    assert!(text.contains("Acknowledged unicast") && text.contains("route convergence"));
     assert!(json["timing"]["wall_s"].as_f64().is_some());
     let graph = netjson::network_graph(&engine);
     assert_eq!(graph["type"], "NetworkGraph");

@@ -1,13 +1,15 @@
 //! Invariant checkers, run after every step in tests (turn on [`Engine::record_steps`]).
 //!
-//! One checker per file. Checkers for "at most one coordinator per partition and term" and
-//! "no routing loop after convergence" will join once the core has election and routing.
+//! One checker per file. A checker for "at most one coordinator per partition and term" will
+//! join once the simulator drives the core's election.
 
 mod flood_once;
 mod memory_caps;
+mod no_routing_loop;
 
 pub use flood_once::FloodOnce;
 pub use memory_caps::MemoryCaps;
+pub use no_routing_loop::NoRoutingLoop;
 
 use crate::engine::Engine;
 
@@ -17,11 +19,16 @@ pub trait Invariant {
     fn name(&self) -> &'static str;
     /// Checks the state after the engine's last step; `Err` describes the violation.
     fn check(&mut self, engine: &Engine) -> Result<(), String>;
+    /// How many times the property was actually evaluated (checkers that only look at
+    /// settled states may skip most steps).
+    fn evaluations(&self) -> u64 {
+        0
+    }
 }
 
 /// Every checker that exists today.
 pub fn all() -> Vec<Box<dyn Invariant>> {
-    vec![Box::new(FloodOnce::default()), Box::new(MemoryCaps)]
+    vec![Box::new(FloodOnce::default()), Box::new(MemoryCaps), Box::new(NoRoutingLoop::default())]
 }
 
 /// Runs `engine` to the end, checking `checkers` after every step. Returns the steps run.

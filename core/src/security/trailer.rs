@@ -16,9 +16,10 @@
 //!   — pure Ed25519 over an 80-byte, domain-separated digest of the frame;
 //! * `tag = HMAC-SHA256(network_tag_key, H' ‖ body ‖ public_key? ‖ signature?)[..16]`.
 //!
-//! [`signature_required`] kinds (announcements, topology updates, routing control, election
-//! traffic) must be signed; announcements must carry the key ([`TrailerLayout::for_kind`]).
-//! Other kinds normally carry the tag alone but may be signed.
+//! [`signature_required`] kinds (announcements, topology updates, routing control) must be
+//! signed; announcements and topology updates carry the key ([`TrailerLayout::for_kind`]).
+//! Other kinds normally carry the tag alone but may be signed; election messages are signed
+//! inside their body (ballot signature).
 //!
 //! [`open`] never allocates: it checks the lengths, then the tag (one HMAC), and only then
 //! parses and verifies the rest. [`seal`] writes into a caller-provided buffer.
@@ -97,12 +98,15 @@ impl TrailerLayout {
     }
 }
 
-/// Whether frames of `kind` must carry the origin's Ed25519 signature: the control plane
-/// (announcements, topology updates, routing control, coordinator election ballots and
-/// heartbeats). Link heartbeats, game data and acknowledgements rely on the network tag
+/// Whether frames of `kind` must carry the origin's Ed25519 signature in the trailer: the
+/// control plane (announcements, topology updates, routing control). Election messages carry
+/// a ballot signature in their body instead (`docs/PROTOCOL.md` §6.7). Link heartbeats, game data and acknowledgements rely on the network tag
 /// (and, for unicast game data, on end-to-end encryption).
 pub const fn signature_required(kind: Kind) -> bool {
-    matches!(kind, Kind::Announcement | Kind::TopologyUpdate | Kind::RoutingUpdate | Kind::Election)
+    // Election frames carry their own ballot signature in the body (over the sender and every
+    // body byte, checked against the sender's key), so a frame signature would only double
+    // the signing and push a ballot past one BLE PDU.
+    matches!(kind, Kind::Announcement | Kind::TopologyUpdate | Kind::RoutingUpdate)
 }
 
 /// What [`open`] established about an authentic frame.

@@ -13,6 +13,9 @@ use crate::wire::{FRAME_HEADER_LEN, Frame, Kind, Message};
 use crate::{Destination, NodeId};
 
 const TOPOLOGY_BODY: [u8; 8] = [0, 0, 0, 7, 0, 0, 0, 0];
+/// A routing-control body: the example of a frame that must be signed (and carries no key).
+const CONTROL_BODY: [u8; 16] = [1, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 10, 0, 0, 0, 255];
+
 const ELECTION_BODY: [u8; 28] = {
     let mut b = [0u8; 28];
     b[0] = 3; // vote
@@ -62,7 +65,7 @@ fn every_kind_round_trips_and_only_control_is_signed() {
         (Kind::RoutingUpdate, &[1, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 10, 0, 0, 0, 255][..], true),
         (Kind::GameData, &b"move e2e4"[..], false),
         (Kind::Ack, &[0u8; 8][..], false),
-        (Kind::Election, &ELECTION_BODY[..], true),
+        (Kind::Election, &ELECTION_BODY[..], false),
     ] {
         let frame = sealed(kind, &a, Destination::Broadcast, 5, body);
         let v = open(&frame, &network(), &ring).unwrap_or_else(|e| panic!("{kind:?}: {e}"));
@@ -93,7 +96,7 @@ fn relays_changing_ttl_and_hops_do_not_break_verification() {
 fn outsiders_and_modified_frames_fail_the_tag_first() {
     let a = node(4);
     let ring = ring_of(&[&a]);
-    let frame = sealed(Kind::Election, &a, Destination::Broadcast, 3, &ELECTION_BODY);
+    let frame = sealed(Kind::RoutingUpdate, &a, Destination::Broadcast, 3, &CONTROL_BODY);
     // Another mesh's key.
     assert_eq!(open(&frame, &NetworkKey::new(&[0x43; 32]), &ring).unwrap_err(), SecurityDrop::BadTag);
     // Any modified byte outside ttl/hops (lengths excepted: they are checked before the tag).
@@ -120,16 +123,16 @@ fn insiders_cannot_forge_the_control_plane() {
     let net = network();
 
     // Modify a signed frame and recompute the tag: the signature no longer matches.
-    let mut f = sealed(Kind::Election, &victim, Destination::Broadcast, 3, &ELECTION_BODY);
+    let mut f = sealed(Kind::RoutingUpdate, &victim, Destination::Broadcast, 3, &CONTROL_BODY);
     f[FRAME_HEADER_LEN + 8] ^= 1; // the candidate
     retag(&mut f, &net);
     assert_eq!(open(&f, &net, &ring).unwrap_err(), SecurityDrop::BadSignature);
 
     // Claim the victim's id and sign with one's own key: bad signature under the victim's key.
-    let mut f = unsealed(Kind::Election, victim.node_id(), Destination::Broadcast, 4, &ELECTION_BODY);
+    let mut f = unsealed(Kind::RoutingUpdate, victim.node_id(), Destination::Broadcast, 4, &CONTROL_BODY);
     f[5] = 80;
     let header = canonical_header(&f);
-    let sig = attacker.sign(&signed_message(&header, &ELECTION_BODY, &[]));
+    let sig = attacker.sign(&signed_message(&header, &CONTROL_BODY, &[]));
     f.extend_from_slice(&sig);
     f.extend_from_slice(&[0; 16]);
     retag(&mut f, &net);
@@ -194,7 +197,7 @@ fn seal_refuses_caller_mistakes() {
     let (a, b) = (node(8), node(9));
     let net = network();
     let mut out = [0u8; MAX_TRAILER_LEN];
-    let mut f = unsealed(Kind::Election, a.node_id(), Destination::Broadcast, 1, &ELECTION_BODY);
+    let mut f = unsealed(Kind::RoutingUpdate, a.node_id(), Destination::Broadcast, 1, &CONTROL_BODY);
     // auth_len not set to the layout's length.
     assert_eq!(seal(&f, TrailerLayout::Signed, &net, Some(&a), &mut out), Err(SealError::MalformedFrame));
     f[5] = 80;
@@ -204,7 +207,7 @@ fn seal_refuses_caller_mistakes() {
     assert_eq!(seal(&f, TrailerLayout::Signed, &net, Some(&a), &mut out), Ok(80));
     assert_eq!(seal(&f[..10], TrailerLayout::Signed, &net, Some(&a), &mut out), Err(SealError::MalformedFrame));
     // seal_in_place leaves the frame as it was on failure.
-    let mut g = unsealed(Kind::Election, a.node_id(), Destination::Broadcast, 1, &ELECTION_BODY);
+    let mut g = unsealed(Kind::RoutingUpdate, a.node_id(), Destination::Broadcast, 1, &CONTROL_BODY);
     let before = g.clone();
     assert_eq!(seal_in_place(&mut g, TrailerLayout::Signed, &net, Some(&b)), Err(SealError::WrongSigner));
     assert_eq!(g, before);
@@ -224,9 +227,9 @@ fn replayed_frames_are_dropped_after_authentication() {
         let v = open(frame, &network(), &ring)?;
         guard.check_and_accept(v.origin, v.seq, Instant::ZERO)
     };
-    let f100 = sealed(Kind::Election, &a, Destination::Broadcast, 100, &ELECTION_BODY);
-    let f99 = sealed(Kind::Election, &a, Destination::Broadcast, 99, &ELECTION_BODY);
-    let f20 = sealed(Kind::Election, &a, Destination::Broadcast, 20, &ELECTION_BODY);
+    let f100 = sealed(Kind::RoutingUpdate, &a, Destination::Broadcast, 100, &CONTROL_BODY);
+    let f99 = sealed(Kind::RoutingUpdate, &a, Destination::Broadcast, 99, &CONTROL_BODY);
+    let f20 = sealed(Kind::RoutingUpdate, &a, Destination::Broadcast, 20, &CONTROL_BODY);
     assert_eq!(accept(&f100), Ok(()));
     assert_eq!(accept(&f100), Err(SecurityDrop::Replay));
     assert_eq!(accept(&f99), Ok(()));
@@ -237,10 +240,10 @@ fn replayed_frames_are_dropped_after_authentication() {
     set_ttl_and_hops(&mut relayed, 3, 13);
     assert_eq!(accept(&relayed), Err(SecurityDrop::Replay));
     // A forged frame cannot push the window: it fails before the guard sees it.
-    let mut forged = sealed(Kind::Election, &a, Destination::Broadcast, 5000, &ELECTION_BODY);
+    let mut forged = sealed(Kind::RoutingUpdate, &a, Destination::Broadcast, 5000, &CONTROL_BODY);
     forged[30] ^= 1;
     assert_eq!(accept(&forged), Err(SecurityDrop::BadTag));
-    let f101 = sealed(Kind::Election, &a, Destination::Broadcast, 101, &ELECTION_BODY);
+    let f101 = sealed(Kind::RoutingUpdate, &a, Destination::Broadcast, 101, &CONTROL_BODY);
     assert_eq!(accept(&f101), Ok(()));
 }
 

@@ -42,3 +42,48 @@ fn secured_mesh_seed_2() {
 fn secured_mesh_seed_3() {
     secured_run(3);
 }
+
+/// A third of the nodes (8 of 25) are insider black holes: they take part in the mesh but
+/// silently drop everything they should relay. Where the honest nodes still form a connected
+/// graph, critical messages keep arriving.
+#[test]
+fn a_third_of_relays_dropping_traffic() {
+    use blemesh_sim::scenario::{Behaviour, Byzantine};
+    let mut s = builtin::secure();
+    s.seed = 4;
+    s.duration_s = 45.0;
+    let holes: Vec<u64> = vec![2, 5, 8, 11, 14, 17, 20, 23];
+    s.byzantine = holes.iter().map(|&node| Byzantine { node, behaviour: Behaviour::Blackhole, from_s: 10.0, interval_ms: 500 }).collect();
+    let mut engine = Engine::new(s).unwrap();
+    engine.run();
+    // The precondition: the honest nodes (by position, 1-based) form one connected graph.
+    let honest = |i: u32| !holes.contains(&(u64::from(i) + 1));
+    let links: Vec<(u32, u32)> = blemesh_sim::netjson::graph_links(&engine)
+        .into_iter()
+        .filter(|l| l.confirmed && honest(l.a) && honest(l.b))
+        .map(|l| (l.a, l.b))
+        .collect();
+    let nodes: Vec<u32> = (0..25).filter(|i| honest(*i)).collect();
+    let mut reached = vec![nodes[0]];
+    let mut k = 0;
+    while k < reached.len() {
+        let v = reached[k];
+        for &(a, b) in &links {
+            let w = if a == v { b } else if b == v { a } else { continue };
+            if !reached.contains(&w) {
+                reached.push(w);
+            }
+        }
+        k += 1;
+    }
+    assert_eq!(reached.len(), nodes.len(), "the honest graph is connected");
+    let r = Report::build(&engine, None).deterministic;
+    let sec = r.security.as_ref().expect("secured run");
+    assert!(r.byzantine.3 > 0, "the black holes dropped traffic");
+    eprintln!(
+        "a third of relays black holes: critical delivery {:.4}, acknowledged {:?}, {} PDUs blackholed",
+        sec.critical_delivery_ratio, sec.critical_acked_ratio, r.byzantine.3
+    );
+    assert!(sec.critical_delivery_ratio >= 0.99, "critical delivery {}", sec.critical_delivery_ratio);
+    assert!(sec.critical_acked_ratio.is_none_or(|a| a >= 0.99), "acked {:?}", sec.critical_acked_ratio);
+}

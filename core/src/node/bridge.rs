@@ -2,7 +2,8 @@
 //!
 //! The runtime reports devices it hears advertising the mesh (with the node id carried in
 //! the advertisement) but is not connected to: [`Node::handle_overheard`]. After each such
-//! report and each topology change the node applies [`crate::partition::bridge_candidates`]:
+//! report and each topology change the node applies [`crate::partition::bridge_candidates`]
+//! (nodes announcing [`Capabilities::BRIDGE`] or [`Capabilities::GATEWAY`] count as bridges):
 //! a heard node of *another* component (or unknown) with a usable RSSI is a candidate, and of
 //! each pair exactly one side dials (the bridge-capable one, else the lower id; see
 //! `core/src/partition/bridge.rs`). Proposals come out as [`Event::ConnectAdvised`], at most
@@ -75,13 +76,11 @@ impl Node {
         if heard.is_empty() {
             return;
         }
-        let mut bridges: Vec<NodeId> = self
-            .registry
-            .iter()
-            .filter(|n| n.capabilities & Capabilities::BRIDGE != 0)
-            .map(|n| n.id)
-            .collect();
-        if self.config.capabilities & Capabilities::BRIDGE != 0 {
+        // Bridge- or gateway-capable nodes (from announcements, and this node's own config).
+        let able = Capabilities::BRIDGE | Capabilities::GATEWAY;
+        let mut bridges: Vec<NodeId> =
+            self.registry.iter().filter(|n| n.capabilities & able != 0).map(|n| n.id).collect();
+        if self.config.capabilities & able != 0 {
             bridges.push(self.config.node_id);
         }
         let free = self.config.max_links.saturating_sub(self.links.len());

@@ -26,7 +26,8 @@ use blemesh_core::{NodeId, Priority};
 use super::Invariant;
 use crate::engine::{Engine, SEC};
 
-/// The checker. See the [module documentation](self).
+/// The checker: after a settle period without topology change, following next hops from
+/// every node to every reachable node never revisits a node, under every priority.
 #[derive(Debug)]
 pub struct NoRoutingLoop {
     settle: u64,

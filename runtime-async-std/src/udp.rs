@@ -7,7 +7,7 @@ use std::time::Instant;
 use async_std::net::UdpSocket;
 use async_std::task;
 use blemesh_runtime::udp::{UdpConfig, UdpEndpoint};
-use blemesh_runtime::{Error, LinkEvent, Transport};
+use blemesh_runtime::{Error, Transport};
 use futures_lite::FutureExt;
 use tokio::sync::oneshot;
 use tracing::Instrument;
@@ -43,7 +43,7 @@ async fn read(mut endpoint: UdpEndpoint, socket: UdpSocket, mut stop: oneshot::R
     let mut next_tick = Instant::now();
     let mut buf = vec![0u8; RECV_BUFFER];
     loop {
-        if !forward(&endpoint, &mut out).await {
+        if !endpoint.forward(&mut out).await {
             break;
         }
         let stopped = async {
@@ -66,14 +66,4 @@ async fn read(mut endpoint: UdpEndpoint, socket: UdpSocket, mut stop: oneshot::R
         }
     }
     tracing::debug!("udp reader stopped");
-}
-
-/// Hands events to the driver; `false` once the driver is gone.
-async fn forward(endpoint: &UdpEndpoint, out: &mut Vec<LinkEvent>) -> bool {
-    for event in out.drain(..) {
-        if endpoint.events().send(event).await.is_err() {
-            return false;
-        }
-    }
-    true
 }

@@ -161,6 +161,18 @@ impl UdpEndpoint {
     }
 
     /// The sender the reader puts events into.
+    /// Hands the gathered events to the driver (waiting while its queue is full); `false`
+    /// once the driver is gone. Runtime-neutral: both runtimes' readers use it.
+    pub async fn forward(&self, out: &mut Vec<LinkEvent>) -> bool {
+        for event in out.drain(..) {
+            if self.events().send(event).await.is_err() {
+                return false;
+            }
+        }
+        true
+    }
+
+    /// The channel to the driver.
     pub fn events(&self) -> &mpsc::Sender<LinkEvent> {
         &self.events
     }

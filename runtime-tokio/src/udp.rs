@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::time::Instant as StdInstant;
 
 use blemesh_runtime::udp::{UdpConfig, UdpEndpoint};
-use blemesh_runtime::{Error, LinkEvent, Transport};
+use blemesh_runtime::{Error, Transport};
 use tokio::net::UdpSocket;
 use tokio::sync::oneshot;
 use tracing::Instrument;
@@ -31,7 +31,7 @@ pub fn bind(config: UdpConfig) -> Result<(Transport, SocketAddr), Error> {
 async fn read(mut endpoint: UdpEndpoint, socket: UdpSocket, mut stop: oneshot::Receiver<()>) {
     let mut out = Vec::new();
     endpoint.start(StdInstant::now(), &mut out);
-    if !forward(&endpoint, &mut out).await {
+    if !endpoint.forward(&mut out).await {
         return;
     }
     let mut tick = tokio::time::interval(endpoint.config().beacon_interval);
@@ -47,19 +47,9 @@ async fn read(mut endpoint: UdpEndpoint, socket: UdpSocket, mut stop: oneshot::R
             },
             _ = tick.tick() => endpoint.on_tick(StdInstant::now(), &mut out),
         }
-        if !forward(&endpoint, &mut out).await {
+        if !endpoint.forward(&mut out).await {
             break;
         }
     }
     tracing::debug!("udp reader stopped");
-}
-
-/// Hands events to the driver; `false` once the driver is gone.
-async fn forward(endpoint: &UdpEndpoint, out: &mut Vec<LinkEvent>) -> bool {
-    for event in out.drain(..) {
-        if endpoint.events().send(event).await.is_err() {
-            return false;
-        }
-    }
-    true
 }

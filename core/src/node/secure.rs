@@ -29,8 +29,10 @@ use crate::security::{
     Behaviour, E2eKeys, Identity, KeyRing, NetworkKey, SecurityDrop, SequenceReservation,
     TrailerLayout, TrustConfig, TrustTable, open, seal_in_place,
 };
-use crate::wire::{FRAME_HEADER_LEN, Kind};
-use crate::{Config, ConfigError, Event, Instant, LinkId, NodeId};
+use super::transmit::destination_of;
+use crate::wire::{FRAME_HEADER_LEN, FrameHeader, Kind};
+use zerocopy::FromBytes;
+use crate::{Config, ConfigError, Destination, Event, Instant, LinkId, NodeId};
 
 /// Bytes of the end-to-end authentication tag appended to encrypted bodies.
 pub(crate) const E2E_TAG: usize = crate::security::e2e::E2E_TAG_LEN;
@@ -162,10 +164,10 @@ impl Node {
     /// counting nothing, if that is impossible (unknown destination key, or a caller bug).
     pub(super) fn seal(&mut self, frame: &mut Vec<u8>) -> bool {
         let Some(s) = self.secure.as_mut() else { return true };
-        let Some(kind) = Kind::from_u8(frame[1]) else { return false };
+        let Ok((header, _)) = FrameHeader::ref_from_prefix(frame.as_slice()) else { return false };
+        let Some(kind) = Kind::from_u8(header.kind) else { return false };
         let layout = TrailerLayout::for_kind(kind);
-        let dst = NodeId(u64::from_be_bytes(frame[16..24].try_into().expect("header is 28 bytes")));
-        if kind == Kind::GameData && dst.is_unicast() {
+        if let (Kind::GameData, Destination::Node(dst)) = (kind, header.destination()) {
             let Some(peer) = s.keyring.get(dst) else { return false };
             let peer = *peer;
             if s.e2e.encrypt_frame(frame, layout, &peer).is_err() {
@@ -201,8 +203,7 @@ impl Node {
         if let Some(key) = verified.carried_key {
             s.keyring.learn(&key, now);
         }
-        let dst = NodeId(u64::from_be_bytes(bytes[16..24].try_into().expect("opened frames have a header")));
-        if verified.kind != Kind::GameData || dst != me {
+        if verified.kind != Kind::GameData || destination_of(bytes) != Some(Destination::Node(me)) {
             return Ok(None);
         }
         let Some(peer) = s.keyring.get(verified.origin).copied() else {

@@ -262,7 +262,7 @@ impl Node {
     }
 }
 
-/// The destination of an already validated frame.
-fn destination_of(frame: &[u8]) -> Option<Destination> {
+/// The destination of an encoded or already validated frame.
+pub(super) fn destination_of(frame: &[u8]) -> Option<Destination> {
     FrameHeader::ref_from_prefix(frame).ok().map(|(h, _)| h.destination())
 }

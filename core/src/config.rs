@@ -94,10 +94,14 @@ pub struct Config {
 
     /// Coordinator election: mode (per-partition by default, or quorum over a configured
     /// membership), timers, Byzantine threshold. See [`crate::election::ElectionConfig`].
-    /// Defaults sized for BLE: election timeout 500–1000 ms, coordinator heartbeat every
-    /// 250 ms, follower acknowledgements every second, check-quorum window 3 s. (Every
-    /// heartbeat is flooded to the component; at about 67 packets per second per BLE link
-    /// direction, tens of floods a second would crowd out the game.)
+    /// Defaults sized for BLE: a node without a coordinator campaigns after 500–1000 ms; a
+    /// follower of a live coordinator waits 3–4 s (its lease) for the next heartbeat;
+    /// the coordinator heartbeats every second, followers acknowledge every 2 s and the
+    /// check-quorum window is 6 s. (Every heartbeat is flooded to the component; at about
+    /// 67 packets per second per BLE link direction, tens of floods a second would crowd
+    /// out the game. A flooded heartbeat crossing a loaded 50-node mesh can be late by
+    /// several relay delays: the long lease keeps such delays from starting campaigns.
+    /// A departed coordinator is noticed sooner, when the topology drops it.)
     pub election: crate::election::ElectionConfig,
 
     /// Links up at once. Default 8 (BLE devices manage about 7 connections).
@@ -133,9 +137,12 @@ fn ble_election() -> crate::election::ElectionConfig {
     let mut e = crate::election::ElectionConfig::new(crate::election::ElectionMode::PerPartition);
     e.election_timeout_min = Duration::from_millis(500);
     e.election_timeout_max = Duration::from_millis(1000);
-    e.heartbeat_interval = Duration::from_millis(250);
-    e.ack_interval = Duration::from_secs(1);
-    e.check_quorum_interval = Duration::from_secs(3);
+    e.lease_timeout_min = Duration::from_secs(3);
+    e.lease_timeout_max = Duration::from_secs(4);
+    e.vote_round_per_member = Duration::from_millis(10);
+    e.heartbeat_interval = Duration::from_secs(1);
+    e.ack_interval = Duration::from_secs(2);
+    e.check_quorum_interval = Duration::from_secs(6);
     e
 }
 

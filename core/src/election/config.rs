@@ -51,8 +51,22 @@ pub struct ElectionConfig {
     pub election_timeout_min: Duration,
     /// Upper bound of the randomised election timeout. Default 300 ms.
     pub election_timeout_max: Duration,
+    /// Lower bound of the randomised follower lease: how long a follower that knows a live
+    /// coordinator waits for its next heartbeat before campaigning, and how long a heard
+    /// coordinator protects the term against other candidates. Default 150 ms (as
+    /// `election_timeout_min`). A multi-hop mesh, where a flooded heartbeat can be late by
+    /// several relay delays, wants a lease several heartbeats long while campaigns without
+    /// a coordinator stay quick (see `Config::new` for the BLE values).
+    pub lease_timeout_min: Duration,
+    /// Upper bound of the randomised follower lease. Default 300 ms.
+    pub lease_timeout_max: Duration,
+    /// A candidate waits this much longer for its votes per voter of its component: vote
+    /// grants are flooded (so every node can check every ballot), and in a large multi-hop
+    /// mesh a round of them takes longer than a timeout sized for a handful of nodes.
+    /// Default zero.
+    pub vote_round_per_member: Duration,
     /// Interval between coordinator heartbeats. Default 50 ms; at most half of
-    /// `election_timeout_min`.
+    /// `lease_timeout_min`.
     pub heartbeat_interval: Duration,
     /// Followers acknowledge heartbeats at most this often (check-quorum input). Default 100 ms.
     pub ack_interval: Duration,
@@ -89,6 +103,9 @@ impl ElectionConfig {
             membership: Vec::new(),
             election_timeout_min: Duration::from_millis(150),
             election_timeout_max: Duration::from_millis(300),
+            lease_timeout_min: Duration::from_millis(150),
+            lease_timeout_max: Duration::from_millis(300),
+            vote_round_per_member: Duration::ZERO,
             heartbeat_interval: Duration::from_millis(50),
             ack_interval: Duration::from_millis(100),
             check_quorum: true,
@@ -116,8 +133,17 @@ impl ElectionConfig {
         if self.election_timeout_max <= self.election_timeout_min {
             return err("election_timeout_max", "must exceed election_timeout_min");
         }
-        if self.heartbeat_interval.is_zero() || self.heartbeat_interval * 2 > self.election_timeout_min {
-            return err("heartbeat_interval", "must be non-zero and at most half of election_timeout_min");
+        if self.lease_timeout_min < Duration::from_millis(1) {
+            return err("lease_timeout_min", "must be at least 1 ms");
+        }
+        if self.lease_timeout_max <= self.lease_timeout_min {
+            return err("lease_timeout_max", "must exceed lease_timeout_min");
+        }
+        if self.vote_round_per_member > Duration::from_secs(1) {
+            return err("vote_round_per_member", "at most 1 s");
+        }
+        if self.heartbeat_interval.is_zero() || self.heartbeat_interval * 2 > self.lease_timeout_min {
+            return err("heartbeat_interval", "must be non-zero and at most half of lease_timeout_min");
         }
         if self.ack_interval.is_zero() {
             return err("ack_interval", "must be non-zero");
@@ -170,9 +196,12 @@ mod tests {
     fn nonsense_is_rejected_with_the_field_named() {
         let base = ElectionConfig::default();
         type Mutate = fn(&mut ElectionConfig);
-        let cases: [(&str, Mutate); 8] = [
+        let cases: [(&str, Mutate); 11] = [
+            ("vote_round_per_member", |c| c.vote_round_per_member = Duration::from_secs(2)),
             ("election_timeout_min", |c| c.election_timeout_min = Duration::ZERO),
             ("election_timeout_max", |c| c.election_timeout_max = c.election_timeout_min),
+            ("lease_timeout_min", |c| c.lease_timeout_min = Duration::ZERO),
+            ("lease_timeout_max", |c| c.lease_timeout_max = c.lease_timeout_min),
             ("heartbeat_interval", |c| c.heartbeat_interval = Duration::from_millis(100)),
             ("ack_interval", |c| c.ack_interval = Duration::ZERO),
             ("check_quorum_interval", |c| c.check_quorum_interval = c.ack_interval),

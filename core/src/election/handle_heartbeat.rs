@@ -18,7 +18,7 @@
 //!   this term (then wait for the winner's newer term).
 //!
 //! An acknowledgement naming this node with a newer term (see above) makes it adopt that
-//! term. Following restarts the election timeout and the coordinator's lease, and acknowledges the
+//! term. Following restarts the follower lease (`lease_timeout_*`), and acknowledges the
 //! coordinator (at most once per `ack_interval`, and at once for a new coordinator), which
 //! feeds its check-quorum.
 
@@ -67,6 +67,7 @@ impl<S: BallotSigner, V: BallotVerifier> Election<S, V> {
         }
         if newly {
             self.failed_campaigns = 0;
+            self.rival = None;
         }
         let takeover = self.is_voter(self.me)
             && self.my_rank().outranks_by(&rank, self.cfg.takeover_margin_milli)
@@ -86,7 +87,7 @@ impl<S: BallotSigner, V: BallotVerifier> Election<S, V> {
         self.grants.clear();
         if !takeover {
             // A takeover keeps the current deadline, so this node campaigns when it expires.
-            self.reset_election_deadline(now, rng);
+            self.reset_lease_deadline(now, rng);
         }
     }
 

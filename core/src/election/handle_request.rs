@@ -4,24 +4,32 @@
 //!
 //! 1. This node is not a voter: no answer.
 //! 2. The candidate is not a voter: deny [`DenyReason::NotMember`].
-//! 3. Stale term (pre-vote: asked term ≤ ours; vote: asked term < ours): deny
+//! 3. (A follower asked by its own coordinator, for a later term, forgets it: the
+//!    coordinator stepped down, and its lease must not block the next election.)
+//!    Stale term (pre-vote: asked term ≤ ours; vote: asked term < ours): deny
 //!    [`DenyReason::StaleTerm`], the answer carrying our term so the candidate catches up.
-//! 4. Leader stickiness: a coordinator is alive (this node, or one heard within
-//!    `election_timeout_min`) and the candidate does not outrank it by more than
+//! 4. Leader stickiness: a coordinator is alive (this node, or one heard within one and a
+//!    half heartbeat intervals, at least `election_timeout_min`) and the candidate does not outrank it by more than
 //!    `takeover_margin_milli`: deny [`DenyReason::CoordinatorAlive`]. The term is not adopted.
+//!    Otherwise the request is remembered as a running campaign if it is the best-ranked
+//!    one heard (`Rival` in `state.rs`).
 //! 5. A vote request for a newer term: adopt it (a coordinator steps down, `HigherTerm`).
 //!    The request is the candidate's ballot and goes into the double-vote book.
 //! 6. Already voted for another candidate in this term: deny [`DenyReason::AlreadyVoted`]
 //!    (a repeated request from the same candidate is granted again, identically).
-//! 7. Priority preference: this node outranks the candidate (priority, then id) and has not
-//!    failed `priority_denials` campaigns in a row: deny [`DenyReason::LowerPriority`] and
-//!    campaign soon itself (within a quarter of `election_timeout_min`). In a component the
-//!    top-ranked live node is never denied for priority, so it wins in the common case;
-//!    because failed campaigns switch the objection off, a top node that cannot win (for
-//!    example with one-way links) cannot block the others for ever.
-//! 8. Grant. Pre-vote grants are sent to the candidate and change nothing. Vote grants are
-//!    broadcast (every node sees every ballot: double votes are detectable), record the vote
-//!    and restart the election timeout.
+//! 7. Priority preference, while this node has not failed `priority_denials` campaigns in a
+//!    row: this node, or a running campaign it heard, outranks the candidate (priority,
+//!    then id): deny [`DenyReason::LowerPriority`]. If this node is the best-ranked of them,
+//!    it campaigns soon itself (within a quarter of `election_timeout_min`). In a component
+//!    the top-ranked live node is never denied for priority, so it wins in the common case;
+//!    because failed campaigns switch the objection off, and a campaign stops being deferred
+//!    to after `priority_denials + 1` full rounds, a top node that cannot win (for example with
+//!    one-way links) cannot block the others for ever.
+//! 8. Grant. Pre-vote grants are sent to the candidate and change nothing, except that a
+//!    pre-candidate granting a better-ranked candidate abandons its own round (its timeout
+//!    restarts): in a multi-hop mesh, dozens of simultaneous rounds would saturate the
+//!    radio. Vote grants are broadcast (every node sees every ballot: double votes are
+//!    detectable), record the vote and restart the election timeout.
 
 use core::time::Duration;
 
@@ -47,6 +55,10 @@ impl<S: BallotSigner, V: BallotVerifier> Election<S, V> {
         if !self.is_voter(from) {
             return self.deny(from, pre_vote, m.term, DenyReason::NotMember);
         }
+        if self.role == Role::Follower && m.term > self.term && self.coordinator.is_some_and(|c| c.node == from) {
+            // Our coordinator campaigns for a later term: it no longer coordinates ours.
+            self.lose_coordinator();
+        }
         let stale = if pre_vote { m.term <= self.term } else { m.term < self.term };
         if stale {
             return self.deny(from, pre_vote, self.term, DenyReason::StaleTerm);
@@ -55,6 +67,7 @@ impl<S: BallotSigner, V: BallotVerifier> Election<S, V> {
         if self.lease_blocks(now, &candidate) {
             return self.deny(from, pre_vote, m.term, DenyReason::CoordinatorAlive);
         }
+        self.note_campaign(now, candidate);
         if !pre_vote {
             if m.term > self.term {
                 self.adopt_term(m.term, now, rng);
@@ -66,11 +79,18 @@ impl<S: BallotSigner, V: BallotVerifier> Election<S, V> {
                 None => {}
             }
         }
-        if self.objects_on_priority(&candidate) {
-            self.hurry(now, rng);
+        if self.objects_on_priority(now, &candidate) {
+            if !self.rival_outranks(now, &self.my_rank()) {
+                self.hurry(now, rng);
+            }
             return self.deny(from, pre_vote, m.term, DenyReason::LowerPriority);
         }
         if pre_vote {
+            if self.role == Role::PreCandidate && candidate > self.my_rank() {
+                self.role = Role::Follower;
+                self.grants.clear();
+                self.reset_election_deadline(now, rng);
+            }
             let v = self.message(ElectionKind::Vote { pre_vote: true, denied: None }, m.term, from);
             self.send(from, v);
         } else {
@@ -84,12 +104,12 @@ impl<S: BallotSigner, V: BallotVerifier> Election<S, V> {
         if coordinator.node == candidate.node {
             return false;
         }
-        let live = self.role == Role::Coordinator || now < self.last_contact + self.cfg.election_timeout_min;
-        live && !candidate.outranks_by(&coordinator, self.cfg.takeover_margin_milli)
+        self.coordinator_protects(now) && !candidate.outranks_by(&coordinator, self.cfg.takeover_margin_milli)
     }
 
-    fn objects_on_priority(&self, candidate: &Rank) -> bool {
-        self.failed_campaigns < self.cfg.priority_denials && self.my_rank() > *candidate
+    fn objects_on_priority(&self, now: Instant, candidate: &Rank) -> bool {
+        self.failed_campaigns < self.cfg.priority_denials
+            && (self.my_rank() > *candidate || self.rival_outranks(now, candidate))
     }
 
     /// Campaigns soon: within a quarter of the minimum election timeout.
@@ -103,7 +123,7 @@ impl<S: BallotSigner, V: BallotVerifier> Election<S, V> {
     }
 
     fn deny(&mut self, to: NodeId, pre_vote: bool, term: u32, reason: DenyReason) {
-        self.metrics.votes_denied += 1;
+        self.metrics.deny(reason);
         let v = self.message(ElectionKind::Vote { pre_vote, denied: Some(reason) }, term, to);
         self.send(to, v);
     }

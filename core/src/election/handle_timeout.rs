@@ -1,7 +1,8 @@
 //! Input: time passed. Coordinator heartbeats and check-quorum; election timeouts, which start
 //! a pre-vote round (or, with pre-vote off, an election). An election timeout while the
 //! coordinator is still live is a takeover attempt (see `handle_heartbeat.rs`): the
-//! coordinator is kept until the term actually changes.
+//! coordinator is kept until the term actually changes. Without a live coordinator, a node
+//! stands aside while a better-ranked campaign it heard is running (see `state.rs`, `Rival`).
 
 use rand_core::RngCore;
 
@@ -34,13 +35,19 @@ impl<S: BallotSigner, V: BallotVerifier> Election<S, V> {
         if matches!(self.role, Role::PreCandidate | Role::Candidate) {
             self.failed_campaigns = self.failed_campaigns.saturating_add(1);
         }
-        let live = self.coordinator.is_some() && now < self.last_contact + self.cfg.election_timeout_min;
-        if !live {
+        if !self.coordinator_live(now) {
             self.lose_coordinator();
+            if self.rival_outranks(now, &self.my_rank()) {
+                // A better-ranked campaign is running: stand aside for one more timeout.
+                self.role = Role::Follower;
+                self.grants.clear();
+                self.reset_election_deadline(now, rng);
+                return;
+            }
         } else if self.failed_campaigns >= self.cfg.priority_denials {
             // Takeover attempts exhausted: keep following.
             self.role = Role::Follower;
-            self.reset_election_deadline(now, rng);
+            self.reset_lease_deadline(now, rng);
             return;
         }
         if !self.is_voter(self.me) {
@@ -80,6 +87,7 @@ impl<S: BallotSigner, V: BallotVerifier> Election<S, V> {
         self.book.reset(self.term);
         self.metrics.elections_started += 1;
         self.reset_election_deadline(now, rng);
+        self.election_deadline = self.election_deadline + self.vote_round();
         let m = self.message(ElectionKind::VoteRequest, self.term, self.me);
         let s = self.broadcast(m);
         self.record_own_ballot(s);

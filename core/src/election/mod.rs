@@ -15,6 +15,13 @@
 //!   penalty; Byzantine mode needs `2f+1` votes.
 //! * **Merge after heal**: the higher term wins, then the higher rank (see
 //!   `handle_heartbeat.rs`).
+//! * **Multi-hop pacing**: a follower of a live coordinator waits a lease several
+//!   heartbeats long ([`ElectionConfig::lease_timeout_min`]) while a node without one
+//!   campaigns after the short election timeout; nodes stand aside while a better-ranked
+//!   campaign they heard is running (for a bounded time), and a large component's vote round
+//!   gets more time ([`ElectionConfig::vote_round_per_member`]). Without these, in a
+//!   50-node BLE mesh every node's timeout started a campaign of its own and the flooded
+//!   requests and answers saturated the radio: no coordinator was ever elected.
 //!
 //! # Driving it from the node
 //!
@@ -60,6 +67,8 @@ pub use state::{Election, Role};
 
 #[cfg(test)]
 mod vote_tests;
+#[cfg(test)]
+mod campaign_tests;
 #[cfg(test)]
 mod coordinator_tests;
 #[cfg(test)]

@@ -2,7 +2,7 @@
 
 use alloc::boxed::Box;
 
-use super::{DoubleVoteEvidence, ElectionMessage, Signature};
+use super::{DenyReason, DoubleVoteEvidence, ElectionMessage, Signature};
 use crate::NodeId;
 
 /// A message signed by this node, ready to be framed (body: [`ElectionMessage::to_bytes`],
@@ -142,6 +142,7 @@ pub struct ElectionMetrics {
     /// Double votes detected.
     pub double_votes: u64,
     rejected: [u64; RejectReason::ALL.len()],
+    denied: [u64; 5],
 }
 
 impl ElectionMetrics {
@@ -157,6 +158,16 @@ impl ElectionMetrics {
 
     pub(super) fn reject(&mut self, reason: RejectReason) {
         self.rejected[reason as usize] += 1;
+    }
+
+    /// (Pre-)votes this node denied for one reason.
+    pub fn denied(&self, reason: DenyReason) -> u64 {
+        self.denied[reason as usize - 1]
+    }
+
+    pub(super) fn deny(&mut self, reason: DenyReason) {
+        self.votes_denied += 1;
+        self.denied[reason as usize - 1] += 1;
     }
 }
 

@@ -64,10 +64,27 @@ pub struct Election<S, V> {
     pub(super) quorum_deadline: Instant,
     pub(super) last_ack: Option<Instant>,
     pub(super) failed_campaigns: u8,
+    /// The best-ranked campaign heard recently (see `handle_request.rs`).
+    pub(super) rival: Option<Rival>,
     pub(super) book: BallotBook,
     actions: VecDeque<Action>,
     pub(super) metrics: ElectionMetrics,
     now: Instant,
+}
+
+/// A campaign of another node, remembered so that lower-ranked nodes stand aside while it
+/// runs: in a multi-hop mesh a flooded request takes hundreds of milliseconds to reach
+/// everybody, and without this every node's timeout would start a campaign of its own.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) struct Rival {
+    pub(super) rank: Rank,
+    /// The campaign counts as running until then (`election_timeout_max` after its last
+    /// request).
+    pub(super) until: Instant,
+    /// When it was first heard. A campaign still running `priority_denials + 1` full rounds
+    /// later is not deferred to any more: a top-ranked node that cannot win (one-way links,
+    /// say) must not block the others for ever.
+    pub(super) since: Instant,
 }
 
 pub(super) fn insert_sorted(v: &mut Vec<NodeId>, n: NodeId) {
@@ -123,6 +140,7 @@ impl<S: BallotSigner, V: BallotVerifier> Election<S, V> {
             quorum_deadline: Instant::MAX,
             last_ack: None,
             failed_campaigns: 0,
+            rival: None,
             book,
             actions: VecDeque::new(),
             metrics: ElectionMetrics::default(),
@@ -265,6 +283,54 @@ impl<S: BallotSigner, V: BallotVerifier> Election<S, V> {
         self.election_deadline = now + self.random_timeout(rng);
     }
 
+    /// Restarts the follower lease: a randomised deadline within
+    /// `lease_timeout_min..=lease_timeout_max` of `now`.
+    pub(super) fn reset_lease_deadline(&mut self, now: Instant, rng: &mut impl RngCore) {
+        let min = duration_micros(self.cfg.lease_timeout_min);
+        let span = duration_micros(self.cfg.lease_timeout_max) - min;
+        self.election_deadline = now + Duration::from_micros(min + rng.next_u64() % (span + 1));
+    }
+
+    /// Whether this node coordinates, or heard its coordinator within `lease_timeout_min`.
+    /// Whether a coordinator heard recently protects the term against other candidates:
+    /// this node coordinates, or heard its coordinator within one and a half heartbeat
+    /// intervals (at least `election_timeout_min`). Shorter than the lease, so that a
+    /// coordinator that stepped down does not block the next election for a whole lease.
+    pub(super) fn coordinator_protects(&self, now: Instant) -> bool {
+        let window = self.cfg.election_timeout_min.max(self.cfg.heartbeat_interval * 3 / 2);
+        self.role == Role::Coordinator || (self.coordinator.is_some() && now < self.last_contact + window)
+    }
+
+    pub(super) fn coordinator_live(&self, now: Instant) -> bool {
+        self.role == Role::Coordinator || (self.coordinator.is_some() && now < self.last_contact + self.cfg.lease_timeout_min)
+    }
+
+    /// Remembers a campaign of `candidate` (a request just heard) if it is the best running.
+    pub(super) fn note_campaign(&mut self, now: Instant, candidate: Rank) {
+        let until = now + self.cfg.election_timeout_max;
+        match &mut self.rival {
+            Some(r) if r.rank.node == candidate.node && now < r.until => {
+                r.rank = candidate;
+                r.until = until;
+            }
+            Some(r) if now < r.until && r.rank > candidate => {}
+            _ => self.rival = Some(Rival { rank: candidate, until, since: now }),
+        }
+    }
+
+    /// Whether a running, still deferred-to campaign outranks `rank`.
+    pub(super) fn rival_outranks(&self, now: Instant, rank: &Rank) -> bool {
+        let round = self.cfg.election_timeout_max + self.vote_round();
+        let patience = round * u32::from(self.cfg.priority_denials.saturating_add(1));
+        self.cfg.priority_denials > 0
+            && self.rival.is_some_and(|r| now < r.until && now < r.since + patience && r.rank > *rank)
+    }
+
+    /// The extra time a candidate gives its vote round ([`ElectionConfig::vote_round_per_member`]).
+    pub(super) fn vote_round(&self) -> Duration {
+        self.cfg.vote_round_per_member * u32::try_from(self.voters.len()).unwrap_or(u32::MAX)
+    }
+
     /// Grants counted for this node's campaign: voters only, double voters excluded.
     pub(super) fn grant_count(&self) -> usize {
         self.grants.iter().filter(|n| self.is_voter(**n) && !self.book.is_convicted(**n)).count()
@@ -338,6 +404,7 @@ impl<S: BallotSigner, V: BallotVerifier> Election<S, V> {
         debug_assert!(fresh, "a candidate's term never had another coordinator announced");
         self.coordinator = Some(self.my_rank());
         self.failed_campaigns = 0;
+        self.rival = None;
         self.grants.clear();
         self.heard.clear();
         self.metrics.elections_won += 1;

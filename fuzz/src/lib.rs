@@ -8,6 +8,7 @@
 //! tests under libFuzzer (`fuzz/run-target.sh`). See `docs/FUZZING.md`.
 
 pub mod corpus;
+pub mod election;
 pub mod flood;
 pub mod frame;
 pub mod node;

@@ -78,8 +78,9 @@ pub struct ElectionConfig {
     /// Run a pre-vote round before incrementing the term, so that a node that cannot win does
     /// not disturb the term. Default true.
     pub pre_vote: bool,
-    /// Byzantine mode: winning needs at least `2f+1` distinct valid votes, `f = n/3` (and
-    /// never less than a majority). Default false.
+    /// Byzantine mode: winning needs at least `2f+1` distinct valid votes, `f = n/3`, and
+    /// at least `⌈(n+f+1)/2⌉`, so that two winning sets always share an honest voter (see
+    /// [`crate::election::Election::threshold`]). Default false.
     pub byzantine: bool,
     /// A live coordinator is replaced only by a candidate whose priority exceeds it by more
     /// than this many thousandths (hysteresis against flapping). Default 100 (0.1).

@@ -12,7 +12,8 @@
 //!   (a majority of the configured membership).
 //! * **Signed ballots** ([`BallotSigner`], [`BallotVerifier`]); forged messages are rejected
 //!   and counted by [`RejectReason`]; double votes produce [`DoubleVoteEvidence`] and a trust
-//!   penalty; Byzantine mode needs `2f+1` votes.
+//!   penalty; Byzantine mode needs `2f+1` votes (`f = n/3`), and enough that two winning
+//!   sets share an honest voter ([`Election::threshold`]).
 //! * **Merge after heal**: the higher term wins, then the higher rank (see
 //!   `handle_heartbeat.rs`).
 //! * **Multi-hop pacing**: a follower of a live coordinator waits a lease several

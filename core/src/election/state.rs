@@ -195,12 +195,21 @@ impl<S: BallotSigner, V: BallotVerifier> Election<S, V> {
         &self.metrics
     }
 
-    /// Valid votes needed to win: a majority of the voters; in Byzantine mode at least
-    /// `2f+1` with `f = n/3`.
+    /// Valid votes needed to win: a majority of the voters. In Byzantine mode, with
+    /// `f = n/3`, at least `2f+1` and at least `⌈(n+f+1)/2⌉`, so that any two winning sets
+    /// share `f+1` voters, one of them honest: two coordinators of one term would need an
+    /// honest double vote. (`2f+1` alone is that bound only when `n = 3f+1`; with 5 voters
+    /// it would let one Byzantine voter elect two coordinators of one term with 3 votes
+    /// each.)
     pub fn threshold(&self) -> usize {
         let n = self.voters.len();
         let majority = n / 2 + 1;
-        if self.cfg.byzantine { majority.max(2 * (n / 3) + 1) } else { majority }
+        if self.cfg.byzantine {
+            let f = n / 3;
+            majority.max(2 * f + 1).max((n + f + 2) / 2)
+        } else {
+            majority
+        }
     }
 
     /// When [`Election::on_timeout`] must be called next.

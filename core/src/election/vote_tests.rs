@@ -277,7 +277,7 @@ fn byzantine_mode_needs_two_f_plus_one_votes() {
     assert_eq!(n.threshold(), 5);
     let plain = node(1, ElectionConfig::default(), &members, r);
     assert_eq!(plain.threshold(), 4);
-    for (size, want) in [(1, 1), (2, 2), (3, 3), (4, 3), (7, 5), (9, 7), (10, 7)] {
+    for (size, want) in [(1, 1), (2, 2), (3, 3), (4, 3), (5, 4), (7, 5), (8, 6), (9, 7), (10, 7), (11, 8)] {
         let comp: Vec<u64> = (1..=size).collect();
         assert_eq!(node(1, cfg.clone(), &comp, r).threshold(), want, "n = {size}");
     }

@@ -16,7 +16,10 @@
 mod bridge;
 mod delivery;
 mod election;
+mod flows;
+mod link_advice;
 mod outbox;
+mod outlook;
 #[cfg(test)]
 mod properties;
 mod receive;
@@ -44,6 +47,7 @@ use crate::{
 use delivery::{Attempt, PendingAck};
 use outbox::Outbox;
 use routing::AdvertEntries;
+pub use outlook::{Candidate, RouteInfo};
 pub use secure::Security;
 use secure::SecureState;
 
@@ -78,6 +82,9 @@ pub struct Node {
     components: crate::partition::Components,
     partitions: crate::partition::PartitionTracker,
     overheard: Vec<bridge::Overheard>,
+    flows: flows::Flows,
+    predictor: crate::routing::LinkPredictor,
+    advised_drops: Vec<NodeId>,
     metrics: Metrics,
 }
 
@@ -187,6 +194,9 @@ impl Node {
             components: crate::partition::Components::build(&[me], &[]),
             partitions: crate::partition::PartitionTracker::new(me),
             overheard: Vec::new(),
+            flows: flows::Flows::default(),
+            predictor: crate::routing::LinkPredictor::new(),
+            advised_drops: Vec::new(),
             metrics: Metrics::default(),
             config,
         })
@@ -230,6 +240,7 @@ impl Node {
         state.estimator.set_capacity(report.mtu, state.interval);
         if let Some(rssi) = report.rssi {
             state.estimator.on_rssi(now, rssi);
+            self.observe_rssi(link, now, rssi);
         }
         if shrunk {
             self.outbox.forget_link(link);
@@ -245,6 +256,7 @@ impl Node {
             self.outbox.give_buf(buf);
         }
         if state.is_confirmed() {
+            self.forget_link_forecast(state.peer);
             self.advert_dirty = true;
             self.metrics.neighbours_lost += 1;
             let event = Event::NeighbourLost { node: state.peer, link, reason: LossReason::LinkDown };

@@ -31,7 +31,7 @@ mod oracle_tests;
 mod qos_property_tests;
 
 pub use admission::{Admission, CongestionLevel, Flow, FlowId, Preemption, Refusal, TopologyOutcome};
-pub use backbone::{DEFAULT_MAX_DEGREE, LinkDecision, backbone};
+pub use backbone::{DEFAULT_MAX_DEGREE, LinkDecision, backbone, drops_for};
 pub use constrained::{ConstrainedSearch, QosConstraints, QosError, QosPath};
 pub use graph::{Graph, LinkMetrics};
 pub use lsdb::{Advert, InsertOutcome, LinkAdvert, LinkStateDb};

@@ -216,23 +216,27 @@ impl LinkPredictor {
         self.predicted_failure(a, b).is_some_and(|t| t <= now + horizon)
     }
 
+    /// The outlook at `at` of one route of cost `cost` along `path` (`index` 0). Does not
+    /// allocate: the node calls it per forwarded frame.
+    pub fn outlook(&self, cost: u64, path: &[NodeId], at: Instant) -> RouteOutlook {
+        let (mut survival, mut peak_load, mut confidence) = (1.0, 0.0f64, 1.0f64);
+        for w in path.windows(2) {
+            survival *= 1.0 - self.failure_risk(w[0], w[1], at);
+            peak_load = peak_load.max(self.predicted_load(w[0], w[1], at).unwrap_or(0.0));
+            let c = self.link(w[0], w[1]).map_or(0.0, |l| l.load.confidence().min(l.rssi.confidence()));
+            confidence = confidence.min(c);
+        }
+        let score = (cost as f64 + 1.0) * (1.0 + peak_load) / survival.max(1e-3);
+        RouteOutlook { index: 0, score, survival, peak_load, confidence }
+    }
+
     /// Ranks candidate routes `(cost, path)` by their outlook at `at`, best first (ties keep
     /// input order).
     pub fn rank_routes(&self, routes: &[(u64, &[NodeId])], at: Instant) -> Vec<RouteOutlook> {
         let mut out: Vec<RouteOutlook> = routes
             .iter()
             .enumerate()
-            .map(|(index, (cost, path))| {
-                let (mut survival, mut peak_load, mut confidence) = (1.0, 0.0f64, 1.0f64);
-                for w in path.windows(2) {
-                    survival *= 1.0 - self.failure_risk(w[0], w[1], at);
-                    peak_load = peak_load.max(self.predicted_load(w[0], w[1], at).unwrap_or(0.0));
-                    let c = self.link(w[0], w[1]).map_or(0.0, |l| l.load.confidence().min(l.rssi.confidence()));
-                    confidence = confidence.min(c);
-                }
-                let score = (*cost as f64 + 1.0) * (1.0 + peak_load) / survival.max(1e-3);
-                RouteOutlook { index, score, survival, peak_load, confidence }
-            })
+            .map(|(index, (cost, path))| RouteOutlook { index, ..self.outlook(*cost, path, at) })
             .collect();
         out.sort_by(|x, y| x.score.total_cmp(&y.score).then(x.index.cmp(&y.index)));
         out

@@ -17,6 +17,7 @@ pub mod admission;
 pub mod backbone;
 pub mod constrained;
 pub mod graph;
+mod heap;
 pub mod lsdb;
 pub mod maxflow;
 pub mod policy;

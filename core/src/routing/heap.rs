@@ -1,4 +1,4 @@
-//! The priority queue of [`Spf`](super::spf::Spf): a 4-ary min-heap with decrease-key over
+//! The priority queue of [`Spf`](super::spf::Spf): a 4-ary min-heap with lazy deletion over
 //! packed integer keys, in a wide (`u128`) and a narrow (`u64`) layout.
 //!
 //! A key packs a tentative distance and its node so that integer order is the order of
@@ -15,9 +15,6 @@
 
 use alloc::vec::Vec;
 
-/// Position of a node not in the heap.
-const NOT_QUEUED: u32 = u32::MAX;
-
 /// Arity of [`DaryHeap`].
 pub(super) const ARITY: usize = 4;
 
@@ -31,13 +28,15 @@ pub(super) struct Narrow {
 }
 
 impl Narrow {
-    /// The narrow layout for `n` nodes and weights up to `max_weight`, if every key fits.
-    pub(super) fn for_run(n: usize, max_weight: u64) -> Option<Narrow> {
+    /// The narrow layout for `n` nodes and weights below `2 × top` (`top`: the largest
+    /// weight, or any value of the same bit length), if every key fits.
+    pub(super) fn for_run(n: usize, top: u64) -> Option<Narrow> {
         let bits = usize::BITS - n.max(2).leading_zeros(); // n < 2^bits, so hops ≤ n fit
         if 2 * bits >= 64 {
             return None;
         }
-        let bound = (n as u64).checked_mul(max_weight.max(1))?;
+        let largest = u64::MAX >> top.max(1).leading_zeros(); // all ones up to the top bit
+        let bound = (n as u64).checked_mul(largest)?;
         (bound >> (64 - 2 * bits) == 0).then_some(Narrow { bits, mask: (1u64 << bits) - 1 })
     }
 }
@@ -132,44 +131,39 @@ impl Key for u64 {
     }
 }
 
-/// A 4-ary min-heap of packed keys with decrease-key: `pos[v]` is the slot of node `v`'s key.
-/// `keys` always holds at least [`ARITY`] slots of [`Key::UNREACHED`] past the `len` live
-/// ones, so every node's four child slots can be read without a bounds test and the
-/// smallest child picked without branches.
+/// A 4-ary min-heap of packed keys **without decrease-key**: a node whose distance drops is
+/// pushed again and its older, larger key is skipped when popped (the caller compares the
+/// popped key with the node's current one). No position array to maintain: every sift step
+/// moves one key and nothing else. `keys` always holds at least [`ARITY`] slots of
+/// [`Key::UNREACHED`] past the `len` live ones, so every node's four child slots can be read
+/// without a bounds test and the smallest child picked without branches.
 #[derive(Clone, Debug, Default)]
 pub(super) struct DaryHeap<K> {
     keys: Vec<K>,
     len: usize,
-    pos: Vec<u32>,
 }
 
 impl<K: Key> DaryHeap<K> {
-    /// Empties the heap for a run over `n` nodes.
-    pub(super) fn reset(&mut self, n: usize) {
+    /// Empties the heap.
+    pub(super) fn reset(&mut self) {
         self.keys.clear();
         self.keys.resize(ARITY + 1, K::UNREACHED);
         self.len = 0;
-        self.pos.clear();
-        self.pos.resize(n, NOT_QUEUED);
     }
 
-    /// Inserts `key`'s node, or lowers its key (the new key must not be larger).
+    /// Inserts `key`.
     #[inline(always)]
-    pub(super) fn push_or_decrease(&mut self, key: K, l: Narrow) {
-        let v = key.node(l);
-        let mut i = self.pos[v] as usize;
-        if i == NOT_QUEUED as usize {
-            i = self.len;
-            self.len += 1;
-            if self.keys.len() < self.len + ARITY {
-                self.keys.resize(self.len + ARITY, K::UNREACHED);
-            }
+    pub(super) fn push(&mut self, key: K) {
+        let i = self.len;
+        self.len += 1;
+        if self.keys.len() < self.len + ARITY {
+            self.keys.resize(self.len + ARITY, K::UNREACHED);
         }
-        self.sift_up(i, key, l);
+        self.sift_up(i, key);
     }
 
     #[inline(always)]
-    fn sift_up(&mut self, mut i: usize, key: K, l: Narrow) {
+    fn sift_up(&mut self, mut i: usize, key: K) {
         while i > 0 {
             let parent = (i - 1) / ARITY;
             let pk = self.keys[parent];
@@ -177,17 +171,14 @@ impl<K: Key> DaryHeap<K> {
                 break;
             }
             self.keys[i] = pk;
-            self.pos[pk.node(l)] = i as u32;
             i = parent;
         }
         self.keys[i] = key;
-        self.pos[key.node(l)] = i as u32;
     }
 
-    /// Removes the smallest key. Its node's `pos` is left stale: a settled node is never
-    /// queued again (relaxations only ever produce larger keys than the one settled).
+    /// Removes the smallest key.
     #[inline(always)]
-    pub(super) fn pop(&mut self, l: Narrow) -> Option<K> {
+    pub(super) fn pop(&mut self) -> Option<K> {
         if self.len == 0 {
             return None;
         }
@@ -212,10 +203,9 @@ impl<K: Key> DaryHeap<K> {
             let (kb, b) = K::select_min(k[2], 2, k[3], 3);
             let (mk, m) = K::select_min(ka, a, kb, b);
             self.keys[i] = mk;
-            self.pos[mk.node(l)] = i as u32;
             i = c + m;
         }
-        self.sift_up(i, last, l);
+        self.sift_up(i, last);
         Some(top)
     }
 }
@@ -228,7 +218,9 @@ mod tests {
     fn narrow_layout_only_when_every_key_fits() {
         let l = Narrow::for_run(1000, 1 << 30).expect("1000 nodes: 10 bits each, 44 for the cost");
         assert_eq!((l.bits, l.mask), (10, 1023));
-        assert_eq!(Narrow::for_run(1000, 1 << 35), None); // 1000 × 2^35 ≥ 2^44
+        // Weights below 2^34 (top bit 33): 1000 × (2^34 − 1) < 2^44; below 2^35 they may not fit.
+        assert!(Narrow::for_run(1000, (1 << 33) | 5).is_some());
+        assert_eq!(Narrow::for_run(1000, 1 << 34), None);
         assert_eq!(Narrow::for_run(50, u64::MAX), None);
         assert_eq!(Narrow::for_run(1, 0).map(|l| l.bits), Some(2));
         // Same order as the wide keys, and the same fields back.

@@ -19,10 +19,11 @@
 //! cost of the run fits (`b` bits per node index; checked per run from the node count and
 //! the largest weight, which holds for the default policies up to thousands of nodes), else a
 //! `u128` `cost << 64 | hops << 32 | index` (see the private `heap` module). The queue is a
-//! 4-ary heap of those keys with decrease-key (a position per node, so a node is queued at
-//! most once and never popped stale); popping moves the hole down to a leaf choosing the
-//! smallest of four children without branches (the key array is padded so all four can be
-//! read), then sifts the last key up. The source is settled before the loop, so the inner
+//! 4-ary heap of those keys without decrease-key: a node whose distance drops is pushed again
+//! and the older key, no longer equal to the node's distance, is skipped when popped (keys are
+//! unique, so the settling order is that of a decrease-key queue). Popping moves the hole
+//! down to a leaf choosing the smallest of four children without branches (the key array is
+//! padded so all four can be read), then sifts the last key up. The source is settled before the loop, so the inner
 //! loop has no source or avoided-edge test; it walks one node's CSR `targets` and `weights`
 //! slices together (one bounds check per node, not per edge) and compares one key.
 //! A settled node is never improved again: a relaxation adds a hop, so its key is larger.
@@ -47,8 +48,8 @@ pub struct Spf {
     dist_narrow: Vec<u64>,
     /// The layout of the last run: `Some` narrow, `None` wide.
     layout: Option<Narrow>,
-    prev: Vec<u32>,
-    first_hop: Vec<u32>,
+    /// `[predecessor, first hop]` of each node, side by side: one cache line per relaxation.
+    links: Vec<[u32; 2]>,
     source: u32,
 }
 
@@ -71,27 +72,27 @@ impl Spf {
         let n = graph.node_count();
         debug_assert_eq!(weights.len(), graph.edge_count());
         let weights = &weights[..graph.edge_count()];
-        self.prev.clear();
-        self.prev.resize(n, NO_NODE);
-        self.first_hop.clear();
-        self.first_hop.resize(n, NO_NODE);
+        self.links.clear();
+        self.links.resize(n, [NO_NODE; 2]);
         self.source = source;
-        self.layout = Narrow::for_run(n, weights.iter().copied().max().unwrap_or(0));
+        // The OR of the weights has the bit length of the largest (and vectorises).
+        let top = weights.iter().fold(0u64, |a, w| a | w);
+        self.layout = Narrow::for_run(n, top);
         let avoid = avoid.unwrap_or(NO_NODE);
-        let (prev, first_hop) = (&mut self.prev[..], &mut self.first_hop[..]);
+        let links = &mut self.links[..];
         match self.layout {
             Some(l) => {
                 self.dist_narrow.clear();
                 self.dist_narrow.resize(n, u64::UNREACHED);
-                self.narrow.reset(n);
-                dijkstra(graph, source, weights, avoid, l, &mut self.narrow, &mut self.dist_narrow, prev, first_hop);
+                self.narrow.reset();
+                dijkstra(graph, source, weights, avoid, l, &mut self.narrow, &mut self.dist_narrow, links);
             }
             None => {
                 self.dist_wide.clear();
                 self.dist_wide.resize(n, u128::UNREACHED);
-                self.wide.reset(n);
+                self.wide.reset();
                 let l = Narrow::default();
-                dijkstra(graph, source, weights, avoid, l, &mut self.wide, &mut self.dist_wide, prev, first_hop);
+                dijkstra(graph, source, weights, avoid, l, &mut self.wide, &mut self.dist_wide, links);
             }
         }
     }
@@ -112,12 +113,12 @@ impl Spf {
 
     /// First hop towards `v`, or [`NO_NODE`] (unreachable, or `v` is the source).
     pub fn first_hop(&self, v: u32) -> u32 {
-        self.first_hop.get(v as usize).copied().unwrap_or(NO_NODE)
+        self.links.get(v as usize).map_or(NO_NODE, |l| l[1])
     }
 
     /// Predecessor of `v` on its path, or [`NO_NODE`].
     pub fn prev(&self, v: u32) -> u32 {
-        self.prev.get(v as usize).copied().unwrap_or(NO_NODE)
+        self.links.get(v as usize).map_or(NO_NODE, |l| l[0])
     }
 
     /// Writes the path from the source to `v` (both included) into `out`; empty if `v` is
@@ -130,7 +131,7 @@ impl Spf {
         let mut x = v;
         while x != NO_NODE {
             out.push(x);
-            x = self.prev[x as usize];
+            x = self.links[x as usize][0];
         }
         out.reverse();
     }
@@ -149,8 +150,7 @@ fn dijkstra<K: Key>(
     l: Narrow,
     heap: &mut DaryHeap<K>,
     dist: &mut [K],
-    prev: &mut [u32],
-    first_hop: &mut [u32],
+    links: &mut [[u32; 2]],
 ) {
     let s = source as usize;
     if s >= dist.len() {
@@ -171,26 +171,25 @@ fn dijkstra<K: Key>(
         let dv = &mut dist[v as usize];
         if nd < *dv {
             *dv = nd;
-            prev[v as usize] = source;
-            first_hop[v as usize] = v;
-            heap.push_or_decrease(nd, l);
+            links[v as usize] = [source, v];
+            heap.push(nd);
         }
     }
-    while let Some(key) = heap.pop(l) {
+    while let Some(key) = heap.pop() {
         let ui = key.node(l);
-        if ui as u32 == avoid {
+        // A stale entry (the node was reached more cheaply since), or the avoided node.
+        if key != dist[ui] || ui as u32 == avoid {
             continue;
         }
-        let fh = first_hop[ui];
+        let fh = links[ui][1];
         let (lo, hi) = (offsets[ui] as usize, offsets[ui + 1] as usize);
         for (&v, &w) in targets[lo..hi].iter().zip(&weights[lo..hi]) {
             let nd = key.extend(w, v, l);
             let dv = &mut dist[v as usize];
             if nd < *dv {
                 *dv = nd;
-                prev[v as usize] = ui as u32;
-                first_hop[v as usize] = fh;
-                heap.push_or_decrease(nd, l);
+                links[v as usize] = [ui as u32, fh];
+                heap.push(nd);
             }
         }
     }

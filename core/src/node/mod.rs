@@ -5,10 +5,12 @@
 //! 1. **Construction**: [`Node::new`].
 //! 2. **Inputs** (each takes `now`): [`Node::handle_link_up`], [`Node::handle_link_report`],
 //!    [`Node::handle_link_down`], [`Node::handle_receive`], [`Node::handle_timeout`],
-//!    [`Node::send`], [`Node::broadcast`], [`Node::set_battery`].
+//!    [`Node::send`], [`Node::broadcast`], [`Node::set_battery`]; QoS flows:
+//!    [`Node::open_flow`], [`Node::send_on_flow`], [`Node::close_flow`].
 //! 3. **Outputs**: [`Node::poll_output`], called until it returns [`Output::Timeout`].
 //! 4. **Inspection**: [`Node::metrics`], [`Node::neighbours`], [`Node::registry`],
-//!    [`Node::occupancy`], [`Node::config`].
+//!    [`Node::occupancy`], [`Node::config`], [`Node::route_info`], [`Node::flows`],
+//!    [`Node::congestion_level`], [`Node::advised_drops`].
 //!
 //! The receive path lives in `receive.rs`, originating and relaying in `transmit.rs`, timers
 //! in `timers.rs`, the output queues in `outbox.rs`.

@@ -9,6 +9,7 @@
 //! ties included) computed with the wide `u128` keys: what the narrow keys gain.
 //!
 //! `cargo run --release -p blemesh-benches --bin spf_interleaved`
+#![allow(clippy::print_stdout)] // a report printer
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};

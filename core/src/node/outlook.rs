@@ -8,9 +8,11 @@
 //! Ranking: a route is priced by [`LinkPredictor::outlook`] over its first link at
 //! `now + handoff_horizon`: `(cost + 1) × (1 + peak load) / survival`. The node leaves the
 //! primary for the backup when the primary's first link has a predicted failure risk above
-//! zero (its RSSI forecast is within `margin` of the floor) and the backup then scores
-//! better. A primary without risk is always kept: load alone never moves traffic, so the
-//! routes of the policies (and their loop freedom) are unchanged while links are healthy.
+//! zero (its RSSI forecast is within `margin` of the floor), the backup is **downstream** (its
+//! next hop is strictly closer to the destination than this node, so switches cannot form a
+//! loop) and the backup then scores better. A primary without risk is always kept: load alone
+//! never moves traffic, so the routes of the policies (and their loop freedom) are unchanged
+//! while links are healthy.
 
 use crate::routing::{LinkPredictor, Route, RouteOutlook};
 use crate::{Instant, LinkId, NodeId, Priority};
@@ -66,14 +68,28 @@ impl Node {
     }
 
     /// Whether the forecasts rank `backup` above `primary` (only when the primary's first
-    /// link is at risk; see the module documentation). No allocation.
-    pub(super) fn prefers_backup(&self, primary: &Route, backup: &Route) -> bool {
+    /// link is at risk and the backup is downstream; see the module documentation). No
+    /// allocation.
+    pub(super) fn prefers_backup(&self, primary: &Route, backup: &Route, priority: Priority) -> bool {
         let at = self.now + self.config.handoff_horizon;
         let me = self.config.node_id;
-        if self.predictor.failure_risk(me, primary.next_hop, at) <= 0.0 {
+        if self.predictor.failure_risk(me, primary.next_hop, at) <= 0.0 || !self.is_downstream(primary, backup, priority) {
             return false;
         }
         self.first_link_outlook(backup, at).score < self.first_link_outlook(primary, at).score
+    }
+
+    /// Whether the backup's next hop is strictly closer to the destination than this node,
+    /// in `(cost, hops)` under the priority's policy: the rest of the backup path (its cost
+    /// minus the first link's) bounds the next hop's distance from above, the primary is this
+    /// node's distance. Along such hops, and along primaries, the distance strictly falls, so
+    /// nodes that switch this way cannot form a loop (given the same topology view).
+    fn is_downstream(&self, primary: &Route, backup: &Route, priority: Priority) -> bool {
+        let graph = self.router.graph();
+        let Some(e) = graph.edge_between(self.config.node_id, backup.next_hop) else { return false };
+        let first = self.router.policies()[priority as usize].link_cost(graph.metrics(e));
+        let rest = (backup.cost.saturating_sub(first), backup.hops.saturating_sub(1));
+        rest < (primary.cost, primary.hops)
     }
 
     fn first_link_outlook(&self, r: &Route, at: Instant) -> RouteOutlook {

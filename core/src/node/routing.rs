@@ -131,7 +131,7 @@ impl Node {
         let primary = entry.primary.and_then(|r| usable(r.next_hop));
         let backup = entry.backup.and_then(|r| usable(r.next_hop));
         let ranked_out = |r: Option<Route>, b: Option<Route>| match (r, b) {
-            (Some(r), Some(b)) => self.prefers_backup(&r, &b),
+            (Some(r), Some(b)) => self.prefers_backup(&r, &b, priority),
             _ => false,
         };
         match (primary, backup) {

@@ -91,6 +91,14 @@ pub struct Config {
     pub ack_retries: u8,
     /// Acknowledged messages waiting for acknowledgement at once. Default 32.
     pub max_pending_acks: usize,
+    /// QoS flows this node may have open at once ([`crate::Node::open_flow`]). Default 16.
+    pub max_flows: usize,
+    /// A flow nothing was sent on for this long is released. Default 10 s.
+    pub flow_idle_timeout: Duration,
+    /// Links the radio sustains (phones: about 7). Above it the node advises dropping links
+    /// outside the degree-capped backbone ([`crate::Event::LinkAdvice`]); 0 turns the advice
+    /// off. Default 7.
+    pub max_connections: usize,
 
     /// Coordinator election: mode (per-partition by default, or quorum over a configured
     /// membership), timers, Byzantine threshold. See [`crate::election::ElectionConfig`].
@@ -178,6 +186,9 @@ impl Config {
             ack_timeout: Duration::from_millis(750),
             ack_retries: 2,
             max_pending_acks: 32,
+            max_flows: 16,
+            flow_idle_timeout: Duration::from_secs(10),
+            max_connections: 7,
             election: ble_election(),
             max_links: 8,
             max_message_size: 2048,
@@ -255,6 +266,9 @@ impl Config {
         }
         if self.max_pending_acks == 0 {
             return err("max_pending_acks", "must be at least 1");
+        }
+        if self.flow_idle_timeout.is_zero() {
+            return err("flow_idle_timeout", "must be non-zero");
         }
         self.election.validate()?;
         if self.max_links == 0 || self.max_links > 64 {

@@ -64,6 +64,9 @@ pub enum Error {
     UnknownPeerKey(NodeId),
     /// The identity's 2^32 sequence numbers are spent: the node needs a new identity.
     SequenceExhausted,
+    /// No open flow has this id (never opened, closed, expired, lost or preempted: the
+    /// node's [`crate::Event::FlowClosed`] or [`crate::Event::FlowPreempted`] says which).
+    UnknownFlow(u32),
 }
 
 impl fmt::Display for Error {
@@ -85,6 +88,7 @@ impl fmt::Display for Error {
             Error::NoNeighbours => f.write_str("no confirmed neighbour yet: nothing to send to"),
             Error::UnknownPeerKey(n) => write!(f, "no public key known yet for {n:?}: wait for its announcement"),
             Error::SequenceExhausted => f.write_str("sequence numbers of this identity are spent"),
+            Error::UnknownFlow(id) => write!(f, "flow {id} is not open"),
         }
     }
 }

@@ -182,6 +182,32 @@ pub enum Event {
         /// Whether a bridge-capable node is involved (else two plain peers, lower id dials).
         bridge: bool,
     },
+    /// A QoS flow this node opened ended without [`crate::Node::close_flow`]; its
+    /// reservation is released.
+    FlowClosed {
+        /// The flow.
+        flow: crate::flow::FlowId,
+        /// Why.
+        reason: crate::flow::FlowEnd,
+    },
+    /// A QoS flow this node opened was preempted under critical congestion; its
+    /// reservation is released.
+    FlowPreempted {
+        /// The flow.
+        flow: crate::flow::FlowId,
+        /// Where and why.
+        by: crate::flow::Preempted,
+    },
+    /// Backbone link management: this node holds more than
+    /// [`crate::Config::max_connections`] links, and the degree-capped spanning backbone of
+    /// its topology view advises on the link to `peer` (partition bridging is
+    /// [`Event::ConnectAdvised`]).
+    LinkAdvice {
+        /// The neighbour.
+        peer: NodeId,
+        /// Drop the link, or keep it after all.
+        advice: crate::flow::LinkAdvice,
+    },
     /// A neighbour is no longer usable.
     NeighbourLost {
         /// The neighbour.

@@ -4,6 +4,8 @@ use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::time::Duration;
 
+use blemesh_core::flow::{AdmissionError, FlowId};
+use blemesh_core::routing::QosConstraints;
 use blemesh_core::{Config, Event, Instant, LinkId, LinkReport, Node, NodeId, Output, Priority};
 use rand_chacha::ChaCha8Rng;
 use rand_core::{RngCore, SeedableRng};
@@ -211,6 +213,45 @@ impl Harness {
         };
         self.drain(i);
         r
+    }
+
+    /// Both ends of the link `a — b` measure its RSSI as `dbm` now (a link report with the
+    /// harness MTU), as a BLE stack reports it per connection event.
+    pub fn set_rssi(&mut self, a: usize, b: usize, dbm: i8) {
+        let report = LinkReport::new(self.cfg.mtu).with_rssi(dbm);
+        for (x, y) in [(a, b), (b, a)] {
+            self.nodes[x].handle_link_report(self.now, LinkId(y as u32), report).expect("link is up");
+            self.drain(x);
+        }
+    }
+
+    /// Node `i` opens a QoS flow to node `to`.
+    pub fn open_flow(&mut self, i: usize, to: usize, c: QosConstraints) -> Result<FlowId, AdmissionError> {
+        let (now, dest) = (self.now, self.ids[to]);
+        let r = self.nodes[i].open_flow(now, dest, c);
+        self.drain(i);
+        r
+    }
+
+    /// Node `i` sends `payload` on its flow `flow`.
+    pub fn send_on_flow(&mut self, i: usize, flow: FlowId, payload: &[u8]) -> Result<blemesh_core::MessageId, blemesh_core::Error> {
+        let now = self.now;
+        let r = self.nodes[i].send_on_flow(now, flow, payload);
+        self.drain(i);
+        r
+    }
+
+    /// Node `i` closes its flow `flow`.
+    pub fn close_flow(&mut self, i: usize, flow: FlowId) -> Result<(), blemesh_core::Error> {
+        let now = self.now;
+        let r = self.nodes[i].close_flow(now, flow);
+        self.drain(i);
+        r
+    }
+
+    /// Drains node `i`'s outputs into the harness (after driving the node directly).
+    pub fn drain_node(&mut self, i: usize) {
+        self.drain(i);
     }
 
     /// Hands raw bytes to node `i` as if they arrived on its link from `from`.

@@ -1,6 +1,7 @@
 //! A counting allocator proves the hot paths allocate nothing in steady state: decoding,
 //! duplicate checks, relaying, link acknowledgements, retransmission bookkeeping and
-//! draining outputs, for a flood relayed through the middle of a three-node line.
+//! draining outputs, for a flood relayed through the middle of a three-node line, a routed
+//! unicast forwarded there, and unicast sent on a QoS flow.
 //!
 //! Only allocations made on this test's thread while `COUNTING` is set are counted, so the
 //! test framework's other threads do not interfere.
@@ -10,7 +11,8 @@ use std::cell::Cell;
 use std::collections::VecDeque;
 use std::time::Duration;
 
-use blemesh_core::{Config, Instant, LinkId, LinkReport, Node, NodeId, Output, Qos};
+use blemesh_core::routing::QosConstraints;
+use blemesh_core::{Config, Instant, LinkId, LinkReport, Node, NodeId, Output, Priority, Qos};
 
 struct Counting;
 
@@ -114,12 +116,21 @@ enum Traffic {
     Flood,
     /// Node 0 sends to node 2; node 1 forwards along its route.
     Unicast,
+    /// Node 0 sends to node 2 on a QoS flow (admitted after warm-up); node 1 forwards.
+    Flow,
 }
 
 #[test]
 fn relaying_floods_allocates_nothing_in_steady_state() {
     for seed in 1..=6 {
         relay_without_allocating(seed, Traffic::Flood);
+    }
+}
+
+#[test]
+fn sending_and_forwarding_on_a_qos_flow_allocates_nothing_in_steady_state() {
+    for seed in 1..=6 {
+        relay_without_allocating(seed, Traffic::Flow);
     }
 }
 
@@ -136,13 +147,19 @@ fn relay_without_allocating(seed: u64, traffic: Traffic) {
     let payload = [0x5a; 64];
     let mut now = Instant::ZERO;
     let step = Duration::from_millis(2);
-    let run = |line: &mut Line, steps: u32, now: &mut Instant| {
+    let mut flow = None;
+    let mut run = |line: &mut Line, steps: u32, now: &mut Instant| {
         for _ in 0..steps {
             *now += step;
             line.run_to(*now);
             match traffic {
                 Traffic::Flood => line.nodes[0].broadcast(*now, &payload, Qos::default()).unwrap(),
                 Traffic::Unicast => line.nodes[0].send(*now, NodeId(3), &payload, Qos::default()).unwrap(),
+                Traffic::Flow => {
+                    let c = QosConstraints { min_bandwidth_kbps: 8, ..QosConstraints::new(Priority::High) };
+                    let f = *flow.get_or_insert_with(|| line.nodes[0].open_flow(*now, NodeId(3), c).expect("admitted"));
+                    line.nodes[0].send_on_flow(*now, f, &payload).unwrap()
+                }
             };
             line.drain(0);
             line.run_to(*now + Duration::from_millis(1));
@@ -156,7 +173,7 @@ fn relay_without_allocating(seed: u64, traffic: Traffic) {
     run(&mut line, 3000, &mut now);
     let passed = |n: &Node| match traffic {
         Traffic::Flood => n.metrics().relayed,
-        Traffic::Unicast => n.metrics().forwarded,
+        Traffic::Unicast | Traffic::Flow => n.metrics().forwarded,
     };
     let relayed_before = passed(&line.nodes[1]);
 
@@ -178,7 +195,7 @@ fn relay_without_allocating(seed: u64, traffic: Traffic) {
     let through = if traffic == Traffic::Flood { 4000 } else { 0 };
     assert_eq!(line.delivered[1], through, "{traffic:?}");
     assert_eq!(line.delivered[2], 4000, "{traffic:?}");
-    if traffic == Traffic::Unicast {
+    if traffic != Traffic::Flood {
         assert_eq!(line.nodes[1].metrics().flood_fallbacks, 0, "every unicast frame was routed");
     }
 }

@@ -173,6 +173,7 @@ impl Node {
         let routed = match how {
             Attempt::Route => direct.or_else(|| self.route_link(to, priority, None)),
             Attempt::Backup => self.backup_link(to, priority).or(direct),
+            Attempt::Via(i) => Some(i),
             Attempt::Flood => None,
         };
         if routed.is_none() && how != Attempt::Flood && kind == Kind::GameData {
@@ -214,6 +215,8 @@ pub(super) enum Attempt {
     Route,
     /// The backup route (its first hop differs from the primary's).
     Backup,
+    /// The confirmed link at this index (a flow's first hop).
+    Via(usize),
     /// Flooded.
     Flood,
 }

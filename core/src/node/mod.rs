@@ -5,10 +5,12 @@
 //! 1. **Construction**: [`Node::new`].
 //! 2. **Inputs** (each takes `now`): [`Node::handle_link_up`], [`Node::handle_link_report`],
 //!    [`Node::handle_link_down`], [`Node::handle_receive`], [`Node::handle_timeout`],
-//!    [`Node::send`], [`Node::broadcast`], [`Node::set_battery`].
+//!    [`Node::send`], [`Node::broadcast`], [`Node::set_battery`]; QoS flows:
+//!    [`Node::open_flow`], [`Node::send_on_flow`], [`Node::close_flow`].
 //! 3. **Outputs**: [`Node::poll_output`], called until it returns [`Output::Timeout`].
 //! 4. **Inspection**: [`Node::metrics`], [`Node::neighbours`], [`Node::registry`],
-//!    [`Node::occupancy`], [`Node::config`].
+//!    [`Node::occupancy`], [`Node::config`], [`Node::route_info`], [`Node::flows`],
+//!    [`Node::congestion_level`], [`Node::advised_drops`].
 //!
 //! The receive path lives in `receive.rs`, originating and relaying in `transmit.rs`, timers
 //! in `timers.rs`, the output queues in `outbox.rs`.
@@ -16,7 +18,10 @@
 mod bridge;
 mod delivery;
 mod election;
+mod flows;
+mod link_advice;
 mod outbox;
+mod outlook;
 #[cfg(test)]
 mod properties;
 mod receive;
@@ -44,6 +49,7 @@ use crate::{
 use delivery::{Attempt, PendingAck};
 use outbox::Outbox;
 use routing::AdvertEntries;
+pub use outlook::{Candidate, RouteInfo};
 pub use secure::Security;
 use secure::SecureState;
 
@@ -78,6 +84,9 @@ pub struct Node {
     components: crate::partition::Components,
     partitions: crate::partition::PartitionTracker,
     overheard: Vec<bridge::Overheard>,
+    flows: flows::Flows,
+    predictor: crate::routing::LinkPredictor,
+    advised_drops: Vec<NodeId>,
     metrics: Metrics,
 }
 
@@ -187,6 +196,9 @@ impl Node {
             components: crate::partition::Components::build(&[me], &[]),
             partitions: crate::partition::PartitionTracker::new(me),
             overheard: Vec::new(),
+            flows: flows::Flows::default(),
+            predictor: crate::routing::LinkPredictor::new(),
+            advised_drops: Vec::new(),
             metrics: Metrics::default(),
             config,
         })
@@ -230,6 +242,7 @@ impl Node {
         state.estimator.set_capacity(report.mtu, state.interval);
         if let Some(rssi) = report.rssi {
             state.estimator.on_rssi(now, rssi);
+            self.observe_rssi(link, now, rssi);
         }
         if shrunk {
             self.outbox.forget_link(link);
@@ -245,6 +258,7 @@ impl Node {
             self.outbox.give_buf(buf);
         }
         if state.is_confirmed() {
+            self.forget_link_forecast(state.peer);
             self.advert_dirty = true;
             self.metrics.neighbours_lost += 1;
             let event = Event::NeighbourLost { node: state.peer, link, reason: LossReason::LinkDown };

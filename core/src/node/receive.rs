@@ -207,6 +207,7 @@ impl Node {
         }
         let now_poor = state.degraded_quality;
         self.metrics.heartbeats_received += 1;
+        self.observe_load(link, now);
         let info = self.registry.observe(now, origin);
         info.battery = (hb.battery != BATTERY_UNKNOWN).then_some(hb.battery);
         info.connections = hb.connections;

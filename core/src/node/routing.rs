@@ -20,6 +20,7 @@ use crate::neighbour::estimator::DEFAULT_CONNECTION_INTERVAL;
 use crate::wire::frame::set_ttl_and_hops;
 use crate::wire::messages::{LinkEntry, TopologyHeader};
 use crate::wire::{Frame, Kind};
+use crate::routing::Route;
 use crate::{Destination, Event, Instant, LinkId, NodeId, Priority};
 
 /// Most links one advert lists (a BLE device holds about 7).
@@ -112,11 +113,14 @@ impl Node {
             let topology_version = self.router.lsdb().topology_version();
             self.outbox.push_event(Event::RoutesChanged { topology_version }, &mut self.metrics);
             self.on_topology_changed(self.now);
+            self.flows_on_topology();
+            self.advise_links();
         }
     }
 
     /// The link towards `dest` at `priority`: the primary next hop's, or the backup's when
-    /// the primary link is predicted to fail (RSSI trend) or is not usable. `None`: no route.
+    /// the primary link is predicted to fail (RSSI trend), when the link forecasts rank the
+    /// backup higher (`outlook.rs`), or when the primary is not usable. `None`: no route.
     pub(super) fn route_link(&self, dest: NodeId, priority: Priority, avoid: Option<LinkId>) -> Option<usize> {
         let entry = self.router.route(dest, priority)?;
         let usable = |hop: NodeId| {
@@ -126,8 +130,13 @@ impl Node {
         };
         let primary = entry.primary.and_then(|r| usable(r.next_hop));
         let backup = entry.backup.and_then(|r| usable(r.next_hop));
+        let ranked_out = |r: Option<Route>, b: Option<Route>| match (r, b) {
+            (Some(r), Some(b)) => self.prefers_backup(&r, &b, priority),
+            _ => false,
+        };
         match (primary, backup) {
             (Some(p), Some(b)) if self.predicted_to_fail(self.links.at(p)) => Some(b),
+            (Some(_), Some(b)) if ranked_out(entry.primary, entry.backup) => Some(b),
             (Some(p), _) => Some(p),
             (None, b) => b,
         }

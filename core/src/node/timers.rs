@@ -38,6 +38,7 @@ impl Node {
         self.refresh_routes();
         self.election_timeout(now);
         self.retry_overdue_acks(now);
+        self.flows_tick(now);
         if now >= self.next_announce {
             if self.links.confirmed() > 0 {
                 self.announce(now);
@@ -66,6 +67,7 @@ impl Node {
             }
             let (node, link) = (state.peer, state.link);
             if missed >= lost_after {
+                self.predictor.forget(self.config.node_id, node);
                 self.advert_dirty = true;
                 let mut arq = state.reset(now, hello);
                 for buf in arq.clear() {
@@ -103,6 +105,7 @@ impl Node {
             self.router.lsdb().next_expiry(),
             self.next_ack_deadline(),
             Some(self.election.next_deadline()),
+            self.next_flow_expiry(),
         ];
         for d in due.into_iter().flatten() {
             deadline = deadline.min(d);

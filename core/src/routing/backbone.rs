@@ -110,6 +110,33 @@ pub fn backbone(graph: &Graph, policy: &Policy, max_degree: usize) -> Vec<LinkDe
     out
 }
 
+/// The links `node` should drop to follow the backbone: none while it has at most
+/// `max_degree` links, else every link of it the backbone does not keep (ascending ids).
+///
+/// When every node applies this to the same graph, the remaining links contain the backbone
+/// (so each component stays connected) and every node that had more than `max_degree` links
+/// keeps only its backbone links (at most `max_degree` unless the repair pass had to exceed
+/// it); the others only lose links.
+pub fn drops_for(graph: &Graph, node: NodeId, policy: &Policy, max_degree: usize) -> Vec<NodeId> {
+    let Some(u) = graph.index_of(node) else { return Vec::new() };
+    if graph.edge_range(u).len() <= max_degree {
+        return Vec::new();
+    }
+    backbone(graph, policy, max_degree)
+        .into_iter()
+        .filter(|d| !d.keep)
+        .filter_map(|d| {
+            if d.a == node {
+                Some(d.b)
+            } else if d.b == node {
+                Some(d.a)
+            } else {
+                None
+            }
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -173,6 +200,42 @@ mod tests {
         let d = backbone(&g, &Policy::NORMAL, 3);
         check_spanning(&g, &d);
         assert_eq!(degrees(&g, &d)[0], 9);
+    }
+
+    #[test]
+    fn following_every_nodes_advice_on_dense_meshes_keeps_them_connected_within_the_cap() {
+        let mut rng = ChaCha8Rng::seed_from_u64(11);
+        let k = DEFAULT_MAX_DEGREE;
+        let mut dropped_somewhere = 0;
+        for _ in 0..40 {
+            let n = 10 + rng.next_u64() % 30;
+            // Dense: each node tries 12 random links, so many nodes exceed K before advice.
+            let links: Vec<_> = (0..6 * n)
+                .map(|_| {
+                    let m = LinkMetrics::new((1 + rng.next_u64() % 50) as u16, 0.5 + (rng.next_u64() % 50) as f64 / 100.0, 0, 1);
+                    (NodeId(1 + rng.next_u64() % n), NodeId(1 + rng.next_u64() % n), m)
+                })
+                .collect();
+            let g = Graph::from_links(links.iter().copied());
+            let mut drops: Vec<(NodeId, NodeId)> = Vec::new();
+            for &node in g.nodes() {
+                for peer in drops_for(&g, node, &Policy::HIGH, k) {
+                    drops.push((node.min(peer), node.max(peer)));
+                }
+            }
+            dropped_somewhere += drops.len();
+            let after = Graph::from_links(links.iter().copied().filter(|(a, b, _)| !drops.contains(&((*a).min(*b), (*a).max(*b)))));
+            // Same components as before, on the same node set.
+            let all: Vec<(NodeId, NodeId)> = links.iter().filter(|(a, b, _)| a != b).map(|(a, b, _)| (*a, *b)).collect();
+            let kept: Vec<(NodeId, NodeId)> = all.iter().copied().filter(|(a, b)| !drops.contains(&((*a).min(*b), (*a).max(*b)))).collect();
+            assert_eq!(components(&g, all.into_iter()), components(&g, kept.into_iter()), "advice must keep every component connected");
+            for &node in g.nodes() {
+                let deg = after.index_of(node).map_or(0, |u| after.edge_range(u).len());
+                let before = g.edge_range(g.index_of(node).unwrap()).len();
+                assert!(deg <= k, "{node:?}: {before} links, {deg} > {k} after advice");
+            }
+        }
+        assert!(dropped_somewhere > 100, "the graphs are dense enough to need advice: {dropped_somewhere}");
     }
 
     #[test]

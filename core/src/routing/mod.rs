@@ -17,6 +17,7 @@ pub mod admission;
 pub mod backbone;
 pub mod constrained;
 pub mod graph;
+mod heap;
 pub mod lsdb;
 pub mod maxflow;
 pub mod policy;
@@ -31,7 +32,7 @@ mod oracle_tests;
 mod qos_property_tests;
 
 pub use admission::{Admission, CongestionLevel, Flow, FlowId, Preemption, Refusal, TopologyOutcome};
-pub use backbone::{DEFAULT_MAX_DEGREE, LinkDecision, backbone};
+pub use backbone::{DEFAULT_MAX_DEGREE, LinkDecision, backbone, drops_for};
 pub use constrained::{ConstrainedSearch, QosConstraints, QosError, QosPath};
 pub use graph::{Graph, LinkMetrics};
 pub use lsdb::{Advert, InsertOutcome, LinkAdvert, LinkStateDb};

@@ -127,6 +127,20 @@ pub struct LinkTrend {
     pub rssi: Holt,
 }
 
+impl LinkTrend {
+    /// Confidence in this link's forecasts: the smaller of the two forecasts' confidences,
+    /// counting only forecasts that have samples (a runtime may never report RSSI); 0 when
+    /// neither has.
+    pub fn confidence(&self) -> f64 {
+        let of = |h: &Holt| (h.samples() > 0).then(|| h.confidence());
+        match (of(&self.load), of(&self.rssi)) {
+            (Some(a), Some(b)) => a.min(b),
+            (Some(a), None) | (None, Some(a)) => a,
+            (None, None) => 0.0,
+        }
+    }
+}
+
 /// The outlook of one candidate route, as returned by [`LinkPredictor::rank_routes`].
 #[derive(Clone, Copy, PartialEq, Debug)]
 pub struct RouteOutlook {
@@ -138,7 +152,8 @@ pub struct RouteOutlook {
     pub survival: f64,
     /// Highest predicted utilisation along the route.
     pub peak_load: f64,
-    /// Smallest forecast confidence along the route (0 for a link never observed).
+    /// Smallest link confidence along the route ([`LinkTrend::confidence`]; 0 for a link
+    /// never observed).
     pub confidence: f64,
 }
 
@@ -216,23 +231,26 @@ impl LinkPredictor {
         self.predicted_failure(a, b).is_some_and(|t| t <= now + horizon)
     }
 
+    /// The outlook at `at` of one route of cost `cost` along `path` (`index` 0). Does not
+    /// allocate: the node calls it per forwarded frame.
+    pub fn outlook(&self, cost: u64, path: &[NodeId], at: Instant) -> RouteOutlook {
+        let (mut survival, mut peak_load, mut confidence) = (1.0, 0.0f64, 1.0f64);
+        for w in path.windows(2) {
+            survival *= 1.0 - self.failure_risk(w[0], w[1], at);
+            peak_load = peak_load.max(self.predicted_load(w[0], w[1], at).unwrap_or(0.0));
+            confidence = confidence.min(self.link(w[0], w[1]).map_or(0.0, LinkTrend::confidence));
+        }
+        let score = (cost as f64 + 1.0) * (1.0 + peak_load) / survival.max(1e-3);
+        RouteOutlook { index: 0, score, survival, peak_load, confidence }
+    }
+
     /// Ranks candidate routes `(cost, path)` by their outlook at `at`, best first (ties keep
     /// input order).
     pub fn rank_routes(&self, routes: &[(u64, &[NodeId])], at: Instant) -> Vec<RouteOutlook> {
         let mut out: Vec<RouteOutlook> = routes
             .iter()
             .enumerate()
-            .map(|(index, (cost, path))| {
-                let (mut survival, mut peak_load, mut confidence) = (1.0, 0.0f64, 1.0f64);
-                for w in path.windows(2) {
-                    survival *= 1.0 - self.failure_risk(w[0], w[1], at);
-                    peak_load = peak_load.max(self.predicted_load(w[0], w[1], at).unwrap_or(0.0));
-                    let c = self.link(w[0], w[1]).map_or(0.0, |l| l.load.confidence().min(l.rssi.confidence()));
-                    confidence = confidence.min(c);
-                }
-                let score = (*cost as f64 + 1.0) * (1.0 + peak_load) / survival.max(1e-3);
-                RouteOutlook { index, score, survival, peak_load, confidence }
-            })
+            .map(|(index, (cost, path))| RouteOutlook { index, ..self.outlook(*cost, path, at) })
             .collect();
         out.sort_by(|x, y| x.score.total_cmp(&y.score).then(x.index.cmp(&y.index)));
         out
@@ -340,6 +358,14 @@ mod tests {
         assert_eq!((r[1].score, r[1].peak_load, r[1].survival), (242.0, 1.0, 1.0));
         // 2 — 4 and 3 — 4 were never observed: no confidence.
         assert_eq!(r[0].confidence, 0.0);
+        // A link with load samples only is as confident as its load forecast.
+        let mut q = LinkPredictor::new();
+        for t in 0..6 {
+            q.observe_load(NodeId(5), NodeId(6), Instant::from_secs(t), 0.5);
+        }
+        assert_eq!(q.link(NodeId(5), NodeId(6)).unwrap().confidence(), 1.0);
+        q.observe_rssi(NodeId(5), NodeId(6), Instant::from_secs(6), -70.0);
+        assert_eq!(q.link(NodeId(5), NodeId(6)).unwrap().confidence(), 0.0, "one RSSI sample: no trend yet");
         // At 26 s the 1 — 2 link is at −89.75 dBm: risk 0.975, the other route wins.
         let r = p.rank_routes(&routes, Instant::from_secs(26));
         assert_eq!((r[0].index, r[1].index), (1, 0));

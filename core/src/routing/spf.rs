@@ -12,144 +12,44 @@
 //!
 //! # Implementation
 //!
-//! A node's tentative distance is kept as one packed `u128` key, `cost << 64 | hops << 32 |
-//! index`, whose integer order is the order of [`PathCost`] with the node index as the final
-//! tie-break (exactly the order in which the previous `BinaryHeap<Reverse<(PathCost, u32)>>`
-//! settled nodes, so predecessors and first hops are the same, ties included). The queue is a
-//! 4-ary heap of those keys with decrease-key (a position per node, so a node is queued at
-//! most once and never popped stale); popping moves the hole down to a leaf choosing the
-//! smallest of four children without branches (the key array is padded so all four can be
-//! read), then sifts the last key up. The source is settled before the loop, so the inner
+//! A node's tentative distance is kept as one packed integer key whose order is the order of
+//! [`PathCost`] with the node index as the final tie-break (exactly the order in which the
+//! previous `BinaryHeap<Reverse<(PathCost, u32)>>` settled nodes, so predecessors and first
+//! hops are the same, ties included): a `u64` `cost << 2b | hops << b | index` when every
+//! cost of the run fits (`b` bits per node index; checked per run from the node count and
+//! the largest weight, which holds for the default policies up to thousands of nodes), else a
+//! `u128` `cost << 64 | hops << 32 | index` (see the private `heap` module). The queue is a
+//! 4-ary heap of those keys without decrease-key: a node whose distance drops is pushed again
+//! and the older key, no longer equal to the node's distance, is skipped when popped (keys are
+//! unique, so the settling order is that of a decrease-key queue). Popping moves the hole
+//! down to a leaf choosing the smallest of four children without branches (the key array is
+//! padded so all four can be read), then sifts the last key up. The source is settled before the loop, so the inner
 //! loop has no source or avoided-edge test; it walks one node's CSR `targets` and `weights`
-//! slices together (one bounds check per node, not per edge) and compares one `u128`.
+//! slices together (one bounds check per node, not per edge) and compares one key.
 //! A settled node is never improved again: a relaxation adds a hop, so its key is larger.
 
 use alloc::vec::Vec;
 
 use super::graph::Graph;
+use super::heap::{DaryHeap, Key, Narrow};
 use super::policy::PathCost;
 
 /// "No node" in index arrays.
 pub const NO_NODE: u32 = u32::MAX;
 
-/// The packed key of an unreached node: decodes to [`PathCost::INFINITE`].
-const UNREACHED: u128 = u128::MAX;
-
-/// Position of a node not in the [`DaryHeap`].
-const NOT_QUEUED: u32 = u32::MAX;
-
-/// Arity of [`DaryHeap`].
-const ARITY: usize = 4;
-
-/// A 4-ary min-heap of packed keys (node index in the low 32 bits) with decrease-key:
-/// `pos[v]` is the slot of node `v`'s key. `keys` always holds at least [`ARITY`] slots of
-/// [`UNREACHED`] past the `len` live ones, so every node's four child slots can be read
-/// without a bounds test and the smallest child picked without branches.
-#[derive(Clone, Debug, Default)]
-struct DaryHeap {
-    keys: Vec<u128>,
-    len: usize,
-    pos: Vec<u32>,
-}
-
-impl DaryHeap {
-    fn reset(&mut self, n: usize) {
-        self.keys.clear();
-        self.keys.resize(ARITY + 1, UNREACHED);
-        self.len = 0;
-        self.pos.clear();
-        self.pos.resize(n, NOT_QUEUED);
-    }
-
-    /// Inserts `key`'s node, or lowers its key (the new key must not be larger).
-    #[inline(always)]
-    fn push_or_decrease(&mut self, key: u128) {
-        let v = key as u32 as usize;
-        let mut i = self.pos[v] as usize;
-        if i == NOT_QUEUED as usize {
-            i = self.len;
-            self.len += 1;
-            if self.keys.len() < self.len + ARITY {
-                self.keys.resize(self.len + ARITY, UNREACHED);
-            }
-        }
-        self.sift_up(i, key);
-    }
-
-    #[inline(always)]
-    fn sift_up(&mut self, mut i: usize, key: u128) {
-        while i > 0 {
-            let parent = (i - 1) / ARITY;
-            let pk = self.keys[parent];
-            if pk <= key {
-                break;
-            }
-            self.keys[i] = pk;
-            self.pos[pk as u32 as usize] = i as u32;
-            i = parent;
-        }
-        self.keys[i] = key;
-        self.pos[key as u32 as usize] = i as u32;
-    }
-
-    /// Removes the smallest key. Its node's `pos` is left stale: a settled node is never
-    /// queued again (relaxations only ever produce larger keys than the one settled).
-    #[inline(always)]
-    fn pop(&mut self) -> Option<u128> {
-        if self.len == 0 {
-            return None;
-        }
-        let top = self.keys[0];
-        self.len -= 1;
-        let len = self.len;
-        let last = core::mem::replace(&mut self.keys[len], UNREACHED);
-        if len == 0 {
-            return Some(top);
-        }
-        // Move the hole at the root down to a leaf along the smallest children (branch-free
-        // choice), then sift the last key up from there.
-        let mut i = 0;
-        loop {
-            let c = ARITY * i + 1;
-            if c >= len {
-                break;
-            }
-            let k: &[u128; ARITY] = self.keys[c..c + ARITY].try_into().expect("padded");
-            // A tournament of three branch-free selections (values and indices by mask).
-            let (ka, a) = select_min(k[0], 0, k[1], 1);
-            let (kb, b) = select_min(k[2], 2, k[3], 3);
-            let (mk, m) = select_min(ka, a, kb, b);
-            self.keys[i] = mk;
-            self.pos[mk as u32 as usize] = i as u32;
-            i = c + m;
-        }
-        self.sift_up(i, last);
-        Some(top)
-    }
-}
-
-/// The smaller of two keys with its index (the first on equality), without branches.
-#[inline(always)]
-fn select_min(x: u128, i: usize, y: u128, j: usize) -> (u128, usize) {
-    let lt = y < x;
-    let mask = 0u128.wrapping_sub(u128::from(lt));
-    (x ^ ((x ^ y) & mask), i ^ ((i ^ j) & 0usize.wrapping_sub(usize::from(lt))))
-}
-
-/// `cost << 64 | hops << 32 | node`: ordered as [`PathCost`], then by node index.
-#[inline(always)]
-fn pack(cost: u64, hops: u32, node: u32) -> u128 {
-    (u128::from(cost) << 64) | u128::from((u64::from(hops) << 32) | u64::from(node))
-}
-
 /// Dijkstra state with buffers reused between runs.
 #[derive(Clone, Debug, Default)]
 pub struct Spf {
-    heap: DaryHeap,
-    /// Packed tentative distance of each node (see [`pack`]), [`UNREACHED`] when none.
-    dist: Vec<u128>,
-    prev: Vec<u32>,
-    first_hop: Vec<u32>,
+    wide: DaryHeap<u128>,
+    narrow: DaryHeap<u64>,
+    /// Packed tentative distance of each node in the wide layout (runs that need it).
+    dist_wide: Vec<u128>,
+    /// Packed tentative distance of each node in the narrow layout (the other runs).
+    dist_narrow: Vec<u64>,
+    /// The layout of the last run: `Some` narrow, `None` wide.
+    layout: Option<Narrow>,
+    /// `[predecessor, first hop]` of each node, side by side: one cache line per relaxation.
+    links: Vec<[u32; 2]>,
     source: u32,
 }
 
@@ -171,66 +71,28 @@ impl Spf {
     pub fn run(&mut self, graph: &Graph, source: u32, weights: &[u64], avoid: Option<u32>) {
         let n = graph.node_count();
         debug_assert_eq!(weights.len(), graph.edge_count());
-        self.dist.clear();
-        self.dist.resize(n, UNREACHED);
-        self.prev.clear();
-        self.prev.resize(n, NO_NODE);
-        self.first_hop.clear();
-        self.first_hop.resize(n, NO_NODE);
-        self.heap.reset(n);
+        let weights = &weights[..graph.edge_count()];
+        self.links.clear();
+        self.links.resize(n, [NO_NODE; 2]);
         self.source = source;
-        if source as usize >= n {
-            return;
-        }
+        // The OR of the weights has the bit length of the largest (and vectorises).
+        let top = weights.iter().fold(0u64, |a, w| a | w);
+        self.layout = Narrow::for_run(n, top);
         let avoid = avoid.unwrap_or(NO_NODE);
-        let (offsets, targets) = graph.csr();
-        let weights = &weights[..targets.len()];
-        let heap = &mut self.heap;
-        let dist = &mut self.dist[..];
-        let prev = &mut self.prev[..];
-        let first_hop = &mut self.first_hop[..];
-
-        let s = source as usize;
-        dist[s] = pack(0, 0, source);
-        if source == avoid {
-            return;
-        }
-        // The source is settled first (its key is the only one of 0 hops): its neighbours
-        // become their own first hop, and the avoided one is skipped.
-        let (lo, hi) = (offsets[s] as usize, offsets[s + 1] as usize);
-        for (&v, &w) in targets[lo..hi].iter().zip(&weights[lo..hi]) {
-            if v == avoid {
-                continue;
+        let links = &mut self.links[..];
+        match self.layout {
+            Some(l) => {
+                self.dist_narrow.clear();
+                self.dist_narrow.resize(n, u64::UNREACHED);
+                self.narrow.reset();
+                dijkstra(graph, source, weights, avoid, l, &mut self.narrow, &mut self.dist_narrow, links);
             }
-            let nd = pack(w, 1, v);
-            let dv = &mut dist[v as usize];
-            if nd < *dv {
-                *dv = nd;
-                prev[v as usize] = source;
-                first_hop[v as usize] = v;
-                heap.push_or_decrease(nd);
-            }
-        }
-        while let Some(key) = heap.pop() {
-            let u = key as u32;
-            let ui = u as usize;
-            if u == avoid {
-                continue;
-            }
-            let cost = (key >> 64) as u64;
-            // Hops + 1 in bits 32..64 (hops < node count < 2³², so it cannot overflow).
-            let hops_next = ((key as u64) & !u64::from(u32::MAX)) + (1 << 32);
-            let fh = first_hop[ui];
-            let (lo, hi) = (offsets[ui] as usize, offsets[ui + 1] as usize);
-            for (&v, &w) in targets[lo..hi].iter().zip(&weights[lo..hi]) {
-                let nd = (u128::from(cost.saturating_add(w)) << 64) | u128::from(hops_next | u64::from(v));
-                let dv = &mut dist[v as usize];
-                if nd < *dv {
-                    *dv = nd;
-                    prev[v as usize] = u;
-                    first_hop[v as usize] = fh;
-                    heap.push_or_decrease(nd);
-                }
+            None => {
+                self.dist_wide.clear();
+                self.dist_wide.resize(n, u128::UNREACHED);
+                self.wide.reset();
+                let l = Narrow::default();
+                dijkstra(graph, source, weights, avoid, l, &mut self.wide, &mut self.dist_wide, links);
             }
         }
     }
@@ -242,20 +104,21 @@ impl Spf {
 
     /// Cost of the best path to `v` found by the last run ([`PathCost::INFINITE`] if none).
     pub fn dist(&self, v: u32) -> PathCost {
-        match self.dist.get(v as usize) {
-            Some(&k) if k != UNREACHED => PathCost { cost: (k >> 64) as u64, hops: (k >> 32) as u32 },
-            _ => PathCost::INFINITE,
-        }
+        let packed = match self.layout {
+            Some(l) => self.dist_narrow.get(v as usize).filter(|k| **k != u64::UNREACHED).map(|k| k.unpack(l)),
+            None => self.dist_wide.get(v as usize).filter(|k| **k != u128::UNREACHED).map(|k| k.unpack(Narrow::default())),
+        };
+        packed.map_or(PathCost::INFINITE, |(cost, hops)| PathCost { cost, hops })
     }
 
     /// First hop towards `v`, or [`NO_NODE`] (unreachable, or `v` is the source).
     pub fn first_hop(&self, v: u32) -> u32 {
-        self.first_hop.get(v as usize).copied().unwrap_or(NO_NODE)
+        self.links.get(v as usize).map_or(NO_NODE, |l| l[1])
     }
 
     /// Predecessor of `v` on its path, or [`NO_NODE`].
     pub fn prev(&self, v: u32) -> u32 {
-        self.prev.get(v as usize).copied().unwrap_or(NO_NODE)
+        self.links.get(v as usize).map_or(NO_NODE, |l| l[0])
     }
 
     /// Writes the path from the source to `v` (both included) into `out`; empty if `v` is
@@ -268,9 +131,67 @@ impl Spf {
         let mut x = v;
         while x != NO_NODE {
             out.push(x);
-            x = self.prev[x as usize];
+            x = self.links[x as usize][0];
         }
         out.reverse();
+    }
+}
+
+/// The loop of [`Spf::run`] for one key layout. The source is settled first (its key is the
+/// only one of 0 hops): its neighbours become their own first hop and the avoided one is
+/// skipped, so the main loop has no source or avoided-edge test.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn dijkstra<K: Key>(
+    graph: &Graph,
+    source: u32,
+    weights: &[u64],
+    avoid: u32,
+    l: Narrow,
+    heap: &mut DaryHeap<K>,
+    dist: &mut [K],
+    links: &mut [[u32; 2]],
+) {
+    let s = source as usize;
+    if s >= dist.len() {
+        return;
+    }
+    let (offsets, targets) = graph.csr();
+    let weights = &weights[..targets.len()];
+    dist[s] = K::origin(source);
+    if source == avoid {
+        return;
+    }
+    let (lo, hi) = (offsets[s] as usize, offsets[s + 1] as usize);
+    for (&v, &w) in targets[lo..hi].iter().zip(&weights[lo..hi]) {
+        if v == avoid {
+            continue;
+        }
+        let nd = K::first(w, v, l);
+        let dv = &mut dist[v as usize];
+        if nd < *dv {
+            *dv = nd;
+            links[v as usize] = [source, v];
+            heap.push(nd);
+        }
+    }
+    while let Some(key) = heap.pop() {
+        let ui = key.node(l);
+        // A stale entry (the node was reached more cheaply since), or the avoided node.
+        if key != dist[ui] || ui as u32 == avoid {
+            continue;
+        }
+        let fh = links[ui][1];
+        let (lo, hi) = (offsets[ui] as usize, offsets[ui + 1] as usize);
+        for (&v, &w) in targets[lo..hi].iter().zip(&weights[lo..hi]) {
+            let nd = key.extend(w, v, l);
+            let dv = &mut dist[v as usize];
+            if nd < *dv {
+                *dv = nd;
+                links[v as usize] = [ui as u32, fh];
+                heap.push(nd);
+            }
+        }
     }
 }
 

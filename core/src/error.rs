@@ -64,6 +64,12 @@ pub enum Error {
     UnknownPeerKey(NodeId),
     /// The identity's 2^32 sequence numbers are spent: the node needs a new identity.
     SequenceExhausted,
+    /// A BLE data channel number above 36.
+    InvalidChannel(u8),
+    /// An interference measurement of this channel outside 0..=1 (or NaN).
+    InvalidInterference(u8),
+    /// BLE radio optimisation is turned off ([`crate::ble::BleConfig::enabled`]).
+    BleDisabled,
 }
 
 impl fmt::Display for Error {
@@ -85,6 +91,11 @@ impl fmt::Display for Error {
             Error::NoNeighbours => f.write_str("no confirmed neighbour yet: nothing to send to"),
             Error::UnknownPeerKey(n) => write!(f, "no public key known yet for {n:?}: wait for its announcement"),
             Error::SequenceExhausted => f.write_str("sequence numbers of this identity are spent"),
+            Error::InvalidChannel(c) => write!(f, "invalid data channel {c}: must be 0..=36"),
+            Error::InvalidInterference(c) => {
+                write!(f, "invalid interference on channel {c}: must be a fraction in 0..=1")
+            }
+            Error::BleDisabled => f.write_str("BLE radio optimisation is disabled in the configuration"),
         }
     }
 }

@@ -5,14 +5,18 @@
 //! 1. **Construction**: [`Node::new`].
 //! 2. **Inputs** (each takes `now`): [`Node::handle_link_up`], [`Node::handle_link_report`],
 //!    [`Node::handle_link_down`], [`Node::handle_receive`], [`Node::handle_timeout`],
-//!    [`Node::send`], [`Node::broadcast`], [`Node::set_battery`].
+//!    [`Node::send`], [`Node::broadcast`], [`Node::set_battery`],
+//!    [`Node::set_power_budget`], [`Node::report_channel_interference`].
 //! 3. **Outputs**: [`Node::poll_output`], called until it returns [`Output::Timeout`].
 //! 4. **Inspection**: [`Node::metrics`], [`Node::neighbours`], [`Node::registry`],
-//!    [`Node::occupancy`], [`Node::config`].
+//!    [`Node::occupancy`], [`Node::config`], [`Node::ble`].
 //!
 //! The receive path lives in `receive.rs`, originating and relaying in `transmit.rs`, timers
-//! in `timers.rs`, the output queues in `outbox.rs`.
+//! in `timers.rs`, the output queues in `outbox.rs`, BLE radio decisions in `ble.rs`.
 
+mod ble;
+#[cfg(test)]
+mod ble_tests;
 mod bridge;
 mod delivery;
 mod election;
@@ -78,6 +82,7 @@ pub struct Node {
     components: crate::partition::Components,
     partitions: crate::partition::PartitionTracker,
     overheard: Vec<bridge::Overheard>,
+    ble: crate::ble::BleOptimizer,
     metrics: Metrics,
 }
 
@@ -187,6 +192,7 @@ impl Node {
             components: crate::partition::Components::build(&[me], &[]),
             partitions: crate::partition::PartitionTracker::new(me),
             overheard: Vec::new(),
+            ble: crate::ble::BleOptimizer::new(config.ble.clone(), config.max_links, now),
             metrics: Metrics::default(),
             config,
         })
@@ -211,6 +217,7 @@ impl Node {
             state.estimator.on_rssi(now, rssi);
         }
         self.links.insert(state);
+        self.ble_link_up(self.links.len() - 1);
         Ok(())
     }
 
@@ -234,6 +241,7 @@ impl Node {
         if shrunk {
             self.outbox.forget_link(link);
         }
+        self.ble_link_report(link);
         Ok(())
     }
 
@@ -252,6 +260,7 @@ impl Node {
         }
         self.reassembly.forget_link(link);
         self.outbox.forget_link(link);
+        self.ble_link_down(link);
         Ok(())
     }
 
@@ -281,7 +290,7 @@ impl Node {
     // ----- outputs ------------------------------------------------------------------------
 
     /// The next output. Call until it returns [`Output::Timeout`]; the order is events,
-    /// deliveries, transmissions, then the timeout. Slices in the output borrow the node's
+    /// radio decisions, deliveries, transmissions, then the timeout. Slices in the output borrow the node's
     /// buffers until the next call.
     pub fn poll_output(&mut self) -> Output<'_> {
         if let Some(buf) = self.outbox.lent.take() {
@@ -289,6 +298,9 @@ impl Node {
         }
         if let Some(event) = self.outbox.events.pop_front() {
             return Output::Event(event);
+        }
+        if let Some(decision) = self.ble.poll() {
+            return Output::Radio(decision);
         }
         if let Some(d) = self.outbox.deliveries.pop_front() {
             let payload = self.outbox.lent.insert(d.buf);

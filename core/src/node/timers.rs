@@ -38,6 +38,7 @@ impl Node {
         self.refresh_routes();
         self.election_timeout(now);
         self.retry_overdue_acks(now);
+        self.ble_timeout(now);
         if now >= self.next_announce {
             if self.links.confirmed() > 0 {
                 self.announce(now);
@@ -103,6 +104,7 @@ impl Node {
             self.router.lsdb().next_expiry(),
             self.next_ack_deadline(),
             Some(self.election.next_deadline()),
+            self.ble_deadline(),
         ];
         for d in due.into_iter().flatten() {
             deadline = deadline.min(d);

@@ -89,6 +89,9 @@ pub struct BleConfig {
     pub profiles: [PowerProfile; 3],
     /// A battery at or under this level (percent) caps the budget at Saver. Default 20.
     pub low_battery: u8,
+    /// A link's connection interval lengthens (and peripheral latency appears) only once the
+    /// current interval has held this long; shortening is immediate. Default 5 s.
+    pub relax_after: Duration,
     /// Lowest transmit power the radio supports, dBm. Default -20 (typical phones).
     pub tx_power_min_dbm: i8,
     /// Highest transmit power the radio supports, dBm. Default +8 (typical phones).
@@ -134,6 +137,7 @@ impl Default for BleConfig {
                 PowerProfile { min_interval: ms(30), max_interval: ms(240), max_effective_interval: ms(480), tx_power_cap_dbm: 0 },
             ],
             low_battery: 20,
+            relax_after: Duration::from_secs(5),
             tx_power_min_dbm: -20,
             tx_power_max_dbm: 8,
             target_rssi_dbm: -70,

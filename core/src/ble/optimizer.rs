@@ -14,6 +14,8 @@ use super::config::{BleConfig, DATA_CHANNELS, PowerBudget};
 use super::params::{LinkConditions, LinkParameters, link_parameters};
 use crate::{Instant, LinkId};
 
+/// Gain of the per-link load average, per evaluation window.
+const LOAD_GAIN: f32 = 1.0 / 4.0;
 /// Gain of the per-channel interference average (the first report of a channel is taken
 /// as it is).
 const INTERFERENCE_GAIN: f32 = 1.0 / 4.0;
@@ -40,6 +42,10 @@ struct LinkSlot {
     link: LinkId,
     decided: Option<LinkParameters>,
     emitted: Option<LinkParameters>,
+    /// When the decided connection interval last changed.
+    interval_since: Instant,
+    /// The budget of the last decision.
+    budget: PowerBudget,
     /// Bytes queued in the current window.
     bytes: u64,
     /// Latency-sensitive traffic in the current and the previous window.
@@ -47,6 +53,8 @@ struct LinkSlot {
     sensitive_before: bool,
     /// Load of the last complete window, bit/s.
     load_bps: u32,
+    /// Load averaged over windows (gain [`LOAD_GAIN`]), bit/s.
+    smoothed_bps: f32,
 }
 
 /// The optimiser's state. Owned by the node; read it through [`crate::Node::ble`].
@@ -148,10 +156,13 @@ impl BleOptimizer {
                 link,
                 decided: None,
                 emitted: None,
+                interval_since: Instant::ZERO,
+                budget: PowerBudget::default(),
                 bytes: 0,
                 sensitive_now: false,
                 sensitive_before: false,
                 load_bps: 0,
+                smoothed_bps: 0.0,
             });
         }
     }
@@ -193,6 +204,7 @@ impl BleOptimizer {
         for slot in &mut self.links {
             let bps = u128::from(slot.bytes) * 8 * 1_000_000 / window.as_micros();
             slot.load_bps = u32::try_from(bps).unwrap_or(u32::MAX);
+            slot.smoothed_bps += LOAD_GAIN * (slot.load_bps as f32 - slot.smoothed_bps);
             slot.bytes = 0;
             slot.sensitive_before = core::mem::take(&mut slot.sensitive_now);
         }
@@ -201,16 +213,32 @@ impl BleOptimizer {
         true
     }
 
-    /// The traffic part of `link`'s conditions: (latency-sensitive, load).
+    /// The traffic part of `link`'s conditions: (latency-sensitive, load). The load is the
+    /// larger of the last window's and the average: a rise counts at once, a fall only as
+    /// the average follows it, so a load that fluctuates between windows does not make the
+    /// interval go back and forth.
     pub(crate) fn traffic(&self, link: LinkId) -> (bool, u32) {
-        self.slot(link).map_or((false, 0), |s| (s.sensitive_now || s.sensitive_before, s.load_bps))
+        self.slot(link).map_or((false, 0), |s| {
+            (s.sensitive_now || s.sensitive_before, s.load_bps.max(s.smoothed_bps as u32))
+        })
     }
 
-    /// Decides `link`'s parameters from `conditions`.
-    pub(crate) fn decide_link(&mut self, link: LinkId, conditions: &LinkConditions, budget: PowerBudget) {
+    /// Decides `link`'s parameters at `now` from `conditions` (whose `interval_held` this
+    /// fills in: a new budget is the application's choice and takes effect at once).
+    pub(crate) fn decide_link(&mut self, now: Instant, link: LinkId, conditions: &LinkConditions, budget: PowerBudget) {
         let cfg = &self.cfg;
         let Some(slot) = self.links.iter_mut().find(|s| s.link == link) else { return };
-        let params = link_parameters(cfg, budget, conditions, slot.decided.as_ref());
+        let held = if slot.decided.is_some() && slot.budget == budget {
+            now - slot.interval_since
+        } else {
+            core::time::Duration::MAX
+        };
+        slot.budget = budget;
+        let conditions = LinkConditions { interval_held: held, ..*conditions };
+        let params = link_parameters(cfg, budget, &conditions, slot.decided.as_ref());
+        if slot.decided.is_none_or(|d| d.connection_interval != params.connection_interval) {
+            slot.interval_since = now;
+        }
         slot.decided = Some(params);
         self.pending |= slot.emitted != Some(params);
     }

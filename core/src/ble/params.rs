@@ -8,8 +8,11 @@
 //!   its maximum. The link keeps its interval while that interval carries the load with 2×
 //!   headroom and is not needlessly fast (a slower step would still carry it with 3×):
 //!   between those two bounds nothing changes. Latency-sensitive traffic takes the minimum.
-//! * **Peripheral latency**: only on an idle, clean link, never on a latency-sensitive one;
-//!   enabled at utilisation ≤ 25 % and loss ≤ `lossy_above`, kept until 50 % and twice that.
+//!   Shortening is immediate; lengthening waits until the interval has held for
+//!   [`BleConfig::relax_after`], so bursts of traffic do not cause a renegotiation each.
+//! * **Peripheral latency**: only on an idle, clean link, never on a latency-sensitive one
+//!   nor while a lengthening interval is held back; enabled at utilisation ≤ 25 % and loss
+//!   ≤ `lossy_above`, kept until 50 % and twice that.
 //! * **Supervision timeout**: the configured one, doubled on a weak or lossy link, never
 //!   under the specification's floor for the interval and latency.
 //! * **Transmit power**: a dead-band controller on the RSSI of the peer's frames: a step up
@@ -46,6 +49,9 @@ pub struct LinkConditions {
     pub load_bps: u32,
     /// The link's PDU size, bytes.
     pub mtu: u16,
+    /// How long the link's current connection interval has been in force
+    /// ([`Duration::MAX`] when unknown).
+    pub interval_held: Duration,
 }
 
 /// A link's connection parameters, always valid by the specification: the supervision
@@ -128,9 +134,9 @@ pub fn link_parameters(
     let loss = if c.loss.is_nan() { 1.0 } else { c.loss.clamp(0.0, 1.0) };
     let weak = is_weak(cfg, c.rssi_dbm, previous.is_some_and(|p| was_weak(cfg, p)));
     let lossy = loss > cfg.lossy_above;
-    let interval = interval(cfg, budget, c, loss, previous.map(|p| p.connection_interval));
+    let (interval, held_back) = interval(cfg, budget, c, loss, previous.map(|p| p.connection_interval));
     let had_latency = previous.is_some_and(|p| p.peripheral_latency.events() > 0);
-    let latency = latency(cfg, budget, c, loss, interval, had_latency);
+    let latency = if held_back { PeripheralLatency::ZERO } else { latency(cfg, budget, c, loss, interval, had_latency) };
     let base = if weak || lossy { cfg.supervision_timeout * 2 } else { cfg.supervision_timeout };
     let floor = SupervisionTimeout::floor_for(interval, latency).unwrap_or(SupervisionTimeout::MAX);
     let timeout = SupervisionTimeout::at_most(base).max(floor);
@@ -177,26 +183,33 @@ fn longest_carrying(lo: ConnectionInterval, hi: ConnectionInterval, c: &LinkCond
     }
 }
 
-fn interval(cfg: &BleConfig, budget: PowerBudget, c: &LinkConditions, loss: f32, prev: Option<ConnectionInterval>) -> ConnectionInterval {
+/// The interval, and whether a longer one is held back by [`BleConfig::relax_after`].
+fn interval(
+    cfg: &BleConfig,
+    budget: PowerBudget,
+    c: &LinkConditions,
+    loss: f32,
+    prev: Option<ConnectionInterval>,
+) -> (ConnectionInterval, bool) {
     let profile = cfg.profile(budget);
     let lo = ConnectionInterval::at_most(profile.min_interval);
     let hi = ConnectionInterval::at_most(profile.max_interval);
     if c.latency_sensitive {
-        return lo;
+        return (lo, false);
     }
     let needed = longest_carrying(lo, hi, c, loss, KEEP_HEADROOM);
     let relaxed = longest_carrying(lo, hi, c, loss, RELAX_HEADROOM);
     match prev {
         Some(p) if (lo..=hi).contains(&p) => {
             if p > needed {
-                needed
+                (needed, false)
             } else if p < relaxed {
-                relaxed
+                if c.interval_held >= cfg.relax_after { (relaxed, false) } else { (p, true) }
             } else {
-                p
+                (p, false)
             }
         }
-        _ => needed,
+        _ => (needed, false),
     }
 }
 

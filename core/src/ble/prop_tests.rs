@@ -6,8 +6,9 @@ use core::time::Duration;
 
 use super::*;
 
-/// (rssi, loss bits, latency-sensitive, load, mtu, budget, previous raw parts).
-type LinkCase = (Option<i8>, u32, bool, u32, u16, u8, Option<(u16, u16, u16, i8)>);
+/// (rssi, loss bits, latency-sensitive, load, mtu, budget, previous raw parts, interval
+/// held for ms).
+type LinkCase = (Option<i8>, u32, bool, u32, u16, u8, Option<(u16, u16, u16, i8)>, u16);
 
 fn budget(b: u8) -> PowerBudget {
     [PowerBudget::Performance, PowerBudget::Balanced, PowerBudget::Saver][usize::from(b % 3)]
@@ -24,8 +25,15 @@ fn previous((ci, lat, to, tx): (u16, u16, u16, i8)) -> LinkParameters {
 }
 
 fn conditions(case: &LinkCase) -> LinkConditions {
-    let &(rssi, loss_bits, latency_sensitive, load_bps, mtu, _, _) = case;
-    LinkConditions { rssi_dbm: rssi, loss: f32::from_bits(loss_bits), latency_sensitive, load_bps, mtu: mtu.max(20) }
+    let &(rssi, loss_bits, latency_sensitive, load_bps, mtu, _, _, held_ms) = case;
+    LinkConditions {
+        rssi_dbm: rssi,
+        loss: f32::from_bits(loss_bits),
+        latency_sensitive,
+        load_bps,
+        mtu: mtu.max(20),
+        interval_held: Duration::from_millis(u64::from(held_ms)),
+    }
 }
 
 #[test]
@@ -54,7 +62,8 @@ fn link_parameters_are_always_spec_valid_and_within_the_profile() {
 fn fixed_conditions_settle_without_flapping() {
     let cfg = BleConfig::default();
     bolero::check!().with_type::<LinkCase>().with_iterations(2000).for_each(|case| {
-        let (b, c) = (budget(case.5), conditions(case));
+        // Time stands still here: the interval has long held.
+        let (b, c) = (budget(case.5), LinkConditions { interval_held: Duration::MAX, ..conditions(case) });
         let first = link_parameters(&cfg, b, &c, case.6.map(previous).as_ref());
         let mut p = first;
         // Power moves at most one step per decision, so (cap - floor) / step + 1 decisions

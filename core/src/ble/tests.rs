@@ -10,7 +10,14 @@ fn cfg() -> BleConfig {
 }
 
 fn idle(rssi: i8) -> LinkConditions {
-    LinkConditions { rssi_dbm: Some(rssi), loss: 0.0, latency_sensitive: false, load_bps: 0, mtu: 185 }
+    LinkConditions {
+        rssi_dbm: Some(rssi),
+        loss: 0.0,
+        latency_sensitive: false,
+        load_bps: 0,
+        mtu: 185,
+        interval_held: Duration::MAX,
+    }
 }
 
 /// (interval units, latency events, timeout units, tx power dBm).
@@ -65,6 +72,21 @@ fn interval_follows_load_with_hysteresis() {
     assert_eq!(at(60_000, Some(48)), 12);
     // A previous interval outside the budget's range is not kept.
     assert_eq!(at(0, Some(6)), 48);
+}
+
+#[test]
+fn lengthening_waits_for_relax_after_and_holds_latency_back() {
+    let fast = params(12, 0, 200, 8);
+    let at = |held_ms| {
+        let c = LinkConditions { interval_held: Duration::from_millis(held_ms), ..idle(-65) };
+        parts(&link_parameters(&cfg(), PowerBudget::Balanced, &c, Some(&fast)))
+    };
+    assert_eq!(at(4_999), (12, 0, 200, 8), "held back: no latency either");
+    assert_eq!(at(5_000), (48, 1, 200, 8));
+    // Shortening does not wait.
+    let slow = params(48, 1, 200, 8);
+    let hot = LinkConditions { latency_sensitive: true, interval_held: Duration::ZERO, ..idle(-65) };
+    assert_eq!(parts(&link_parameters(&cfg(), PowerBudget::Balanced, &hot, Some(&slow))), (12, 0, 200, 8));
 }
 
 #[test]
@@ -214,8 +236,8 @@ fn optimizer_hands_out_each_changed_decision_once() {
     opt.link_up(b);
     assert!(opt.start_evaluation(t0));
     opt.decide_mesh(t0, 0, false, PowerBudget::Balanced);
-    opt.decide_link(a, &idle(-60), PowerBudget::Balanced);
-    opt.decide_link(b, &idle(-60), PowerBudget::Balanced);
+    opt.decide_link(t0, a, &idle(-60), PowerBudget::Balanced);
+    opt.decide_link(t0, b, &idle(-60), PowerBudget::Balanced);
     let burst = advertising_schedule(&cfg(), &situation(0, false, 0, PowerBudget::Balanced));
     let idle_params = params(48, 1, 200, 8);
     assert_eq!(opt.poll(), Some(RadioDecision::Advertising(burst)));
@@ -225,13 +247,13 @@ fn optimizer_hands_out_each_changed_decision_once() {
     assert_eq!(opt.poll(), None);
     // The same decisions again: nothing new.
     opt.decide_mesh(t0, 0, false, PowerBudget::Balanced);
-    opt.decide_link(a, &idle(-60), PowerBudget::Balanced);
+    opt.decide_link(t0, a, &idle(-60), PowerBudget::Balanced);
     assert_eq!(opt.poll(), None);
     // Two changes before a poll: only the latest is handed out.
     let hot = LinkConditions { latency_sensitive: true, ..idle(-60) };
-    opt.decide_link(b, &hot, PowerBudget::Balanced);
-    opt.decide_link(b, &idle(-60), PowerBudget::Balanced);
-    opt.decide_link(b, &hot, PowerBudget::Balanced);
+    opt.decide_link(t0, b, &hot, PowerBudget::Balanced);
+    opt.decide_link(t0, b, &idle(-60), PowerBudget::Balanced);
+    opt.decide_link(t0, b, &hot, PowerBudget::Balanced);
     assert_eq!(opt.poll(), Some(RadioDecision::LinkParameters { link: b, params: params(12, 0, 200, 8) }));
     assert_eq!(opt.poll(), None);
 }
@@ -251,7 +273,9 @@ fn optimizer_measures_load_per_window_and_smooths_interference() {
     assert_eq!(opt.load_bps(a), Some(12_000));
     assert_eq!(opt.traffic(a), (true, 12_000), "sensitivity lasts one more window");
     assert!(opt.start_evaluation(Instant::from_secs(2)));
-    assert_eq!(opt.traffic(a), (false, 0));
+    // The window was silent; the average (12000 / 4, then 3/4 of it) holds the load up.
+    assert_eq!(opt.traffic(a), (false, 2_250));
+    assert_eq!(opt.load_bps(a), Some(0));
     opt.record_interference(3, 0.8);
     assert_eq!(opt.interference(3), Some(0.8));
     opt.record_interference(3, 0.0);

@@ -131,8 +131,9 @@ impl Node {
             latency_sensitive,
             load_bps,
             mtu: state.mtu,
+            interval_held: core::time::Duration::MAX, // the optimiser knows
         };
         let link = state.link;
-        self.ble.decide_link(link, &conditions, budget);
+        self.ble.decide_link(self.now, link, &conditions, budget);
     }
 }

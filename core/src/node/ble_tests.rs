@@ -127,10 +127,11 @@ fn priority_traffic_shortens_the_interval_before_it_is_sent() {
     assert_eq!(drain(&mut n), [Out::Transmit], "normal traffic changes nothing");
     n.send(t, PEER, b"shoot", Qos::new(Priority::High)).unwrap();
     assert_eq!(drain(&mut n), [Out::Radio(lp((12, 0, 200, 8))), Out::Transmit], "decision first, then the frame");
-    // Sensitivity lasts the window it was seen in and the next: relaxed at the 2 s evaluation.
-    let later = run_with_peer(&mut n, Instant::from_millis(250), Instant::from_millis(2500), &mut seq);
+    // Sensitivity lasts the window it was seen in and the next (until the 2 s evaluation);
+    // the interval then lengthens once it has held for 5 s: at the 6 s evaluation.
+    let later = run_with_peer(&mut n, Instant::from_millis(250), Instant::from_millis(6500), &mut seq);
     let links: Vec<_> = later.iter().filter(|(_, d)| matches!(d, RadioDecision::LinkParameters { .. })).collect();
-    assert_eq!(links, [&(Instant::from_secs(2), lp((48, 1, 200, 8)))]);
+    assert_eq!(links, [&(Instant::from_secs(6), lp((48, 1, 200, 8)))]);
 }
 
 #[test]

@@ -12,7 +12,8 @@
 //!
 //! The settling time is the hysteresis: a neighbour that comes and goes does not toggle
 //! the node between fast and slow advertising. Under [`PowerBudget::Saver`] the searching
-//! and stable intervals double and the stable duty halves; under
+//! and stable intervals double and the stable advertising time halves (but still holds one
+//! interval); under
 //! [`PowerBudget::Performance`] a stable node advertises continuously.
 
 use core::time::Duration;

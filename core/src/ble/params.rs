@@ -74,15 +74,15 @@ pub struct LinkParameters {
 pub enum SpecViolation {
     /// The supervision timeout is not more than `(1 + latency) × interval × 2`.
     SupervisionTimeoutTooShort,
-    /// The transmit power is above +20 dBm.
-    TxPowerTooHigh,
+    /// The transmit power is outside -127..=+20 dBm.
+    TxPowerOutOfRange,
 }
 
 impl core::fmt::Display for SpecViolation {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.write_str(match self {
             SpecViolation::SupervisionTimeoutTooShort => "supervision timeout must exceed (1 + latency) × interval × 2",
-            SpecViolation::TxPowerTooHigh => "transmit power above +20 dBm",
+            SpecViolation::TxPowerOutOfRange => "transmit power outside -127..=+20 dBm",
         })
     }
 }
@@ -109,8 +109,8 @@ impl LinkParameters {
             Some(floor) if self.supervision_timeout >= floor => {}
             _ => return Err(SpecViolation::SupervisionTimeoutTooShort),
         }
-        if self.tx_power_dbm > super::spec::MAX_TX_POWER_DBM {
-            return Err(SpecViolation::TxPowerTooHigh);
+        if !(super::spec::MIN_TX_POWER_DBM..=super::spec::MAX_TX_POWER_DBM).contains(&self.tx_power_dbm) {
+            return Err(SpecViolation::TxPowerOutOfRange);
         }
         Ok(())
     }

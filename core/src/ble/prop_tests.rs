@@ -21,7 +21,7 @@ fn previous((ci, lat, to, tx): (u16, u16, u16, i8)) -> LinkParameters {
     let lat = PeripheralLatency::new(lat % 8).unwrap();
     let floor = SupervisionTimeout::floor_for(ci, lat).unwrap();
     let to = SupervisionTimeout::from_units(to.clamp(10, 3200)).unwrap().max(floor);
-    LinkParameters::new(ci, lat, to, tx.min(20)).unwrap()
+    LinkParameters::new(ci, lat, to, tx.clamp(-127, 20)).unwrap()
 }
 
 fn conditions(case: &LinkCase) -> LinkConditions {

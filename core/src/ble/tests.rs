@@ -160,7 +160,9 @@ fn spec_violations_are_named() {
     assert_eq!(LinkParameters::new(ci, lat, short, 0), Err(SpecViolation::SupervisionTimeoutTooShort));
     let ok = SupervisionTimeout::from_units(101).unwrap();
     assert_eq!(LinkParameters::new(ci, lat, ok, 0).unwrap().effective_interval(), Duration::from_millis(500));
-    assert_eq!(LinkParameters::new(ci, lat, ok, 21), Err(SpecViolation::TxPowerTooHigh));
+    assert_eq!(LinkParameters::new(ci, lat, ok, 21), Err(SpecViolation::TxPowerOutOfRange));
+    assert_eq!(LinkParameters::new(ci, lat, ok, -128), Err(SpecViolation::TxPowerOutOfRange));
+    assert!(LinkParameters::new(ci, lat, ok, -127).is_ok());
 }
 
 fn levels(f: impl Fn(usize) -> f32) -> [f32; 37] {

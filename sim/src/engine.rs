@@ -331,6 +331,9 @@ impl Engine {
         if let Some(v) = p.duplicate_cache {
             c.duplicate_cache = v;
         }
+        if let Some(v) = p.ble {
+            c.ble.enabled = v;
+        }
         if let Some(v) = p.announce_interval_s {
             c.announce_interval = Duration::from_secs(v);
             c.node_gone_after = c.node_gone_after.max(Duration::from_secs(v * 3));

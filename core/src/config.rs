@@ -138,6 +138,10 @@ pub struct Config {
     pub capabilities: u16,
     /// Processing power in arbitrary units, announced for coordinator election. Default 1000.
     pub processing_power: u16,
+
+    /// BLE radio optimisation: connection parameters, channel map and advertising decided
+    /// by the node ([`crate::Output::Radio`]). See [`crate::ble::BleConfig`].
+    pub ble: crate::ble::BleConfig,
 }
 
 /// The election's timers tuned for BLE (see [`Config::election`]).
@@ -202,6 +206,7 @@ impl Config {
             node_gone_after: Duration::from_secs(30),
             capabilities: 0,
             processing_power: 1000,
+            ble: crate::ble::BleConfig::default(),
         }
     }
 
@@ -299,7 +304,7 @@ impl Config {
         if self.announce_interval.is_zero() || self.node_gone_after <= self.announce_interval {
             return err("node_gone_after", "must exceed a non-zero announce_interval");
         }
-        Ok(())
+        self.ble.validate()
     }
 }
 

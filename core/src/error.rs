@@ -67,6 +67,12 @@ pub enum Error {
     /// No open flow has this id (never opened, closed, expired, lost or preempted: the
     /// node's [`crate::Event::FlowClosed`] or [`crate::Event::FlowPreempted`] says which).
     UnknownFlow(u32),
+    /// A BLE data channel number above 36.
+    InvalidChannel(u8),
+    /// An interference measurement of this channel outside 0..=1 (or NaN).
+    InvalidInterference(u8),
+    /// BLE radio optimisation is turned off ([`crate::ble::BleConfig::enabled`]).
+    BleDisabled,
 }
 
 impl fmt::Display for Error {
@@ -89,6 +95,11 @@ impl fmt::Display for Error {
             Error::UnknownPeerKey(n) => write!(f, "no public key known yet for {n:?}: wait for its announcement"),
             Error::SequenceExhausted => f.write_str("sequence numbers of this identity are spent"),
             Error::UnknownFlow(id) => write!(f, "flow {id} is not open"),
+            Error::InvalidChannel(c) => write!(f, "invalid data channel {c}: must be 0..=36"),
+            Error::InvalidInterference(c) => {
+                write!(f, "invalid interference on channel {c}: must be a fraction in 0..=1")
+            }
+            Error::BleDisabled => f.write_str("BLE radio optimisation is disabled in the configuration"),
         }
     }
 }

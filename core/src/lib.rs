@@ -16,8 +16,9 @@
 //!    passed ([`Node::handle_timeout`]), or the application sends ([`Node::send`],
 //!    [`Node::broadcast`]).
 //! 2. **Drain outputs**: call [`Node::poll_output`] until it returns [`Output::Timeout`].
-//!    Before that it yields, in this order, [`Output::Event`]s, [`Output::Deliver`]ies for
-//!    the application and [`Output::Transmit`]s to write to links. Slices in an output borrow
+//!    Before that it yields, in this order, [`Output::Event`]s, [`Output::Radio`] decisions
+//!    for the runtime to apply, [`Output::Deliver`]ies for the application and
+//!    [`Output::Transmit`]s to write to links. Slices in an output borrow
 //!    the node until the next poll: write or copy them first.
 //! 3. **Wait** until the instant of that `Timeout` or the next input, whichever comes first,
 //!    and go back to 1. When the instant is reached, the input is [`Node::handle_timeout`].
@@ -91,6 +92,8 @@
 //! * [`wire`]: frames, message bodies, fragmentation and reassembly (`docs/PROTOCOL.md`).
 //! * [`neighbour`]: handshake, heartbeats, link quality, failure detection, node registry.
 //! * [`flood`]: sequence windows, duplicate cache, jittered and suppressible relays.
+//! * [`ble`]: radio decisions (connection parameters, channel map, advertising) for the
+//!   runtime to apply.
 //! * [`Node`]: ties them together behind the drain contract.
 #![no_std]
 #![cfg_attr(docsrs, feature(doc_cfg))]
@@ -102,6 +105,7 @@ extern crate std;
 
 #[cfg(all(test, feature = "std"))]
 mod alloc_count;
+pub mod ble;
 mod config;
 pub mod election;
 mod error;

@@ -18,6 +18,10 @@ pub enum Output<'a> {
     Deliver(Delivery<'a>),
     /// Something the application may want to know.
     Event(Event),
+    /// A radio decision for the runtime to apply (connection parameters, channel map,
+    /// advertising schedule); each is handed out once, when it changed. A runtime that
+    /// cannot apply it ignores it. See [`crate::ble`].
+    Radio(crate::ble::RadioDecision),
     /// Nothing more to do until this instant (or until the next input, whichever is first).
     /// Call [`crate::Node::handle_timeout`] once it is reached.
     Timeout(Instant),

@@ -1,5 +1,6 @@
 //! The application's event stream: core events, deliveries and link changes.
 
+use blemesh_core::ble::RadioDecision;
 use blemesh_core::{Destination, Event, LinkId, NodeId, Priority};
 use bytes::Bytes;
 use tokio::sync::broadcast;
@@ -61,6 +62,10 @@ pub enum MeshEvent {
         /// The transport's handle for it.
         link: LinkId,
     },
+    /// The node decided new radio settings (connection parameters, channel map, advertising)
+    /// and the driver handed them to the transport; published whether or not the transport
+    /// could apply them (see [`crate::DriverStats`]).
+    Radio(RadioDecision),
 }
 
 impl MeshEvent {

@@ -8,7 +8,8 @@
 //! * the transport seam: [`Transport`] = inbound [`LinkEvent`] channel + outbound
 //!   [`LinkSink`]; the in-memory [`MemoryHub`]; the UDP link table and sink ([`udp`]);
 //! * [`DriverCore`], the synchronous half of a driver that applies the core's drain
-//!   contract; a runtime adds only the loop that waits for inputs and deadlines;
+//!   contract (including the core's radio decisions, handed to the [`LinkSink`]); a runtime
+//!   adds only the loop that waits for inputs and deadlines;
 //! * with the `testsuite` feature, the behaviour tests every runtime must pass.
 //!
 //! Channels are `tokio::sync` ones, which need no tokio runtime and work on any executor.
@@ -30,7 +31,7 @@ pub use event::{Delivery, MeshEvent, Subscription};
 pub use handle::{Command, DriverOptions, Handle, NeighbourInfo, Reply};
 pub use machine::{DriverCore, DriverStats, Flow, Prepared};
 pub use memory::{Endpoint, MemoryHub};
-pub use transport::{LinkEvent, LinkSink, TransmitError, Transport};
+pub use transport::{ApplyError, LinkEvent, LinkSink, TransmitError, Transport};
 
 /// Maps a runtime's monotonic clock to the core's [`blemesh_core::Instant`]: microseconds
 /// since the driver started, never going backwards.

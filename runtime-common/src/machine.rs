@@ -7,11 +7,12 @@
 //! then only a loop that waits for the next input or that deadline. There is no protocol
 //! logic here: everything the mesh does is the node's.
 
+use blemesh_core::ble::RadioDecision;
 use blemesh_core::{Config, Instant, Node, Output};
 use tokio::sync::{broadcast, mpsc, oneshot};
 
 use crate::handle::NeighbourInfo;
-use crate::{Command, Delivery, Error, LinkEvent, LinkSink, MeshEvent, Transport};
+use crate::{ApplyError, Command, Delivery, Error, LinkEvent, LinkSink, MeshEvent, Transport};
 
 /// What the driver loop does after a command.
 #[derive(Debug)]
@@ -33,6 +34,12 @@ pub struct DriverStats {
     pub link_errors: u64,
     /// Commands carried out.
     pub commands: u64,
+    /// Radio decisions of the node the transport applied.
+    pub radio_applied: u64,
+    /// Radio decisions the transport does not support (every one on UDP).
+    pub radio_unsupported: u64,
+    /// Radio decisions the transport failed to apply (link gone, refused by the radio).
+    pub radio_failed: u64,
 }
 
 /// The node, its transport sink and its event publisher.
@@ -159,6 +166,7 @@ impl DriverCore {
                     tracing::info!(event = ?e, "mesh event");
                     self.publish(MeshEvent::Core(e));
                 }
+                Output::Radio(decision) => self.apply(decision),
                 Output::Timeout(at) => return at,
                 // `Output` grows as the core does (radio parameter and connect decisions);
                 // a driver that predates a variant logs it and carries on draining.
@@ -189,6 +197,31 @@ impl DriverCore {
             "driver stopped"
         );
         self.sink.close();
+    }
+
+    /// Hands a radio decision to the sink, counts the outcome and publishes it.
+    fn apply(&mut self, decision: RadioDecision) {
+        let result = match &decision {
+            RadioDecision::LinkParameters { link, params } => self.sink.apply_link_parameters(*link, params),
+            RadioDecision::ChannelMap(map) => self.sink.apply_channel_map(*map),
+            RadioDecision::Advertising(schedule) => self.sink.apply_advertising(schedule),
+            _ => Err(ApplyError::Unsupported),
+        };
+        match result {
+            Ok(()) => {
+                self.stats.radio_applied += 1;
+                tracing::debug!(?decision, "radio decision applied");
+            }
+            Err(ApplyError::Unsupported) => {
+                self.stats.radio_unsupported += 1;
+                tracing::trace!(?decision, "radio decision not supported by the transport");
+            }
+            Err(e) => {
+                self.stats.radio_failed += 1;
+                tracing::debug!(?decision, error = %e, "radio decision not applied");
+            }
+        }
+        self.publish(MeshEvent::Radio(decision));
     }
 
     fn publish(&self, event: MeshEvent) {

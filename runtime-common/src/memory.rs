@@ -5,15 +5,21 @@
 //! [`MemoryHub::disconnect`] closes it. A frame written on a link is put straight into the
 //! other side's inbound channel; when that channel is full the frame is dropped, as a
 //! radio would. No task is involved, so the hub works under any executor.
+//!
+//! The hub has no radio, but it records the radio decisions each endpoint's driver applies
+//! (connection parameters per link, channel map, advertising schedule), so tests can check
+//! what a BLE transport would have been asked to do ([`MemoryHub::link_parameters`],
+//! [`MemoryHub::channel_map`], [`MemoryHub::advertising`]).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use blemesh_core::ble::{AdvertisingSchedule, ChannelMap, LinkParameters};
 use blemesh_core::{LinkId, LinkReport};
 use bytes::Bytes;
 use tokio::sync::mpsc;
 
-use crate::{LinkEvent, LinkSink, Transport, TransmitError};
+use crate::{ApplyError, LinkEvent, LinkSink, Transport, TransmitError};
 
 /// Identifies one endpoint of a [`MemoryHub`].
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
@@ -33,6 +39,11 @@ struct Hub {
     links: HashMap<(Endpoint, LinkId), (Endpoint, LinkId)>,
     /// Next link id of each endpoint.
     next_link: Vec<u32>,
+    /// Connection parameters applied by each endpoint to its links.
+    link_parameters: HashMap<(Endpoint, LinkId), LinkParameters>,
+    /// Channel map and advertising schedule applied by each endpoint.
+    channel_maps: HashMap<Endpoint, ChannelMap>,
+    advertising: HashMap<Endpoint, AdvertisingSchedule>,
 }
 
 impl Hub {
@@ -107,6 +118,8 @@ impl MemoryHub {
         if let Some((la, lb)) = hub.link_between(a, b) {
             hub.links.remove(&(a, la));
             hub.links.remove(&(b, lb));
+            hub.link_parameters.remove(&(a, la));
+            hub.link_parameters.remove(&(b, lb));
             tracing::debug!(a = a.0, b = b.0, "memory hub: disconnect");
             hub.notify(a, LinkEvent::Down { link: la });
             hub.notify(b, LinkEvent::Down { link: lb });
@@ -118,12 +131,31 @@ impl MemoryHub {
     pub fn crash(&self, ep: Endpoint) {
         let mut hub = self.lock();
         hub.links.retain(|(from, _), (to, _)| *from != ep && *to != ep);
+        let Hub { links, link_parameters, .. } = &mut *hub;
+        link_parameters.retain(|key, _| links.contains_key(key));
     }
 
     /// Endpoints linked to `ep`.
     pub fn neighbours(&self, ep: Endpoint) -> Vec<Endpoint> {
         let hub = self.lock();
         hub.links.iter().filter(|((from, _), _)| *from == ep).map(|(_, (to, _))| *to).collect()
+    }
+
+    /// The connection parameters `ep`'s driver last applied to its link to `peer`.
+    pub fn link_parameters(&self, ep: Endpoint, peer: Endpoint) -> Option<LinkParameters> {
+        let hub = self.lock();
+        let (link, _) = hub.link_between(ep, peer)?;
+        hub.link_parameters.get(&(ep, link)).copied()
+    }
+
+    /// The channel map `ep`'s driver last applied.
+    pub fn channel_map(&self, ep: Endpoint) -> Option<ChannelMap> {
+        self.lock().channel_maps.get(&ep).copied()
+    }
+
+    /// The advertising schedule `ep`'s driver last applied.
+    pub fn advertising(&self, ep: Endpoint) -> Option<AdvertisingSchedule> {
+        self.lock().advertising.get(&ep).copied()
     }
 }
 
@@ -143,6 +175,25 @@ impl LinkSink for MemorySink {
             mpsc::error::TrySendError::Full(_) => TransmitError::Full,
             mpsc::error::TrySendError::Closed(_) => TransmitError::Closed,
         })
+    }
+
+    fn apply_link_parameters(&mut self, link: LinkId, params: &LinkParameters) -> Result<(), ApplyError> {
+        let mut hub = self.hub.lock();
+        if !hub.links.contains_key(&(self.endpoint, link)) {
+            return Err(ApplyError::UnknownLink);
+        }
+        hub.link_parameters.insert((self.endpoint, link), *params);
+        Ok(())
+    }
+
+    fn apply_channel_map(&mut self, map: ChannelMap) -> Result<(), ApplyError> {
+        self.hub.lock().channel_maps.insert(self.endpoint, map);
+        Ok(())
+    }
+
+    fn apply_advertising(&mut self, schedule: &AdvertisingSchedule) -> Result<(), ApplyError> {
+        self.hub.lock().advertising.insert(self.endpoint, *schedule);
+        Ok(())
     }
 
     fn close(&mut self) {
@@ -186,6 +237,40 @@ mod tests {
         hub.disconnect(a, b);
         assert_eq!(next(&mut tb), LinkEvent::Down { link: LinkId(0) });
         assert_eq!(ta.sink.transmit(LinkId(0), b"x"), Err(TransmitError::UnknownLink));
+    }
+
+    #[test]
+    fn applied_radio_decisions_are_recorded_per_endpoint_and_link() {
+        use blemesh_core::ble::{
+            AdvertisingMode, ConnectionInterval, MeshSituation, PeripheralLatency, PowerBudget, SupervisionTimeout,
+        };
+        let hub = MemoryHub::new();
+        let (a, mut ta) = hub.endpoint(4);
+        let (b, _tb) = hub.endpoint(4);
+        hub.connect(a, b, 100);
+        let params = LinkParameters::new(
+            ConnectionInterval::from_units(12).unwrap(),
+            PeripheralLatency::ZERO,
+            SupervisionTimeout::from_units(200).unwrap(),
+            -4,
+        )
+        .unwrap();
+        assert_eq!(hub.link_parameters(a, b), None);
+        ta.sink.apply_link_parameters(LinkId(0), &params).expect("applied");
+        assert_eq!(hub.link_parameters(a, b), Some(params));
+        assert_eq!(hub.link_parameters(b, a), None, "the other side applied nothing");
+        assert_eq!(ta.sink.apply_link_parameters(LinkId(3), &params), Err(ApplyError::UnknownLink));
+        let map = ChannelMap::from_bits(0b1111).unwrap();
+        ta.sink.apply_channel_map(map).expect("applied");
+        assert_eq!((hub.channel_map(a), hub.channel_map(b)), (Some(map), None));
+        let cfg = blemesh_core::ble::BleConfig::default();
+        let situation = MeshSituation { neighbours: 0, partitioned: false, since: core::time::Duration::ZERO, budget: PowerBudget::Balanced };
+        let schedule = blemesh_core::ble::advertising_schedule(&cfg, &situation);
+        ta.sink.apply_advertising(&schedule).expect("applied");
+        assert_eq!(hub.advertising(a).map(|s| s.mode), Some(AdvertisingMode::Burst));
+        hub.disconnect(a, b);
+        hub.connect(a, b, 100);
+        assert_eq!(hub.link_parameters(a, b), None, "a new link starts without parameters");
     }
 
     #[test]

@@ -10,6 +10,13 @@
 //!   cannot be queued is dropped with a [`TransmitError`] (the driver counts it and the
 //!   core's heartbeats and link estimator see the loss).
 //!
+//! The sink also receives the core's radio decisions ([`blemesh_core::Output::Radio`]):
+//! connection parameters per link, the channel map and the advertising schedule. Applying
+//! them is optional: the default methods answer [`ApplyError::Unsupported`] (UDP and the
+//! in-memory hub have no radio), a BLE back end overrides them. A back end that applies new
+//! connection parameters should report what the controller negotiated with a
+//! [`LinkEvent::Report`] carrying the new connection interval.
+//!
 //! Link ids are chosen by the back end and unique among its links that are up; one may be
 //! reused after its `Down`. The back end owns its tasks; [`LinkSink::close`] ends them when
 //! the driver stops.
@@ -19,6 +26,7 @@
 
 use core::fmt;
 
+use blemesh_core::ble::{AdvertisingSchedule, ChannelMap, LinkParameters};
 use blemesh_core::{LinkId, LinkReport};
 use bytes::Bytes;
 use tokio::sync::mpsc;
@@ -80,10 +88,60 @@ impl fmt::Display for TransmitError {
 
 impl std::error::Error for TransmitError {}
 
+/// Why a radio decision was not applied. Like a dropped frame, it is counted and logged by
+/// the driver, never fatal: the core keeps working with whatever the radio does.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[non_exhaustive]
+pub enum ApplyError {
+    /// The back end has no such control (UDP, an in-memory hub, a platform API that does not
+    /// expose it).
+    Unsupported,
+    /// The link is not (or no longer) up.
+    UnknownLink,
+    /// The radio or the operating system refused the request.
+    Rejected,
+    /// The back end is closed.
+    Closed,
+}
+
+impl fmt::Display for ApplyError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ApplyError::Unsupported => "not supported by this transport",
+            ApplyError::UnknownLink => "link not up",
+            ApplyError::Rejected => "refused by the radio",
+            ApplyError::Closed => "transport closed",
+        })
+    }
+}
+
+impl std::error::Error for ApplyError {}
+
 /// The outbound half of a transport. Called from the driver task; never blocks.
 pub trait LinkSink: Send + 'static {
     /// Writes one PDU to `link`, or drops it with a reason.
     fn transmit(&mut self, link: LinkId, bytes: &[u8]) -> Result<(), TransmitError>;
+
+    /// Requests connection parameters and transmit power on `link` (a BLE connection
+    /// parameter update; on a peripheral, a request to the central). Must not block: start
+    /// the request and return. Default: [`ApplyError::Unsupported`].
+    fn apply_link_parameters(&mut self, link: LinkId, params: &LinkParameters) -> Result<(), ApplyError> {
+        let _ = (link, params);
+        Err(ApplyError::Unsupported)
+    }
+
+    /// Restricts every connection to the channels of `map` (the host channel
+    /// classification). Default: [`ApplyError::Unsupported`].
+    fn apply_channel_map(&mut self, map: ChannelMap) -> Result<(), ApplyError> {
+        let _ = map;
+        Err(ApplyError::Unsupported)
+    }
+
+    /// Advertises on `schedule` from now on. Default: [`ApplyError::Unsupported`].
+    fn apply_advertising(&mut self, schedule: &AdvertisingSchedule) -> Result<(), ApplyError> {
+        let _ = schedule;
+        Err(ApplyError::Unsupported)
+    }
 
     /// The driver stopped: release the back end (stop its tasks, close sockets). Frames
     /// already handed to [`LinkSink::transmit`] must still go out if the back end can.

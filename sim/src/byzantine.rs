@@ -165,9 +165,9 @@ impl Engine {
 
     /// Queues raw bytes from device `d` on link `l`, bypassing its core node.
     fn inject(&mut self, d: u32, l: u32, bytes: Vec<u8>, at: u64) -> bool {
-        let interval = self.scenario.radio.interval_us();
         let cap = self.scenario.radio.radio_queue;
         let link = &mut self.links[l as usize];
+        let interval = link.interval_us;
         let side = link.side_of(d);
         if !link.up || link.queue[side].len() >= cap {
             return false;

@@ -153,6 +153,8 @@ impl Engine {
             rssi,
             reported_rssi: reported,
             anchor: at + interval,
+            interval_us: interval,
+            pending_interval_us: None,
             queue: [Default::default(), Default::default()],
             event_pending: false,
             blocked: false,
@@ -177,11 +179,11 @@ impl Engine {
 
     pub(crate) fn mtu_exchanged(&mut self, l: u32, at: u64) {
         let mtu = self.scenario.radio.mtu();
-        let interval = std::time::Duration::from_micros(self.scenario.radio.interval_us());
         let link = &mut self.links[l as usize];
         if !link.up {
             return;
         }
+        let interval = std::time::Duration::from_micros(link.interval_us);
         link.mtu = mtu;
         let report = LinkReport::new(mtu).with_rssi(link.reported_rssi).with_connection_interval(interval);
         let ends = [(link.a, link.attached[0]), (link.b, link.attached[1])];
@@ -202,7 +204,7 @@ impl Engine {
             return;
         }
         let busiest = devices[link.a as usize].links.len().max(devices[link.b as usize].links.len());
-        let budget = radio.event_budget_us(busiest);
+        let budget = crate::radio::event_budget_us(link.interval_us, busiest);
         let per = if link.blocked { 1.0 } else { radio.packet_error_rate(link.rssi) };
         let (mut elapsed, mut slots) = (0u64, 0u32);
         while slots < radio.max_packets_per_event && (!link.queue[0].is_empty() || !link.queue[1].is_empty()) {
@@ -233,7 +235,31 @@ impl Engine {
         if link.queue[0].is_empty() && link.queue[1].is_empty() {
             link.event_pending = false;
         } else {
-            queue.push(next_event_at(link.anchor, radio.interval_us(), at + 1), SimEvent::ConnectionEvent { link: l });
+            queue.push(next_event_at(link.anchor, link.interval_us, at + 1), SimEvent::ConnectionEvent { link: l });
+        }
+    }
+
+    /// A connection-parameter update of link `l` reaches its instant: connection events
+    /// follow the new interval from `at` on, and both ends learn it from a link report.
+    pub(crate) fn connection_update(&mut self, l: u32, interval_us: u64, at: u64) {
+        let link = &mut self.links[l as usize];
+        if link.pending_interval_us == Some(interval_us) {
+            link.pending_interval_us = None; // the latest request reached its instant
+        }
+        if !link.up || link.interval_us == interval_us {
+            return;
+        }
+        link.interval_us = interval_us;
+        link.anchor = at;
+        self.stats.radio.connection_updates += 1;
+        let interval = std::time::Duration::from_micros(interval_us);
+        let report = LinkReport::new(link.mtu).with_rssi(link.reported_rssi).with_connection_interval(interval);
+        let ends = [(link.a, link.attached[0]), (link.b, link.attached[1])];
+        for (d, attached) in ends {
+            if attached {
+                self.with_node(d, at, |n, now| n.handle_link_report(now, LinkId(l), report));
+                self.drain(d, at);
+            }
         }
     }
 

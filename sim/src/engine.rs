@@ -11,6 +11,7 @@
 use std::collections::{HashMap, VecDeque};
 use std::time::Duration;
 
+use blemesh_core::ble::RadioDecision;
 use blemesh_core::security::{Identity, NetworkKey};
 use blemesh_core::{Config, Event, Instant, Node, NodeId, Output, Security};
 
@@ -82,8 +83,13 @@ pub struct RadioLink {
     pub rssi: f64,
     /// The RSSI last reported to the nodes, dBm.
     pub reported_rssi: i8,
-    /// First connection event, µs; events follow every connection interval.
+    /// First connection event, µs (since the last interval change); events follow every
+    /// `interval_us`.
     pub anchor: u64,
+    /// Connection interval in force, µs.
+    pub interval_us: u64,
+    /// The interval of the latest update requested but not yet at its instant, µs.
+    pub pending_interval_us: Option<u64>,
     /// PDUs waiting for the radio: `[a→b, b→a]`.
     pub queue: [VecDeque<Vec<u8>>; 2],
     /// Whether a connection event is scheduled.
@@ -325,6 +331,9 @@ impl Engine {
         if let Some(v) = p.duplicate_cache {
             c.duplicate_cache = v;
         }
+        if let Some(v) = p.ble {
+            c.ble.enabled = v;
+        }
         if let Some(v) = p.announce_interval_s {
             c.announce_interval = Duration::from_secs(v);
             c.node_gone_after = c.node_gone_after.max(Duration::from_secs(v * 3));
@@ -364,6 +373,7 @@ impl Engine {
             SimEvent::MobilityTick => self.mobility_tick(at),
             SimEvent::Sample => self.sample(at),
             SimEvent::Byzantine { index } => self.byzantine_tick(index as usize, at),
+            SimEvent::ConnectionUpdate { link, interval_us } => self.connection_update(link, interval_us, at),
         }
         true
     }
@@ -432,7 +442,7 @@ impl Engine {
         } = self;
         let dev = &mut devices[i as usize];
         let Some(node) = dev.node.as_mut() else { return };
-        let interval = scenario.radio.interval_us();
+        let adopt = scenario.radio.adopt_connection_parameters;
         let cap = scenario.radio.radio_queue;
         let byz = byzantine_of[i as usize].map(|b| &mut byzantine[b as usize]);
         let mut byz = byz.filter(|b| b.active(now));
@@ -465,7 +475,18 @@ impl Engine {
                     stats.radio.pdus_queued += 1;
                     if !link.event_pending {
                         link.event_pending = true;
-                        queue.push(next_event_at(link.anchor, interval, now), SimEvent::ConnectionEvent { link: l });
+                        queue.push(next_event_at(link.anchor, link.interval_us, now), SimEvent::ConnectionEvent { link: l });
+                    }
+                }
+                Output::Radio(RadioDecision::LinkParameters { link: id, params }) if adopt => {
+                    // The central sets the parameters; they take effect at the update instant.
+                    let link = &mut links[id.0 as usize];
+                    let interval_us = params.connection_interval.as_duration().as_micros() as u64;
+                    if link.up && link.a == i {
+                        link.pending_interval_us = Some(interval_us);
+                        stats.radio.connection_updates_requested += 1;
+                        let instant = now + crate::radio::UPDATE_INSTANT_EVENTS * link.interval_us;
+                        queue.push(instant, SimEvent::ConnectionUpdate { link: id.0, interval_us });
                     }
                 }
                 Output::Deliver(d) => {
@@ -497,7 +518,8 @@ impl Engine {
                     }
                     break;
                 }
-                // Outputs newer than this engine (radio decisions) need no action here.
+                // Other radio decisions (channel map, advertising, peripherals' requests) and
+                // outputs newer than this engine need no action here.
                 _ => {}
             }
         }

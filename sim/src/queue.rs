@@ -63,6 +63,13 @@ pub enum SimEvent {
         /// Index into the scenario's Byzantine list.
         index: u32,
     },
+    /// A connection-parameter update of a link reaches its instant.
+    ConnectionUpdate {
+        /// Link index.
+        link: u32,
+        /// The new connection interval, µs.
+        interval_us: u64,
+    },
 }
 
 struct Entry {

@@ -52,8 +52,14 @@ pub struct RadioParams {
     pub per_slope_db: f64,
     /// A device connects to a discovered peer only this far above sensitivity, dB. Default 6.
     pub connect_margin_db: f64,
-    /// Connection interval, ms (7.5 to 4000). Default 15.
+    /// Connection interval, ms (7.5 to 4000), of every link when it opens. Default 15.
     pub connection_interval_ms: f64,
+    /// Links adopt the connection interval their central's core decides
+    /// ([`blemesh_core::Output::Radio`]): the update takes effect at the connection-update
+    /// instant, 6 connection events after the decision, and both ends then get a link report
+    /// with the new interval. Peripherals' decisions are requests a central does not have to
+    /// honour, so they are ignored. Default false: every link keeps `connection_interval_ms`.
+    pub adopt_connection_parameters: bool,
     /// Exchanges per connection event at most. Default 6.
     pub max_packets_per_event: u32,
     /// Simultaneous connections per device. Default 7.
@@ -89,6 +95,7 @@ impl Default for RadioParams {
             per_slope_db: 1.5,
             connect_margin_db: 6.0,
             connection_interval_ms: 15.0,
+            adopt_connection_parameters: false,
             max_packets_per_event: 6,
             max_connections: 7,
             advertising_interval_ms: 100.0,
@@ -111,6 +118,16 @@ pub const LL_OVERHEAD_BYTES: u64 = 10;
 pub const ATT_WRITE_OVERHEAD: u64 = 7;
 /// The MTU before the exchange: ATT MTU 23 minus 3.
 pub const INITIAL_MTU: u16 = 20;
+
+/// Airtime budget of one connection event of `interval_us` on a link whose busier end has
+/// `links` connections, µs.
+pub fn event_budget_us(interval_us: u64, links: usize) -> u64 {
+    interval_us / links.max(1) as u64
+}
+
+/// Connection events between a connection-parameter update's request and its instant (the
+/// specification's minimum, Core v5.3 Vol 6 Part B §5.1.1).
+pub const UPDATE_INSTANT_EVENTS: u64 = 6;
 
 impl RadioParams {
     /// Checks ranges; names the first field out of range.
@@ -201,7 +218,7 @@ impl RadioParams {
     /// Airtime budget of one connection event on a link whose busier end has `links`
     /// connections, µs.
     pub fn event_budget_us(&self, links: usize) -> u64 {
-        self.interval_us() / links.max(1) as u64
+        event_budget_us(self.interval_us(), links)
     }
 
     /// Full-size PDUs one connection event carries in one direction with `links` connections

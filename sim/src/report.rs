@@ -177,6 +177,11 @@ pub struct Radio {
     pub max_radio_queue: usize,
     /// Connection interval, ms, and MTU after exchange.
     pub connection_interval_ms: f64,
+    /// Connection intervals changed to the core's decision
+    /// (`radio.adopt_connection_parameters`).
+    pub connection_updates: u64,
+    /// Mean connection interval of the links up at the end, ms.
+    pub mean_interval_end_ms: f64,
     /// Core MTU after exchange.
     pub mtu: u16,
     /// PDUs one link carries per second per direction at the mean degree (radio shared).
@@ -504,6 +509,12 @@ fn radio_section(e: &Engine) -> Radio {
         lost_on_break: s.radio.lost_on_break,
         max_radio_queue: s.radio.max_radio_queue,
         connection_interval_ms: r.connection_interval_ms,
+        connection_updates: s.radio.connection_updates,
+        mean_interval_end_ms: {
+            let up: Vec<u64> = e.links.iter().filter(|l| l.up).map(|l| l.interval_us).collect();
+            let mean_us = up.iter().sum::<u64>() as f64 / up.len().max(1) as f64;
+            (mean_us / 100.0).round() / 10.0
+        },
         mtu: r.mtu(),
         capacity_pdus_per_link_dir_s: cap,
         capacity_bytes_per_link_dir_s: cap * f64::from(r.mtu()),

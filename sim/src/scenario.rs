@@ -166,6 +166,9 @@ pub struct NodeParams {
     /// until the link breaks, as the BLE link layer does, so hop-by-hop acknowledgements
     /// would only double the traffic. Turn it on to model a lossy transport such as UDP.
     pub link_arq: Option<bool>,
+    /// `ble.enabled`: whether nodes make BLE radio decisions (see
+    /// `radio.adopt_connection_parameters`). Default: the core's (on).
+    pub ble: Option<bool>,
 }
 
 /// Movement model.

@@ -94,6 +94,11 @@ pub struct RadioStats {
     pub blackholed: u64,
     /// Longest radio queue seen at a sample.
     pub max_radio_queue: usize,
+    /// Connection-parameter updates a central's core asked for (with
+    /// `radio.adopt_connection_parameters`).
+    pub connection_updates_requested: u64,
+    /// Connection intervals changed at their update instant.
+    pub connection_updates: u64,
 }
 
 /// Byzantine counters.

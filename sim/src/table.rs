@@ -102,6 +102,13 @@ pub fn render(report: &Report) -> String {
         "  per link and direction    capacity {:.0} PDUs/s ({:.0} B/s), offered ~{:.1}, carried {:.1}",
         r.capacity_pdus_per_link_dir_s, r.capacity_bytes_per_link_dir_s, r.offered_pdus_per_link_dir_s, r.carried_pdus_per_link_dir_s
     );
+    if r.connection_updates > 0 {
+        let _ = writeln!(
+            o,
+            "  connection updates        {} (core decisions adopted), mean interval at end {:.1} ms",
+            r.connection_updates, r.mean_interval_end_ms
+        );
+    }
     let _ = writeln!(o, "  offered load              {:.1} msg/s over the mesh", r.offered_msgs_s);
     let _ = writeln!(o, "  verdict                   {}", r.verdict);
     let _ = writeln!(o, "\nCore");

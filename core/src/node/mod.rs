@@ -5,16 +5,20 @@
 //! 1. **Construction**: [`Node::new`].
 //! 2. **Inputs** (each takes `now`): [`Node::handle_link_up`], [`Node::handle_link_report`],
 //!    [`Node::handle_link_down`], [`Node::handle_receive`], [`Node::handle_timeout`],
-//!    [`Node::send`], [`Node::broadcast`], [`Node::set_battery`]; QoS flows:
+//!    [`Node::send`], [`Node::broadcast`], [`Node::set_battery`],
+//!    [`Node::set_power_budget`], [`Node::report_channel_interference`]; QoS flows:
 //!    [`Node::open_flow`], [`Node::send_on_flow`], [`Node::close_flow`].
 //! 3. **Outputs**: [`Node::poll_output`], called until it returns [`Output::Timeout`].
 //! 4. **Inspection**: [`Node::metrics`], [`Node::neighbours`], [`Node::registry`],
 //!    [`Node::occupancy`], [`Node::config`], [`Node::route_info`], [`Node::flows`],
-//!    [`Node::congestion_level`], [`Node::advised_drops`].
+//!    [`Node::congestion_level`], [`Node::advised_drops`], [`Node::ble`].
 //!
 //! The receive path lives in `receive.rs`, originating and relaying in `transmit.rs`, timers
-//! in `timers.rs`, the output queues in `outbox.rs`.
+//! in `timers.rs`, the output queues in `outbox.rs`, BLE radio decisions in `ble.rs`.
 
+mod ble;
+#[cfg(test)]
+mod ble_tests;
 mod bridge;
 mod delivery;
 mod election;
@@ -87,6 +91,7 @@ pub struct Node {
     flows: flows::Flows,
     predictor: crate::routing::LinkPredictor,
     advised_drops: Vec<NodeId>,
+    ble: crate::ble::BleOptimizer,
     metrics: Metrics,
 }
 
@@ -199,6 +204,7 @@ impl Node {
             flows: flows::Flows::default(),
             predictor: crate::routing::LinkPredictor::new(),
             advised_drops: Vec::new(),
+            ble: crate::ble::BleOptimizer::new(config.ble.clone(), config.max_links, now),
             metrics: Metrics::default(),
             config,
         })
@@ -223,6 +229,7 @@ impl Node {
             state.estimator.on_rssi(now, rssi);
         }
         self.links.insert(state);
+        self.ble_link_up(self.links.len() - 1);
         Ok(())
     }
 
@@ -247,6 +254,7 @@ impl Node {
         if shrunk {
             self.outbox.forget_link(link);
         }
+        self.ble_link_report(link);
         Ok(())
     }
 
@@ -266,6 +274,7 @@ impl Node {
         }
         self.reassembly.forget_link(link);
         self.outbox.forget_link(link);
+        self.ble_link_down(link);
         Ok(())
     }
 
@@ -295,7 +304,7 @@ impl Node {
     // ----- outputs ------------------------------------------------------------------------
 
     /// The next output. Call until it returns [`Output::Timeout`]; the order is events,
-    /// deliveries, transmissions, then the timeout. Slices in the output borrow the node's
+    /// radio decisions, deliveries, transmissions, then the timeout. Slices in the output borrow the node's
     /// buffers until the next call.
     pub fn poll_output(&mut self) -> Output<'_> {
         if let Some(buf) = self.outbox.lent.take() {
@@ -303,6 +312,9 @@ impl Node {
         }
         if let Some(event) = self.outbox.events.pop_front() {
             return Output::Event(event);
+        }
+        if let Some(decision) = self.ble.poll() {
+            return Output::Radio(decision);
         }
         if let Some(d) = self.outbox.deliveries.pop_front() {
             let payload = self.outbox.lent.insert(d.buf);

@@ -139,6 +139,11 @@ fn node_survives_arbitrary_inputs_within_its_caps() {
                         }
                     }
                     Output::Event(_) => {}
+                    Output::Radio(crate::ble::RadioDecision::LinkParameters { link, params }) => {
+                        assert!(params.check().is_ok(), "{params:?}");
+                        assert!(node.neighbours().any(|l| l.link == link), "decision for a link that is down");
+                    }
+                    Output::Radio(_) => {}
                     Output::Timeout(at) => {
                         assert!(at >= now, "deadline {at:?} before now {now:?}");
                         // After the timers ran, nothing may be due at once (a busy loop).

@@ -30,12 +30,13 @@ fn drain(node: &mut Node) -> Drained {
             }
             Output::Deliver(d) => rx.push(d.payload.to_vec()),
             Output::Event(e) => ev.push(e),
+            Output::Radio(_) => {}
             Output::Timeout(at) => return (tx, rx, ev, at),
         }
     }
 }
 
-fn heartbeat_from_peer(dst: NodeId, seq: u32) -> Vec<u8> {
+pub(super) fn heartbeat_from_peer(dst: NodeId, seq: u32) -> Vec<u8> {
     let body = Heartbeat {
         rx_quality: 255,
         battery: 80,

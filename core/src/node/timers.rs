@@ -39,6 +39,7 @@ impl Node {
         self.election_timeout(now);
         self.retry_overdue_acks(now);
         self.flows_tick(now);
+        self.ble_timeout(now);
         if now >= self.next_announce {
             if self.links.confirmed() > 0 {
                 self.announce(now);
@@ -106,6 +107,7 @@ impl Node {
             self.next_ack_deadline(),
             Some(self.election.next_deadline()),
             self.next_flow_expiry(),
+            self.ble_deadline(),
         ];
         for d in due.into_iter().flatten() {
             deadline = deadline.min(d);

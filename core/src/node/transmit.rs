@@ -258,6 +258,7 @@ impl Node {
             self.metrics.bytes_sent += buf.len() as u64;
             self.outbox.tx.push_back(TxItem { link: link_id, buf });
         }
+        self.ble_note_queued(i, frame);
         true
     }
 }

@@ -3,9 +3,10 @@
 use core::time::Duration;
 use std::collections::HashMap;
 
-use blemesh_core::{Destination, Event, Priority, Qos};
+use blemesh_core::ble::{LinkParameters, PowerBudget, RadioDecision};
+use blemesh_core::{Destination, Event, LinkId, Priority, Qos};
 
-use super::{Net, TestMesh, TestRuntime};
+use super::{Net, TestMesh, TestRuntime, fast_config};
 use crate::{DriverOptions, Error, MeshEvent, RecvError};
 
 const LONG: Duration = Duration::from_secs(5);
@@ -176,5 +177,61 @@ pub async fn lost_neighbour_is_detected_and_avoided<R: TestRuntime>(net: Net) {
     .await;
     let d = mesh.deliveries(3).find(|d| d.payload.as_ref() == b"around the gap").expect("delivery");
     assert_eq!(d.hops, 3, "1 -> 0 -> 4 -> 3");
+    mesh.shutdown().await;
+}
+
+/// The latest connection parameters node `i` published for each of its links.
+fn published_parameters<R: TestRuntime>(mesh: &TestMesh<R>, i: usize) -> HashMap<LinkId, LinkParameters> {
+    let mut latest = HashMap::new();
+    for e in mesh.events(i) {
+        if let MeshEvent::Radio(RadioDecision::LinkParameters { link, params }) = e {
+            latest.insert(*link, *params);
+        }
+    }
+    latest
+}
+
+/// The nodes' radio decisions reach the transport. On the in-memory hub, every link carries
+/// the parameters its driver last published, and latency-sensitive traffic shortens the
+/// connection interval of each link it crosses. On UDP (no radio) the decisions are still
+/// published on the event stream.
+pub async fn radio_decisions_reach_the_transport<R: TestRuntime>(net: Net) {
+    let mut mesh = TestMesh::<R>::line(net, 3);
+    mesh.wait_formed().await;
+    let mut links = Vec::new(); // (node, peer node, the node's link to it)
+    for i in 0..3 {
+        for n in mesh.handle(i).neighbours().await.expect("neighbours") {
+            let j = (0..3).find(|&j| mesh.id(j) == n.node).expect("a mesh node");
+            links.push((i, j, n.link));
+        }
+    }
+    assert_eq!(links.len(), 4, "{links:?}");
+    let Some((hub, eps)) = mesh.memory().map(|(h, e)| (h.clone(), e.to_vec())) else {
+        mesh.wait_for("radio decisions published", LONG, |m| {
+            links.iter().all(|(i, _, link)| published_parameters(m, *i).contains_key(link))
+                && (0..3).all(|i| m.events(i).iter().any(|e| matches!(e, MeshEvent::Radio(RadioDecision::Advertising(_)))))
+        })
+        .await;
+        mesh.shutdown().await;
+        return;
+    };
+    let applied_is_published = |m: &TestMesh<R>| {
+        links.iter().all(|&(i, j, link)| {
+            let applied = hub.link_parameters(eps[i], eps[j]);
+            applied.is_some() && applied == published_parameters(m, i).get(&link).copied()
+        })
+    };
+    mesh.wait_for("published parameters applied to every link", LONG, applied_is_published).await;
+    for (i, ep) in eps.iter().enumerate() {
+        assert!(hub.channel_map(*ep).is_some() && hub.advertising(*ep).is_some(), "node {i}");
+    }
+    let interval = |a: usize, b: usize| hub.link_parameters(eps[a], eps[b]).map(|p| p.connection_interval.as_duration());
+    let fastest = fast_config(0).ble.profile(PowerBudget::Balanced).min_interval;
+    assert!(interval(0, 1) > Some(fastest), "no priority traffic yet: {:?}", interval(0, 1));
+    mesh.handle(0).send(mesh.id(2), &b"fire!"[..], Qos::new(Priority::Critical)).await.expect("send");
+    mesh.wait_for("the shortest interval on both hops", LONG, |m| {
+        interval(0, 1) == Some(fastest) && interval(1, 2) == Some(fastest) && applied_is_published(m)
+    })
+    .await;
     mesh.shutdown().await;
 }

@@ -11,7 +11,7 @@ use blemesh_core::{Config, Event, NodeId};
 
 use super::TestRuntime;
 use crate::udp::UdpConfig;
-use crate::{Delivery, DriverOptions, Handle, MemoryHub, MeshEvent, RecvError, Subscription};
+use crate::{Delivery, DriverOptions, Endpoint, Handle, MemoryHub, MeshEvent, RecvError, Subscription};
 
 /// The transport a scenario runs on.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -47,6 +47,8 @@ pub struct TestMesh<R> {
     events: Vec<Vec<MeshEvent>>,
     edges: Vec<(usize, usize)>,
     alive: Vec<bool>,
+    /// The hub and each node's endpoint, on [`Net::Memory`].
+    hub: Option<(MemoryHub, Vec<Endpoint>)>,
     _runtime: PhantomData<R>,
 }
 
@@ -55,6 +57,7 @@ impl<R: TestRuntime> TestMesh<R> {
     pub fn new(net: Net, n: usize, edges: &[(usize, usize)], options: DriverOptions) -> Self {
         let mut handles = Vec::new();
         let mut subs = Vec::new();
+        let mut memory = None;
         match net {
             Net::Memory => {
                 let hub = MemoryHub::new();
@@ -69,6 +72,7 @@ impl<R: TestRuntime> TestMesh<R> {
                 for &(a, b) in edges {
                     hub.connect(endpoints[a], endpoints[b], MEMORY_MTU);
                 }
+                memory = Some((hub, endpoints));
             }
             Net::Udp => {
                 // The later node of each edge is configured with the earlier one's address;
@@ -97,8 +101,14 @@ impl<R: TestRuntime> TestMesh<R> {
             events: vec![Vec::new(); n],
             edges: edges.to_vec(),
             alive: vec![true; n],
+            hub: memory,
             _runtime: PhantomData,
         }
+    }
+
+    /// The in-memory hub and the endpoint of each node (`None` on [`Net::Udp`]).
+    pub fn memory(&self) -> Option<(&MemoryHub, &[Endpoint])> {
+        self.hub.as_ref().map(|(hub, eps)| (hub, eps.as_slice()))
     }
 
     /// A line 0 - 1 - ... - n-1.

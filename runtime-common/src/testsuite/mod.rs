@@ -40,6 +40,7 @@ macro_rules! behaviour_tests {
         $crate::behaviour_tests!(@each $rt;
             mesh_forms, broadcast_delivered_once_everywhere, unicast_delivered_to_destination_only,
             shutdown_flushes_queued_messages, full_command_queue_is_reported, lost_neighbour_is_detected_and_avoided,
+            radio_decisions_reach_the_transport,
         );
     };
     (@each $rt:ty; $($name:ident),* $(,)?) => {

@@ -1,5 +1,6 @@
 //! The JSON lines `blemesh-node` prints: one object per line, with a `"type"` field.
 
+use blemesh_core::ble::{AdvertisingMode, RadioDecision};
 use blemesh_core::{Degradation, Destination, Event, LossReason, Metrics, NodeId};
 use blemesh_tokio::{Delivery, MeshEvent};
 use serde_json::{Value, json};
@@ -16,7 +17,38 @@ pub(crate) fn event(e: &MeshEvent) -> Value {
         MeshEvent::LinkUp { link, mtu } => json!({"type": "link_up", "link": link.0, "mtu": mtu}),
         MeshEvent::LinkDown { link } => json!({"type": "link_down", "link": link.0}),
         MeshEvent::Core(e) => core_event(e),
+        MeshEvent::Radio(d) => radio(d),
         other => json!({"type": "event", "debug": format!("{other:?}")}),
+    }
+}
+
+/// A line for a radio decision of the node (what a BLE transport is asked to apply).
+fn radio(d: &RadioDecision) -> Value {
+    match d {
+        RadioDecision::LinkParameters { link, params } => json!({
+            "type": "link_parameters",
+            "link": link.0,
+            "interval_us": params.connection_interval.as_duration().as_micros() as u64,
+            "peripheral_latency": params.peripheral_latency.events(),
+            "supervision_timeout_ms": params.supervision_timeout.as_duration().as_millis() as u64,
+            "tx_power_dbm": params.tx_power_dbm,
+        }),
+        RadioDecision::ChannelMap(map) => json!({"type": "channel_map", "channels": map.bits(), "used": map.used()}),
+        RadioDecision::Advertising(a) => {
+            let mode = match a.mode {
+                AdvertisingMode::Burst => "burst",
+                AdvertisingMode::Searching => "searching",
+                AdvertisingMode::Stable => "stable",
+            };
+            json!({
+                "type": "advertising",
+                "mode": mode,
+                "interval_us": a.interval.as_duration().as_micros() as u64,
+                "on_ms": a.on.as_millis() as u64,
+                "period_ms": a.period.as_millis() as u64,
+            })
+        }
+        other => json!({"type": "radio", "debug": format!("{other:?}")}),
     }
 }
 

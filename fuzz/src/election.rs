@@ -73,8 +73,6 @@ pub enum Op {
 #[derive(Debug, Clone, Copy)]
 struct InFlight {
     from: u64,
-    /// `None`: broadcast to every other node.
-    to: Option<u64>,
     message: SignedMessage,
 }
 
@@ -295,7 +293,7 @@ impl Cluster {
                 if self.net.len() == MAX_IN_FLIGHT {
                     self.net.pop_front();
                 }
-                self.net.push_back((dst, InFlight { from, to, message }));
+                self.net.push_back((dst, InFlight { from, message }));
             }
         }
     }

@@ -1,0 +1,137 @@
+//! The BLE transports against a mock BlueZ (python3-dbusmock's bluez5 template) on a
+//! private D-Bus. Each test sets up the mock, then re-runs itself as a child process whose
+//! system bus is the private one (see `blemesh_ble::mock`); the child drives the transport
+//! while this process plays the remote side through the mock and checks its call log.
+//! Without dbus-daemon or python3-dbusmock the tests print why they are skipped.
+#![cfg(target_os = "linux")]
+
+use std::io::BufRead;
+use std::time::Duration;
+
+use blemesh_ble::mock::{self, MockBus, Skip};
+use blemesh_core::LinkReport;
+use blemesh_tokio::{LinkEvent, Transport, ble};
+
+const WAIT: Duration = Duration::from_secs(20);
+const TO_PERIPHERAL: &[u8] = b"\x01blemesh central to peripheral";
+const TO_CENTRAL: &[u8] = b"\x01blemesh peripheral to central";
+
+fn mock_bluez() -> Result<MockBus, Skip> {
+    let mut bus = MockBus::start()?;
+    bus.start_bluez()?;
+    Ok(bus)
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    // The child's transport logs go to stderr, shown with the parent's output on failure.
+    let _ = tracing_subscriber::fmt().with_max_level(tracing::Level::DEBUG).with_writer(std::io::stderr).try_init();
+    tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime")
+}
+
+async fn next_event(transport: &mut Transport) -> LinkEvent {
+    tokio::time::timeout(WAIT, transport.events.recv()).await.expect("an event in time").expect("transport open")
+}
+
+/// The central finds the mocked device advertising the blemesh service, connects,
+/// subscribes, reports the MTU and RSSI, writes a PDU and receives a notification.
+#[test]
+fn central_finds_connects_and_exchanges_pdus_with_a_mocked_peripheral() {
+    const NAME: &str = "central_finds_connects_and_exchanges_pdus_with_a_mocked_peripheral";
+    if mock::in_child() {
+        runtime().block_on(async {
+            let mut t = ble::central(ble::CentralConfig::default()).await.expect("central starts on the mock");
+            let LinkEvent::Up { link, report } = next_event(&mut t).await else { panic!("first event is a link up") };
+            assert_eq!(report, LinkReport::new(244).with_rssi(-52), "ATT MTU 247 less 3, and the device's RSSI");
+            t.sink.transmit(link, TO_PERIPHERAL).expect("queued");
+            assert_eq!(next_event(&mut t).await, LinkEvent::Frame { link, bytes: TO_CENTRAL.into() });
+            t.sink.close();
+            // Queued writes go out and the link is closed before the transport lets go.
+            assert_eq!(next_event(&mut t).await, LinkEvent::Down { link });
+        });
+        return;
+    }
+    let bus = match mock_bluez() {
+        Ok(bus) => bus,
+        Err(skip) => return eprintln!("{skip}"),
+    };
+    let adapter = bus.add_adapter("hci0");
+    // A device that does not advertise the service must be left alone.
+    let stranger = bus.add_device("hci0", "AA:BB:CC:DD:EE:99", "headphones");
+    let device = bus.add_blemesh_device("hci0", "AA:BB:CC:DD:EE:01", -52, 247);
+
+    let mut child = mock::run_child(NAME, bus.address());
+    let subscribed = bus.wait_for_call(&device.notify, "StartNotify", WAIT);
+    assert_eq!(subscribed.len(), 1, "the central subscribed to the notify characteristic");
+    bus.notify(&device, TO_CENTRAL);
+    assert!(mock::wait_child(&mut child, WAIT), "the child test passed");
+
+    assert!(!bus.method_calls(&adapter, "StartDiscovery").is_empty(), "the central scanned");
+    assert_eq!(bus.method_calls(&device.path, "Connect").len(), 1, "it connected once");
+    let writes = bus.method_calls(&device.write, "WriteValue");
+    assert_eq!(writes.len(), 1, "one PDU, one write");
+    assert_eq!(mock::bytes_of(&writes[0][0]), TO_PERIPHERAL);
+    assert!(!bus.method_calls(&device.path, "Disconnect").is_empty(), "it disconnected on close");
+    assert!(bus.method_calls(&stranger, "Connect").is_empty(), "no connection to a device without the service");
+}
+
+/// The peripheral registers its GATT application and advertisement with BlueZ, exports
+/// the blemesh layout where BlueZ reads it, and unregisters both when closed.
+#[test]
+fn peripheral_registers_its_gatt_application_and_advertisement() {
+    const NAME: &str = "peripheral_registers_its_gatt_application_and_advertisement";
+    if mock::in_child() {
+        runtime().block_on(async {
+            let mut t = ble::peripheral(ble::PeripheralConfig::default()).await.expect("peripheral starts on the mock");
+            // Serve until the parent has inspected the registration (it closes our stdin).
+            tokio::task::spawn_blocking(|| for _ in std::io::stdin().lock().lines() {}).await.expect("stdin");
+            t.sink.close();
+            tokio::time::sleep(Duration::from_secs(2)).await; // let the unregistration go out
+        });
+        return;
+    }
+    let bus = match mock_bluez() {
+        Ok(bus) => bus,
+        Err(skip) => return eprintln!("{skip}"),
+    };
+    let adapter = bus.add_adapter("hci0");
+    bus.add_peripheral_managers(&adapter);
+
+    let mut child = mock::run_child(NAME, bus.address());
+    let apps = bus.wait_for_call(&adapter, "RegisterApplication", WAIT);
+    let ads = bus.wait_for_call(&adapter, "RegisterAdvertisement", WAIT);
+    assert_eq!(apps.len(), 1, "one GATT application registered");
+    assert_eq!(ads.len(), 1, "one advertisement registered");
+
+    // What BlueZ would read back: the service with its two characteristics...
+    let app_path = mock::path_of(&apps[0][0]);
+    let objects = bus.exported_objects(&app_path).expect("the application's objects are exported");
+    let uuids_of = |iface: &str| -> Vec<String> {
+        let mut v: Vec<String> = objects
+            .values()
+            .filter_map(|ifaces| ifaces.get(iface))
+            .filter_map(|props| props.get("UUID").and_then(|u| u.0.as_str()).map(str::to_string))
+            .collect();
+        v.sort();
+        v
+    };
+    assert_eq!(uuids_of("org.bluez.GattService1"), [ble::gatt::SERVICE.to_string()]);
+    assert_eq!(
+        uuids_of("org.bluez.GattCharacteristic1"),
+        [ble::gatt::WRITE_CHARACTERISTIC.to_string(), ble::gatt::NOTIFY_CHARACTERISTIC.to_string()]
+    );
+    // ...and the advertisement of the service, connectable.
+    let ad_path = mock::path_of(&ads[0][0]);
+    let ad = bus.exported_properties(&ad_path, "org.bluez.LEAdvertisement1").expect("the advertisement is exported");
+    assert_eq!(ad.get("Type").and_then(|t| t.0.as_str()), Some("peripheral"));
+    let services: Vec<String> = ad
+        .get("ServiceUUIDs")
+        .and_then(|s| s.0.as_iter())
+        .map(|i| i.filter_map(|u| u.as_str().map(str::to_string)).collect())
+        .unwrap_or_default();
+    assert_eq!(services, [ble::gatt::SERVICE.to_string()]);
+
+    drop(child.stdin.take()); // the child closes its transport
+    assert_eq!(bus.wait_for_call(&adapter, "UnregisterAdvertisement", WAIT).len(), 1, "advertisement withdrawn");
+    assert_eq!(bus.wait_for_call(&adapter, "UnregisterApplication", WAIT).len(), 1, "application withdrawn");
+    assert!(mock::wait_child(&mut child, WAIT), "the child test passed");
+}

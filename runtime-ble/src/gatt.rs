@@ -8,7 +8,7 @@
 //! One write or one notification carries exactly one link PDU: the core fragments frames
 //! to the MTU a link reports ([`pdu_mtu`]), so the transports never split or join bytes.
 
-use uuid::Uuid;
+pub use uuid::Uuid;
 
 /// The blemesh GATT service, advertised by peripherals and scanned for by centrals.
 pub const SERVICE: Uuid = Uuid::from_u128(0x7b3e0001_4c1a_4f6e_9b1d_626c656d7368);

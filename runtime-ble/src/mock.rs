@@ -299,17 +299,46 @@ impl MockBus {
     }
 
     /// Every object (path → interface → properties) another client on the bus exports
-    /// under `path`, searched among all connections: where BlueZ would read a registered
-    /// GATT application or advertisement.
-    pub fn exported_objects(&self, path: &str) -> Option<ManagedObjects> {
+    /// under `path`, and that client's bus name, searched among all connections: where
+    /// BlueZ would read a registered GATT application.
+    pub fn exported_objects(&self, path: &str) -> Option<(String, ManagedObjects)> {
         let bus = self.conn.with_proxy("org.freedesktop.DBus", "/org/freedesktop/DBus", TIMEOUT);
         let (names,): (Vec<String>,) = bus.method_call("org.freedesktop.DBus", "ListNames", ()).ok()?;
-        names.iter().filter(|n| n.starts_with(':')).find_map(|name| {
+        names.into_iter().filter(|n| n.starts_with(':')).find_map(|name| {
             let proxy = self.conn.with_proxy(name.as_str(), path, TIMEOUT);
             let (objects,): (ManagedObjects,) =
                 proxy.method_call("org.freedesktop.DBus.ObjectManager", "GetManagedObjects", ()).ok()?;
-            (!objects.is_empty()).then_some(objects)
+            (!objects.is_empty()).then_some((name, objects))
         })
+    }
+
+    /// Plays BlueZ handing a central's socket to a GATT application: calls `method`
+    /// (`AcquireNotify` or `AcquireWrite`) on the characteristic at `path` of the client
+    /// `owner`, for the device at `device` (an object path) with ATT MTU `mtu`. The socket
+    /// carries one value per datagram; it is returned blocking.
+    pub fn acquire(
+        &self,
+        owner: &str,
+        path: &str,
+        method: &str,
+        device: &str,
+        mtu: u16,
+    ) -> std::os::unix::net::UnixDatagram {
+        use std::os::fd::FromRawFd;
+        let mut options = PropMap::new();
+        options.insert("device".into(), variant(dbus::Path::from(device.to_string())));
+        options.insert("mtu".into(), variant(mtu));
+        options.insert("link".into(), variant("LE".to_string()));
+        let proxy = self.conn.with_proxy(owner, path, TIMEOUT);
+        let (fd, _mtu): (dbus::arg::OwnedFd, u16) = proxy
+            .method_call("org.bluez.GattCharacteristic1", method, (options,))
+            .unwrap_or_else(|e| panic!("{method} on {path}: {e}"));
+        let fd = fd.into_fd();
+        // SAFETY: `into_fd` gave up ownership of this open descriptor, a socket of a pair
+        // the application made; it is owned by the returned socket alone.
+        let socket = unsafe { std::os::unix::net::UnixDatagram::from_raw_fd(fd) };
+        socket.set_nonblocking(false).expect("a blocking socket");
+        socket
     }
 
     /// The properties of `iface` at `path`, searched among all connections.

@@ -15,6 +15,7 @@ use blemesh_tokio::{LinkEvent, Transport, ble};
 const WAIT: Duration = Duration::from_secs(20);
 const TO_PERIPHERAL: &[u8] = b"\x01blemesh central to peripheral";
 const TO_CENTRAL: &[u8] = b"\x01blemesh peripheral to central";
+const RECEIVED: &[u8] = b"\x01received";
 
 fn mock_bluez() -> Result<MockBus, Skip> {
     let mut bus = MockBus::start()?;
@@ -74,15 +75,23 @@ fn central_finds_connects_and_exchanges_pdus_with_a_mocked_peripheral() {
     assert!(bus.method_calls(&stranger, "Connect").is_empty(), "no connection to a device without the service");
 }
 
-/// The peripheral registers its GATT application and advertisement with BlueZ, exports
-/// the blemesh layout where BlueZ reads it, and unregisters both when closed.
+/// The peripheral registers its GATT application and advertisement with BlueZ (exporting
+/// the blemesh layout where BlueZ reads it); a central's notify and write sockets, handed
+/// over as BlueZ does, make a link that carries PDUs both ways and goes down when the
+/// central unsubscribes; closing the transport unregisters both.
 #[test]
-fn peripheral_registers_its_gatt_application_and_advertisement() {
-    const NAME: &str = "peripheral_registers_its_gatt_application_and_advertisement";
+fn peripheral_registers_serves_a_central_and_unregisters() {
+    const NAME: &str = "peripheral_registers_serves_a_central_and_unregisters";
     if mock::in_child() {
         runtime().block_on(async {
             let mut t = ble::peripheral(ble::PeripheralConfig::default()).await.expect("peripheral starts on the mock");
-            // Serve until the parent has inspected the registration (it closes our stdin).
+            let LinkEvent::Up { link, report } = next_event(&mut t).await else { panic!("first event is a link up") };
+            assert_eq!(report, LinkReport::new(242), "ATT MTU 247 less bluer's 5");
+            t.sink.transmit(link, TO_CENTRAL).expect("queued");
+            assert_eq!(next_event(&mut t).await, LinkEvent::Frame { link, bytes: TO_PERIPHERAL.into() });
+            t.sink.transmit(link, RECEIVED).expect("queued");
+            assert_eq!(next_event(&mut t).await, LinkEvent::Down { link }, "the central unsubscribed");
+            // Serve until the parent closes our stdin, then close the transport.
             tokio::task::spawn_blocking(|| for _ in std::io::stdin().lock().lines() {}).await.expect("stdin");
             t.sink.close();
             tokio::time::sleep(Duration::from_secs(2)).await; // let the unregistration go out
@@ -104,21 +113,23 @@ fn peripheral_registers_its_gatt_application_and_advertisement() {
 
     // What BlueZ would read back: the service with its two characteristics...
     let app_path = mock::path_of(&apps[0][0]);
-    let objects = bus.exported_objects(&app_path).expect("the application's objects are exported");
-    let uuids_of = |iface: &str| -> Vec<String> {
-        let mut v: Vec<String> = objects
-            .values()
-            .filter_map(|ifaces| ifaces.get(iface))
-            .filter_map(|props| props.get("UUID").and_then(|u| u.0.as_str()).map(str::to_string))
-            .collect();
-        v.sort();
-        v
+    let (owner, objects) = bus.exported_objects(&app_path).expect("the application's objects are exported");
+    let with_uuid = |iface: &str, uuid: ble::gatt::Uuid| -> Vec<String> {
+        objects
+            .iter()
+            .filter(|(_, ifaces)| {
+                ifaces.get(iface).and_then(|p| p.get("UUID")).and_then(|u| u.0.as_str()) == Some(&uuid.to_string())
+            })
+            .map(|(path, _)| path.to_string())
+            .collect()
     };
-    assert_eq!(uuids_of("org.bluez.GattService1"), [ble::gatt::SERVICE.to_string()]);
-    assert_eq!(
-        uuids_of("org.bluez.GattCharacteristic1"),
-        [ble::gatt::WRITE_CHARACTERISTIC.to_string(), ble::gatt::NOTIFY_CHARACTERISTIC.to_string()]
-    );
+    assert_eq!(with_uuid("org.bluez.GattService1", ble::gatt::SERVICE).len(), 1, "the service");
+    let [write] = &with_uuid("org.bluez.GattCharacteristic1", ble::gatt::WRITE_CHARACTERISTIC)[..] else {
+        panic!("one write characteristic")
+    };
+    let [notify] = &with_uuid("org.bluez.GattCharacteristic1", ble::gatt::NOTIFY_CHARACTERISTIC)[..] else {
+        panic!("one notify characteristic")
+    };
     // ...and the advertisement of the service, connectable.
     let ad_path = mock::path_of(&ads[0][0]);
     let ad = bus.exported_properties(&ad_path, "org.bluez.LEAdvertisement1").expect("the advertisement is exported");
@@ -130,8 +141,22 @@ fn peripheral_registers_its_gatt_application_and_advertisement() {
         .unwrap_or_default();
     assert_eq!(services, [ble::gatt::SERVICE.to_string()]);
 
+    // A central subscribes and writes: BlueZ hands the application one socket for each.
+    let central = "/org/bluez/hci0/dev_AA_BB_CC_DD_EE_03";
+    let notifications = bus.acquire(&owner, notify, "AcquireNotify", central, 247);
+    notifications.set_read_timeout(Some(WAIT)).expect("timeout");
+    let mut buf = [0u8; 512];
+    let n = notifications.recv(&mut buf).expect("a notification");
+    assert_eq!(&buf[..n], TO_CENTRAL, "one PDU, one notification");
+    let writes = bus.acquire(&owner, write, "AcquireWrite", central, 247);
+    writes.send(TO_PERIPHERAL).expect("write");
+    let n = notifications.recv(&mut buf).expect("a notification");
+    assert_eq!(&buf[..n], RECEIVED, "the child got our write");
+    drop(notifications); // the central unsubscribes: the link goes down
+
     drop(child.stdin.take()); // the child closes its transport
     assert_eq!(bus.wait_for_call(&adapter, "UnregisterAdvertisement", WAIT).len(), 1, "advertisement withdrawn");
     assert_eq!(bus.wait_for_call(&adapter, "UnregisterApplication", WAIT).len(), 1, "application withdrawn");
     assert!(mock::wait_child(&mut child, WAIT), "the child test passed");
+    drop(writes);
 }

@@ -158,7 +158,8 @@ async fn start(config: PeripheralConfig, host: LinkHost) -> Result<(), BleError>
 /// A central subscribed: open its link and serve its notifications from a task.
 async fn notify_session(writer: CharacteristicWriter, host: &LinkHost, centrals: &Centrals) {
     let device = writer.device_address();
-    let mtu = gatt::pdu_mtu(u16::try_from(writer.mtu()).unwrap_or(u16::MAX));
+    // bluer reports the ATT MTU less 5 (the 3-byte header and a margin BlueZ needs).
+    let mtu = u16::try_from(writer.mtu()).unwrap_or(u16::MAX).clamp(gatt::MIN_PDU, gatt::MAX_PDU as u16);
     let Some(link) = host.open(LinkReport::new(mtu)).await else { return };
     let replaced = lock(centrals).insert(device, link.id);
     if let Some(old) = replaced {

@@ -7,7 +7,9 @@
 
 use blemesh_runtime::Transport;
 
-pub use blemesh_ble::{BleError, BleThread, CentralConfig, PeripheralBackend, PeripheralConfig, gatt};
+pub use blemesh_ble::{
+    BleDrop, BleError, BleStats, BleThread, CentralConfig, PeripheralBackend, PeripheralConfig, gatt,
+};
 
 /// Scans for and connects to blemesh peripherals, on a new [`BleThread`].
 pub async fn central(config: CentralConfig) -> Result<Transport, BleError> {

@@ -31,10 +31,10 @@ use tokio::time::Instant;
 use tracing::Instrument;
 use uuid::Uuid;
 
-use crate::BleError;
 use crate::error::probe_bluez_async;
 use crate::gatt::{self, NOTIFY_CHARACTERISTIC, WRITE_CHARACTERISTIC};
 use crate::links::{LinkHost, OpenLink};
+use crate::{BleDrop, BleError, BleStats};
 
 /// Settings of a BLE central transport.
 #[derive(Clone, Debug)]
@@ -54,6 +54,8 @@ pub struct CentralConfig {
     pub inbound_capacity: usize,
     /// PDUs queued per link before transmits fail with `Full`. Default 32.
     pub outbound_capacity: usize,
+    /// Drop counters; keep a clone to read them.
+    pub stats: BleStats,
 }
 
 impl Default for CentralConfig {
@@ -66,6 +68,7 @@ impl Default for CentralConfig {
             rssi_interval: Duration::from_secs(2),
             inbound_capacity: 256,
             outbound_capacity: 32,
+            stats: BleStats::default(),
         }
     }
 }
@@ -120,6 +123,7 @@ async fn scan(adapter: Adapter, mut events: Events, host: LinkHost, config: Cent
                     connections.remove(&id);
                 }
                 if !ok {
+                    failed.retain(|_, at| at.elapsed() < config.retry_after);
                     failed.insert(id, Instant::now());
                 }
             }
@@ -207,7 +211,7 @@ async fn connect_and_serve(
     };
     let id = link.id;
     tracing::info!(link = %id.0, "ble link up");
-    serve(&peripheral, &host, link, &write, notifications, config.rssi_interval, disconnected).await;
+    serve(&peripheral, &host, link, &write, notifications, config, disconnected).await;
     host.close(id).await;
     if let Err(e) = peripheral.disconnect().await {
         tracing::debug!(error = %e, "disconnect");
@@ -253,11 +257,11 @@ async fn serve(
     mut link: OpenLink,
     write: &Characteristic,
     mut notifications: Notifications,
-    rssi_interval: Duration,
+    config: &CentralConfig,
     mut disconnected: oneshot::Receiver<()>,
 ) {
     let mut last = report(peripheral).await;
-    let mut tick = tokio::time::interval_at(Instant::now() + rssi_interval, rssi_interval);
+    let mut tick = tokio::time::interval_at(Instant::now() + config.rssi_interval, config.rssi_interval);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {
@@ -286,7 +290,7 @@ async fn serve(
                         return;
                     }
                 }
-                Some(_) => {}
+                Some(_) => config.stats.count(BleDrop::ForeignNotification),
                 None => return,
             },
             _ = tick.tick() => {

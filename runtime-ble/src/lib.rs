@@ -26,6 +26,7 @@ mod error;
 pub mod gatt;
 mod links;
 pub mod peripheral;
+mod stats;
 
 #[cfg(all(feature = "mock-bluez", target_os = "linux"))]
 pub mod mock;
@@ -37,3 +38,4 @@ pub use links::{LinkHost, OpenLink, Pdu};
 #[cfg(target_os = "linux")]
 pub use peripheral::BluezPeripheral;
 pub use peripheral::{PeripheralBackend, PeripheralConfig};
+pub use stats::{BleDrop, BleStats};

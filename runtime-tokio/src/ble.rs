@@ -16,7 +16,7 @@
 
 use blemesh_runtime::Transport;
 
-pub use blemesh_ble::{BleError, CentralConfig, PeripheralBackend, PeripheralConfig, gatt};
+pub use blemesh_ble::{BleDrop, BleError, BleStats, CentralConfig, PeripheralBackend, PeripheralConfig, gatt};
 
 /// Scans for and connects to blemesh peripherals ([`blemesh_ble::central`]). Must be called
 /// inside a tokio runtime, which then hosts the BLE objects.

@@ -84,13 +84,23 @@ fn peripheral_registers_serves_a_central_and_unregisters() {
     const NAME: &str = "peripheral_registers_serves_a_central_and_unregisters";
     if mock::in_child() {
         runtime().block_on(async {
-            let mut t = ble::peripheral(ble::PeripheralConfig::default()).await.expect("peripheral starts on the mock");
+            let config = ble::PeripheralConfig::default();
+            let stats = config.stats.clone();
+            let mut t = ble::peripheral(config).await.expect("peripheral starts on the mock");
             let LinkEvent::Up { link, report } = next_event(&mut t).await else { panic!("first event is a link up") };
             assert_eq!(report, LinkReport::new(242), "ATT MTU 247 less bluer's 5");
             t.sink.transmit(link, TO_CENTRAL).expect("queued");
             assert_eq!(next_event(&mut t).await, LinkEvent::Frame { link, bytes: TO_PERIPHERAL.into() });
             t.sink.transmit(link, RECEIVED).expect("queued");
             assert_eq!(next_event(&mut t).await, LinkEvent::Down { link }, "the central unsubscribed");
+            // The other central's write, before it subscribed, was dropped and counted.
+            let counted = async {
+                while stats.drops(ble::BleDrop::WriteBeforeSubscribe) == 0 {
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+            };
+            tokio::time::timeout(WAIT, counted).await.expect("the early write is counted");
+            assert_eq!(stats.drops(ble::BleDrop::WriteBeforeSubscribe), 1);
             // Serve until the parent closes our stdin, then close the transport.
             tokio::task::spawn_blocking(|| for _ in std::io::stdin().lock().lines() {}).await.expect("stdin");
             t.sink.close();
@@ -141,6 +151,9 @@ fn peripheral_registers_serves_a_central_and_unregisters() {
         .unwrap_or_default();
     assert_eq!(services, [ble::gatt::SERVICE.to_string()]);
 
+    // A central that writes before subscribing has no link: its PDU is dropped (counted).
+    let early = bus.acquire(&owner, write, "AcquireWrite", "/org/bluez/hci0/dev_AA_BB_CC_DD_EE_04", 247);
+    early.send(b"\x01too early").expect("write");
     // A central subscribes and writes: BlueZ hands the application one socket for each.
     let central = "/org/bluez/hci0/dev_AA_BB_CC_DD_EE_03";
     let notifications = bus.acquire(&owner, notify, "AcquireNotify", central, 247);
@@ -158,5 +171,5 @@ fn peripheral_registers_serves_a_central_and_unregisters() {
     assert_eq!(bus.wait_for_call(&adapter, "UnregisterAdvertisement", WAIT).len(), 1, "advertisement withdrawn");
     assert_eq!(bus.wait_for_call(&adapter, "UnregisterApplication", WAIT).len(), 1, "application withdrawn");
     assert!(mock::wait_child(&mut child, WAIT), "the child test passed");
-    drop(writes);
+    drop((writes, early));
 }

@@ -26,10 +26,10 @@ use futures_lite::StreamExt;
 use tracing::Instrument;
 
 use super::{PeripheralBackend, PeripheralConfig, StartFuture};
-use crate::BleError;
 use crate::error::probe_bluez_async;
 use crate::gatt::{self, NOTIFY_CHARACTERISTIC, WRITE_CHARACTERISTIC};
 use crate::links::{LinkHost, OpenLink};
+use crate::{BleDrop, BleError, BleStats};
 
 /// The BlueZ peripheral back end (Linux).
 #[derive(Clone, Copy, Debug, Default)]
@@ -134,7 +134,8 @@ async fn start(config: PeripheralConfig, host: LinkHost) -> Result<(), BleError>
                     event = write_control.next() => match event {
                         Some(CharacteristicControlEvent::Write(request)) => match request.accept() {
                             Ok(reader) => {
-                                tokio::spawn(write_session(reader, host.clone(), centrals.clone()).in_current_span());
+                                let session = write_session(reader, host.clone(), centrals.clone(), config.stats.clone());
+                                tokio::spawn(session.in_current_span());
                             }
                             Err(e) => tracing::debug!(error = %e, "could not accept a write socket"),
                         },
@@ -206,7 +207,7 @@ async fn notify(writer: CharacteristicWriter, mut link: OpenLink, host: LinkHost
 }
 
 /// A central's write socket: each datagram is one PDU of its link.
-async fn write_session(reader: CharacteristicReader, host: LinkHost, centrals: Centrals) {
+async fn write_session(reader: CharacteristicReader, host: LinkHost, centrals: Centrals, stats: BleStats) {
     let device = reader.device_address();
     loop {
         let value = tokio::select! {
@@ -223,7 +224,7 @@ async fn write_session(reader: CharacteristicReader, host: LinkHost, centrals: C
                             break;
                         }
                     }
-                    None => tracing::debug!(%device, "write from a central that has not subscribed: dropped"),
+                    None => stats.count(BleDrop::WriteBeforeSubscribe),
                 }
             }
             Err(e) => {

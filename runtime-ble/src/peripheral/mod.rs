@@ -31,7 +31,7 @@ use blemesh_runtime::Transport;
 use uuid::Uuid;
 
 use crate::links::LinkHost;
-use crate::{BleError, gatt};
+use crate::{BleError, BleStats, gatt};
 
 #[cfg(target_os = "linux")]
 pub use bluez::BluezPeripheral;
@@ -50,6 +50,8 @@ pub struct PeripheralConfig {
     pub inbound_capacity: usize,
     /// PDUs queued per link before transmits fail with `Full`. Default 32.
     pub outbound_capacity: usize,
+    /// Drop counters; keep a clone to read them.
+    pub stats: BleStats,
 }
 
 impl Default for PeripheralConfig {
@@ -60,6 +62,7 @@ impl Default for PeripheralConfig {
             adapter: None,
             inbound_capacity: 256,
             outbound_capacity: 32,
+            stats: BleStats::default(),
         }
     }
 }

@@ -70,3 +70,21 @@ fn bluez_without_an_adapter_is_reported_as_such() {
     let mut child = mock::run_child("bluez_without_an_adapter_is_reported_as_such", bus.address());
     assert!(mock::wait_child(&mut child, WAIT), "the child test passed");
 }
+
+/// `blemesh-node --ble` prints the error as a JSON line and exits with failure.
+#[test]
+fn blemesh_node_reports_a_missing_dbus() {
+    let dir = std::env::temp_dir().join(format!("blemesh-node-no-dbus-{}", std::process::id()));
+    for role in ["central", "peripheral"] {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_blemesh-node"))
+            .args(["--id", "1", "--ble", role])
+            .env("DBUS_SYSTEM_BUS_ADDRESS", format!("unix:path={}", dir.join("no-bus-here").display()))
+            .stdin(std::process::Stdio::null())
+            .output()
+            .expect("run blemesh-node");
+        assert!(!out.status.success(), "{role}: exits with failure");
+        let line: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON line");
+        assert_eq!(line["type"], "error", "{role}: {line}");
+        assert!(line["error"].as_str().is_some_and(|e| e.starts_with("no D-Bus")), "{role}: {line}");
+    }
+}

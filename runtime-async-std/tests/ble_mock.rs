@@ -43,6 +43,7 @@ fn async_std_driver_writes_its_pdus_through_the_ble_central() {
     assert!(mock::wait_child(&mut child, WAIT), "the child test passed");
 
     assert!(!writes.is_empty(), "the node's first PDU (its hello) reached the peripheral");
+    assert_eq!(bus.method_calls(&device.path, "Disconnect").len(), 1, "the BLE thread let the central disconnect");
     for w in &writes {
         let pdu = mock::bytes_of(&w[0]);
         assert!(

@@ -5,17 +5,22 @@
 //! the back end's start on the thread and hand back its [`Transport`]. Its channels are
 //! runtime-agnostic (`tokio::sync`), so the driver reads and writes them from any executor.
 //! Each transport keeps the thread alive; the thread stops when the [`BleThread`] and
-//! every transport it made are dropped, after the back ends have stopped.
+//! every transport it made are dropped, after giving the back ends up to a second to
+//! finish (the last drop waits for that).
 
 use core::future::Future;
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
+use std::time::Duration;
 
 use blemesh_core::LinkId;
 use blemesh_runtime::{LinkSink, TransmitError, Transport};
 use tokio::sync::oneshot;
 
 use crate::{BleError, CentralConfig, PeripheralConfig, central, peripheral};
+
+/// How long a stopping BLE thread lets the back ends finish (flush, disconnect, unregister).
+const STOP_GRACE: Duration = Duration::from_secs(1);
 
 /// A tokio runtime thread for BLE objects. Cheap to clone.
 #[derive(Clone, Debug)]
@@ -52,10 +57,19 @@ impl BleThread {
         let thread = std::thread::Builder::new()
             .name("blemesh-ble".into())
             .spawn(move || {
-                let _ = runtime.block_on(stopped);
-                // Back ends have been told to stop (their sinks are gone); give them a
-                // moment to unregister, then drop what is left inside the runtime.
-                runtime.shutdown_timeout(std::time::Duration::from_secs(2));
+                runtime.block_on(async {
+                    let _ = stopped.await;
+                    // The back ends were told to stop when their sinks closed: let them
+                    // write what is queued, disconnect and unregister (D-Bus connection
+                    // tasks never end, so this waits at most the grace period).
+                    let metrics = tokio::runtime::Handle::current().metrics();
+                    let grace = tokio::time::Instant::now() + STOP_GRACE;
+                    while metrics.num_alive_tasks() > 0 && tokio::time::Instant::now() < grace {
+                        tokio::time::sleep(Duration::from_millis(10)).await;
+                    }
+                });
+                // What is left is dropped inside the runtime.
+                runtime.shutdown_timeout(Duration::from_millis(100));
             })
             .map_err(BleError::Runtime)?;
         Ok(BleThread {

@@ -7,7 +7,10 @@
 //!
 //! * [`spawn`], [`spawn_with`]: start a driver ([`driver`]).
 //! * [`udp::bind`]: a UDP transport on loopback (in-memory: [`MemoryHub`]).
+//! * `ble::central`, `ble::peripheral` (feature `ble`): BLE transports on a tokio thread.
 
+#[cfg(feature = "ble")]
+pub mod ble;
 pub mod driver;
 pub mod udp;
 

@@ -73,6 +73,8 @@ pub enum TransmitError {
     Closed,
     /// The operating system refused the write.
     Io,
+    /// The PDU is longer than the link can carry (larger than the MTU it reported).
+    TooLarge,
 }
 
 impl fmt::Display for TransmitError {
@@ -82,6 +84,7 @@ impl fmt::Display for TransmitError {
             TransmitError::UnknownLink => "link not up",
             TransmitError::Closed => "transport closed",
             TransmitError::Io => "write failed",
+            TransmitError::TooLarge => "frame larger than the link's MTU",
         })
     }
 }

@@ -24,11 +24,14 @@
 //!
 //! * [`spawn`], [`spawn_with`]: start a driver ([`driver`] describes its loop).
 //! * [`udp::bind`]: a UDP transport on loopback (in-memory: [`MemoryHub`]).
+//! * `ble::central`, `ble::peripheral` (feature `ble`): BLE transports (`docs/BLE.md`).
 //! * The `blemesh-node` binary (feature `cli`) runs one node over UDP and prints JSON lines.
 //!
 //! The handle, events, errors and transports are those of [`blemesh_runtime`], re-exported
 //! here, so the async-std driver offers the very same API.
 
+#[cfg(feature = "ble")]
+pub mod ble;
 pub mod driver;
 pub mod udp;
 

@@ -1,4 +1,5 @@
-//! `blemesh-node`: one mesh node over UDP on 127.0.0.1, printing JSON lines.
+//! `blemesh-node`: one mesh node over UDP on 127.0.0.1 (or over BLE with `--ble`),
+//! printing JSON lines.
 //!
 //! Every delivery and event is printed to stdout as one JSON object per line (see
 //! `json.rs`); logs go to stderr (`--log debug`). Besides the periodic sends of
@@ -18,6 +19,13 @@
 //! blemesh-node --id 2 --port 9002 --peer 9001
 //! blemesh-node --id 3 --port 9003 --peer 9002 --send-every 500
 //! ```
+//!
+//! Over Bluetooth (feature `ble`, see `docs/BLE.md`), one node serves and one connects:
+//!
+//! ```text
+//! blemesh-node --id 1 --ble peripheral
+//! blemesh-node --id 2 --ble central --send-every 500
+//! ```
 
 mod json;
 
@@ -27,12 +35,22 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use blemesh_core::{Config, NodeId, Qos};
-use blemesh_tokio::{Handle, RecvError, UdpConfig};
+use blemesh_tokio::{Handle, RecvError, Transport, UdpConfig};
 use clap::Parser;
 use serde_json::{Value, json};
 use tokio::io::AsyncBufReadExt;
 
-/// One blemesh node over UDP on loopback.
+/// The BLE role of `--ble`.
+#[cfg(feature = "ble")]
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+enum BleRole {
+    /// Scan for blemesh peripherals and connect to them.
+    Central,
+    /// Advertise the blemesh service and serve centrals.
+    Peripheral,
+}
+
+/// One blemesh node over UDP on loopback (or BLE).
 #[derive(Parser, Debug)]
 #[command(version, about)]
 struct Args {
@@ -66,6 +84,11 @@ struct Args {
     /// Log level on stderr: error, warn, info, debug, trace.
     #[arg(long, default_value = "warn")]
     log: tracing::Level,
+    /// Use a BLE transport in this role instead of UDP (`--port`, `--peer`, `--discover`
+    /// are then ignored).
+    #[cfg(feature = "ble")]
+    #[arg(long, value_enum)]
+    ble: Option<BleRole>,
 }
 
 fn parse_peer(s: &str) -> Result<SocketAddr, String> {
@@ -109,7 +132,18 @@ async fn main() -> ExitCode {
     }
 }
 
-async fn run(args: Args) -> Result<(), blemesh_tokio::Error> {
+/// The transport `args` ask for and the address to print (`ble-central`... for BLE).
+async fn transport(args: &Args) -> Result<(Transport, String), Box<dyn std::error::Error>> {
+    #[cfg(feature = "ble")]
+    match args.ble {
+        Some(BleRole::Central) => {
+            return Ok((blemesh_tokio::ble::central(Default::default()).await?, "ble-central".into()));
+        }
+        Some(BleRole::Peripheral) => {
+            return Ok((blemesh_tokio::ble::peripheral(Default::default()).await?, "ble-peripheral".into()));
+        }
+        None => {}
+    }
     let mut udp = UdpConfig::new(SocketAddr::from(([127, 0, 0, 1], args.port)));
     for peer in &args.peers {
         udp = udp.with_peer(*peer);
@@ -118,8 +152,13 @@ async fn run(args: Args) -> Result<(), blemesh_tokio::Error> {
         udp = udp.with_discovery(a..=b);
     }
     let (transport, addr) = blemesh_tokio::udp::bind(udp)?;
+    Ok((transport, addr.to_string()))
+}
+
+async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
+    let (transport, addr) = transport(&args).await?;
     let (handle, mut events) = blemesh_tokio::spawn(config(&args), transport)?;
-    emit(&json!({"type": "ready", "id": args.id, "addr": addr.to_string()}));
+    emit(&json!({"type": "ready", "id": args.id, "addr": addr}));
 
     let mut stdin = Some(tokio::io::BufReader::new(tokio::io::stdin()).lines());
     let period = Duration::from_millis(args.send_every.unwrap_or(1000).max(1));

@@ -365,6 +365,9 @@ impl Engine {
             SimEvent::Sample => self.sample(at),
             SimEvent::Byzantine { index } => self.byzantine_tick(index as usize, at),
         }
+        if self.stats.timeline.dirty() {
+            self.check_timeline(at);
+        }
         true
     }
 

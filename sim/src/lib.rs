@@ -17,9 +17,11 @@
 //! ```
 #![warn(missing_docs)]
 
+mod agreement;
 pub mod builtin;
 mod byzantine;
 mod connect;
+pub mod coordination;
 pub mod engine;
 mod faults;
 pub mod geometry;
@@ -36,6 +38,7 @@ pub mod routes;
 pub mod scenario;
 pub mod stats;
 pub mod table;
+pub mod timeline;
 mod workload;
 
 pub use byzantine::ByzantineState;

@@ -3,7 +3,6 @@
 //! the measured instants (mesh formed, first agreed coordinator, cut detected, sides led,
 //! heal merged and led).
 
-use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use crate::engine::{Engine, SEC};
@@ -76,20 +75,17 @@ pub fn render(report: &Report, e: &Engine) -> String {
             let _ = write!(o, r##"<text x="{:.1}" y="{:.1}" font-size="9" fill="#fff">n{} t{}</text>"##, x0 + 3.0, y + 10.0, t.device + 1, t.term);
         }
     }
-    // Partition events, one line per pixel column and kind.
+    // Partition events, one line per time column and kind.
     let kinds = [(MarkKind::Partitioned, "Partitioned", "#c0392b"), (MarkKind::Healed, "Healed", "#27ae60"), (MarkKind::Joined, "Joined", "#2980b9")];
     for (k, (kind, name, colour)) in kinds.iter().enumerate() {
         let y = marks_top + 12.0 * k as f64;
         label(&mut o, y + 9.0, name);
-        let mut columns: BTreeMap<i64, (u32, u64)> = BTreeMap::new();
-        for m in tl.marks.iter().filter(|m| m.kind == *kind) {
-            let c = columns.entry(x(m.at) as i64).or_insert((0, m.at));
-            c.0 += 1;
-        }
-        for (px, (count, at)) in columns {
+        for c in tl.marks.iter().filter(|c| c.counts[*kind as usize] > 0) {
+            let (count, at) = (c.counts[*kind as usize], c.first[*kind as usize]);
+            let px = x(at);
             let _ = write!(
                 o,
-                r#"<line x1="{px}" y1="{y:.1}" x2="{px}" y2="{:.1}" stroke="{colour}" stroke-width="2"><title>{count} × {name} from {:.2} s</title></line>"#,
+                r#"<line x1="{px:.1}" y1="{y:.1}" x2="{px:.1}" y2="{:.1}" stroke="{colour}" stroke-width="2"><title>{count} × {name} from {:.2} s</title></line>"#,
                 y + 10.0,
                 at as f64 / SEC as f64
             );

@@ -5,6 +5,11 @@
 //! scripted cuts, Byzantine nodes and an application load ([`scenario`]). The same scenario
 //! and seed give byte-identical results ([`report::Report::deterministic`]).
 //!
+//! What a run measures: [`stats`] (delivery, latency, radio, memory) and [`timeline`]
+//! (election, partition detection, healing), turned into the [`report`] (text via
+//! [`table`], JSON) and the [`html`] report; [`invariants`] are checked after every step in
+//! tests.
+//!
 //! ```
 //! use blemesh_sim::{builtin, engine::Engine, report::Report};
 //!

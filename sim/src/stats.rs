@@ -212,6 +212,7 @@ impl Stats {
             logs: vec![MsgLog::default(); s.nodes],
             series: vec![SeriesBucket::default(); SERIES_BUCKETS],
             first_disruption: us(s.first_disruption_s()),
+            timeline: Timeline::new(end),
             delivered_once: s
                 .byzantine
                 .iter()

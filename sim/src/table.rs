@@ -85,8 +85,8 @@ fn coordination(o: &mut String, m: &Mesh) {
         for h in &p.heals {
             let _ = writeln!(
                 o,
-                "    heal at {:.1} s             views merged after {}, one coordinator after {}",
-                h.at_s,
+                "    {:<24}views merged after {}, one coordinator after {}",
+                format!("heal at {:.1} s", h.at_s),
                 h.merged_s.map_or_else(|| "never".into(), |s| format!("{s:.2} s")),
                 h.one_coordinator_s.map_or_else(|| "never".into(), |s| format!("{s:.2} s"))
             );

@@ -17,8 +17,9 @@
 //! Events only mark the timeline dirty; the engine calls [`Engine::check_timeline`](crate::engine::Engine::check_timeline) after a
 //! step that did, and it scans the devices only while a measurement is open (the agreement
 //! scan stops at the first device that disagrees). Outsiders (forge nodes of a secured mesh)
-//! are not mesh devices. Memory is bounded: at most [`MAX_TENURES`] tenures and
-//! [`MAX_MARKS`] partition marks are kept (further ones are counted).
+//! are not mesh devices. Memory is bounded: at most [`MAX_TENURES`] tenures are kept (further
+//! ones are counted), and partition events are counted in [`MARK_COLUMNS`] time columns over
+//! the run.
 //!
 //! [`Node::component`]: blemesh_core::Node::component
 
@@ -32,8 +33,8 @@ use crate::engine::Device;
 pub const MAX_TENURES: usize = 4096;
 /// Root of devices outside every component (see `Engine::mesh_roots`).
 pub(crate) const NO_COMPONENT: u32 = u32::MAX;
-/// Most partition marks (`Partitioned`, `Healed`, `Joined` events) kept for the picture.
-pub const MAX_MARKS: usize = 8192;
+/// Time columns over the run in which partition events are counted for the picture.
+pub const MARK_COLUMNS: usize = 512;
 
 /// One device's time as coordinator.
 #[derive(Clone, Debug, PartialEq)]
@@ -48,7 +49,7 @@ pub struct Tenure {
     pub end: Option<u64>,
 }
 
-/// Kind of a partition mark.
+/// Kind of a partition mark, in counter order.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum MarkKind {
     /// `Event::Partitioned`.
@@ -59,15 +60,13 @@ pub enum MarkKind {
     Joined,
 }
 
-/// One partition event of one device.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Mark {
-    /// When, µs.
-    pub at: u64,
-    /// Device index.
-    pub device: u32,
-    /// What.
-    pub kind: MarkKind,
+/// Partition events of every device in one time column.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct MarkColumn {
+    /// Events per [`MarkKind`].
+    pub counts: [u32; 3],
+    /// The first event of each kind in the column, µs.
+    pub first: [u64; 3],
 }
 
 /// A scripted cut and how the nodes noticed it.
@@ -108,6 +107,7 @@ pub struct HealRecord {
 /// Everything the timeline keeps.
 #[derive(Clone, Debug, Default)]
 pub struct Timeline {
+    end: u64,
     index: HashMap<NodeId, u32>,
     mesh: Vec<bool>,
     uf: Vec<u32>,
@@ -118,10 +118,8 @@ pub struct Timeline {
     pub tenures: Vec<Tenure>,
     /// Tenures not kept (over [`MAX_TENURES`]).
     pub tenures_dropped: u64,
-    /// Partition marks, in time order.
-    pub marks: Vec<Mark>,
-    /// Marks not kept (over [`MAX_MARKS`]).
-    pub marks_dropped: u64,
+    /// Partition events per time column (column `k` covers `[k, k + 1) × end / MARK_COLUMNS`).
+    pub marks: Vec<MarkColumn>,
     /// Core events: `Partitioned`, `Healed`, `Joined`.
     pub partition_events: [u64; 3],
     /// Core events: `CoordinatorElected` (all nodes), `CoordinatorLost`, `SteppedDown`.
@@ -179,6 +177,11 @@ fn find(p: &mut [u32], mut x: u32) -> u32 {
 }
 
 impl Timeline {
+    /// An empty timeline for a run ending at `end` µs.
+    pub fn new(end: u64) -> Self {
+        Timeline { end: end.max(1), marks: vec![MarkColumn::default(); MARK_COLUMNS], ..Timeline::default() }
+    }
+
     /// Starts the timeline for `devices`; `outsider[i]` leaves device `i` out of the mesh.
     pub(crate) fn start(&mut self, devices: &[Device], outsider: &[bool]) {
         let n = devices.len();
@@ -195,12 +198,15 @@ impl Timeline {
         self.mesh.get(i).copied().unwrap_or(false)
     }
 
-    fn mark(&mut self, at: u64, device: u32, kind: MarkKind) {
-        self.partition_events[kind as usize] += 1;
-        if self.marks.len() < MAX_MARKS {
-            self.marks.push(Mark { at, device, kind });
-        } else {
-            self.marks_dropped += 1;
+    fn mark(&mut self, at: u64, kind: MarkKind) {
+        let k = kind as usize;
+        self.partition_events[k] += 1;
+        let column = (u128::from(at) * MARK_COLUMNS as u128 / u128::from(self.end)) as usize;
+        if let Some(c) = self.marks.get_mut(column.min(MARK_COLUMNS - 1)) {
+            if c.counts[k] == 0 {
+                c.first[k] = at;
+            }
+            c.counts[k] += 1;
         }
     }
 
@@ -259,7 +265,7 @@ impl Timeline {
             }
             Event::DoubleVote { .. } => self.double_votes += 1,
             Event::Partitioned { .. } => {
-                self.mark(now, i, MarkKind::Partitioned);
+                self.mark(now, MarkKind::Partitioned);
                 for c in self.cuts.iter_mut().filter(|c| c.healed_at.is_none()) {
                     if c.affected.get(i as usize).copied().unwrap_or(false) && c.detected[i as usize].is_none() {
                         c.detected[i as usize] = Some(now - c.at);
@@ -268,11 +274,11 @@ impl Timeline {
                 self.dirty = true;
             }
             Event::Healed { .. } => {
-                self.mark(now, i, MarkKind::Healed);
+                self.mark(now, MarkKind::Healed);
                 self.dirty = true;
             }
             Event::Joined { .. } => {
-                self.mark(now, i, MarkKind::Joined);
+                self.mark(now, MarkKind::Joined);
                 self.dirty = true;
             }
             _ => {}
@@ -319,5 +325,25 @@ impl Timeline {
     /// Clears the dirty flag; returns whether a measurement is open and waits for the check.
     pub(crate) fn take_dirty(&mut self) -> bool {
         std::mem::take(&mut self.dirty) && self.measuring()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn partition_events_land_in_their_time_column() {
+        let mut t = Timeline::new(1_000_000);
+        let e = Event::Partitioned { members: 3, unreachable: 2 };
+        t.on_event(0, 0, &e);
+        t.on_event(1_000, 1, &e);
+        t.on_event(999_999, 0, &Event::Healed { members: 5, rejoined: 2 });
+        t.on_event(1_000_000, 0, &Event::Joined { members: 6, joined: 1 });
+        assert_eq!(t.partition_events, [2, 1, 1]);
+        assert_eq!(t.marks[0].counts, [2, 0, 0]);
+        assert_eq!(t.marks[0].first[0], 0);
+        assert_eq!(t.marks[MARK_COLUMNS - 1].counts, [0, 1, 1]);
+        assert_eq!(t.marks.iter().map(|c| c.counts.iter().sum::<u32>()).sum::<u32>(), 4);
     }
 }

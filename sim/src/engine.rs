@@ -375,6 +375,9 @@ impl Engine {
             SimEvent::Byzantine { index } => self.byzantine_tick(index as usize, at),
             SimEvent::ConnectionUpdate { link, interval_us } => self.connection_update(link, interval_us, at),
         }
+        if self.stats.timeline.dirty() {
+            self.check_timeline(at);
+        }
         true
     }
 

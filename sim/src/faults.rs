@@ -86,13 +86,13 @@ impl Engine {
             })
             .collect();
         self.active_cuts[n] = Some(group);
-        self.stats.on_cut(at);
+        self.stats.on_cut(at, n);
         self.reevaluate_blocking(at);
     }
 
     fn heal(&mut self, n: usize, at: u64) {
         self.active_cuts[n] = None;
-        self.stats.on_heal(at);
+        self.stats.on_heal(at, n);
         self.reevaluate_blocking(at);
         for i in 0..self.devices.len() as u32 {
             self.start_discovery(i);
@@ -119,7 +119,7 @@ impl Engine {
         let d = alive[self.rng.churn.below(alive.len() as u64) as usize];
         self.stats.on_leave(at, d);
         if let Some(n) = &self.devices[d as usize].node {
-            self.stats.absorb_metrics(n.metrics());
+            self.stats.absorb_node(n);
         }
         let dev = &mut self.devices[d as usize];
         dev.node = None;

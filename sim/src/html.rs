@@ -1,20 +1,21 @@
-//! A self-contained HTML report with inline SVG: the topology (links coloured by quality),
-//! the latency CDF per priority and delivery over time. No scripts, no external files.
+//! A self-contained HTML report with inline SVG: the topology (links coloured by quality,
+//! coordinators and partitions marked), the latency CDF per priority, delivery over time,
+//! the election and partition timeline ([`crate::html_timeline`]), routing
+//! ([`crate::html_routing`]) and security ([`crate::html_security`]). No scripts, no
+//! external files.
 
 use std::fmt::Write as _;
 
 use crate::engine::Engine;
 use crate::netjson::graph_links;
 use crate::report::Report;
+use crate::svg::{escape, palette};
+use crate::timeline::NO_COMPONENT;
 
 const W: f64 = 640.0;
 const H: f64 = 360.0;
 const PAD: f64 = 40.0;
 const COLOURS: [&str; 4] = ["#c0392b", "#e67e22", "#2980b9", "#7f8c8d"];
-
-fn escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
-}
 
 /// Colour of a link of packet success probability `q`.
 pub fn quality_colour(q: f64) -> &'static str {
@@ -26,6 +27,46 @@ pub fn quality_colour(q: f64) -> &'static str {
         "#e67e22"
     } else {
         "#c0392b"
+    }
+}
+
+/// Per device: the component colour when the confirmed-link graph is split at the end.
+fn partition_fill(e: &Engine) -> Vec<Option<&'static str>> {
+    let roots = e.mesh_roots();
+    // Components numbered in order of their first device.
+    let mut rank = vec![u32::MAX; roots.len()];
+    let mut count = 0;
+    for &r in roots.iter().filter(|&&r| r != NO_COMPONENT) {
+        if rank[r as usize] == u32::MAX {
+            rank[r as usize] = count;
+            count += 1;
+        }
+    }
+    roots.iter().map(|&r| (count > 1 && r != NO_COMPONENT).then(|| palette(rank[r as usize] as usize))).collect()
+}
+
+/// Scripted cuts drawn on the topology: a dashed line along `split_x_m`, or a red outline
+/// around a cut-off group.
+fn cut_marks(o: &mut String, e: &Engine, px: &impl Fn(f64) -> f64, height: f64) {
+    for c in &e.scenario.cut {
+        let when = match c.heal_s {
+            Some(h) => format!("cut {}–{h} s", c.at_s),
+            None => format!("cut from {} s", c.at_s),
+        };
+        if let Some(x) = c.split_x_m {
+            let _ = write!(
+                o,
+                r##"<line x1="{x:.1}" y1="{PAD}" x2="{x:.1}" y2="{:.1}" stroke="#c0392b" stroke-dasharray="6,3"><title>{when}</title></line><text x="{:.1}" y="{:.1}" font-size="10" fill="#c0392b">{when}</text>"##,
+                height - PAD + 10.0,
+                px(x) + 4.0,
+                PAD - 6.0,
+                x = px(x)
+            );
+        } else {
+            for d in e.devices.iter().filter(|d| c.group.contains(&d.id.0)) {
+                let _ = write!(o, r##"<circle cx="{:.1}" cy="{:.1}" r="8" fill="none" stroke="#c0392b" stroke-dasharray="2,2"><title>{when}</title></circle>"##, px(d.pos.x), px(d.pos.y));
+            }
+        }
     }
 }
 
@@ -56,12 +97,34 @@ fn topology(e: &Engine) -> String {
             l.cost
         );
     }
-    for d in &e.devices {
-        let fill = if d.alive() { "#34495e" } else { "#bdc3c7" };
+    cut_marks(&mut o, e, &px, height);
+    let fills = partition_fill(e);
+    // Per device: live nodes following it, and the term.
+    let mut led = vec![(0usize, 0u32); e.devices.len()];
+    for (term, c) in e.devices.iter().filter_map(|d| d.node.as_ref()?.coordinator()) {
+        if let Some(j) = e.index_of(c) {
+            led[j as usize] = (led[j as usize].0 + 1, term);
+        }
+    }
+    for (k, d) in e.devices.iter().enumerate() {
+        let fill = if !d.alive() { "#bdc3c7" } else { fills[k].unwrap_or("#34495e") };
         let r = if big { 1.0 } else { 5.0 };
-        let _ = write!(o, r#"<circle cx="{:.1}" cy="{:.1}" r="{r}" fill="{fill}"><title>node {}</title></circle>"#, px(d.pos.x), px(d.pos.y), d.id.0);
+        let number = k + 1;
+        let (followers, term) = led[k];
+        let _ = write!(o, r#"<circle cx="{:.1}" cy="{:.1}" r="{r}" fill="{fill}"><title>node {number}</title></circle>"#, px(d.pos.x), px(d.pos.y));
+        if followers > 0 {
+            let _ = write!(
+                o,
+                r##"<circle cx="{:.1}" cy="{:.1}" r="{:.1}" fill="none" stroke="#f1c40f" stroke-width="3"><title>node {number}: coordinator (term {}), followed by {followers}</title></circle>"##,
+                px(d.pos.x),
+                px(d.pos.y),
+                r + 4.0,
+                term
+            );
+        }
         if !big && e.devices.len() <= 100 {
-            let _ = write!(o, r#"<text x="{:.1}" y="{:.1}" font-size="9">{}</text>"#, px(d.pos.x) + 6.0, px(d.pos.y) - 6.0, d.id.0);
+            let tag = if followers > 0 { " C" } else { "" };
+            let _ = write!(o, r#"<text x="{:.1}" y="{:.1}" font-size="9">{number}{tag}</text>"#, px(d.pos.x) + 6.0, px(d.pos.y) - 6.0);
         }
     }
     o.push_str("</svg>");
@@ -140,6 +203,35 @@ fn report_cuts(d: &crate::report::Results) -> Vec<(f64, bool)> {
     d.cuts.clone()
 }
 
+/// One sentence per measurement of the timeline.
+fn election_summary(report: &Report) -> String {
+    let m = &report.deterministic.mesh;
+    let el = &m.election;
+    let mut s = match (el.first_coordinator, el.first_coordinator_s) {
+        (Some((n, t)), Some(at)) => format!("Node {n} (term {t}) was the first coordinator every node agreed on, at {at:.2} s. "),
+        _ => "The nodes never all agreed on one coordinator. ".into(),
+    };
+    let _ = write!(s, "{} coordinator changes. ", el.coordinator_changes);
+    for c in &m.partitions.cuts {
+        match c.detection_s {
+            Some(dt) => {
+                let _ = write!(s, "Cut at {} s: detected by all {} affected nodes within {dt:.2} s. ", c.at_s, c.affected);
+            }
+            None => {
+                let _ = write!(s, "Cut at {} s: detected by {} of {} affected nodes. ", c.at_s, c.detected, c.affected);
+            }
+        }
+    }
+    if let Some(r) = m.partitions.heal_success_ratio {
+        let _ = write!(s, "Healing: {}/{} heals succeeded within {} s ({:.0} %)", m.partitions.heals_succeeded, m.partitions.heals.len(), m.partitions.heal_deadline_s, r * 100.0);
+        for h in &m.partitions.heals {
+            let _ = write!(s, "; heal at {} s: one coordinator after {}", h.at_s, h.one_coordinator_s.map_or_else(|| "never".into(), |t| format!("{t:.2} s")));
+        }
+        s.push('.');
+    }
+    s
+}
+
 /// The whole HTML document.
 pub fn render(report: &Report, engine: &Engine) -> String {
     let d = &report.deterministic;
@@ -150,13 +242,21 @@ pub fn render(report: &Report, engine: &Engine) -> String {
 </head><body>
 <h1>blemesh-sim: {name} (seed {seed})</h1>
 <h2>Topology at the end</h2>
-<p>Links coloured by packet success: green ≥ 99 %, yellow ≥ 90 %, orange ≥ 70 %, red below; dashed = not confirmed by the core.</p>
+<p>Links coloured by packet success: green ≥ 99 %, yellow ≥ 90 %, orange ≥ 70 %, red below; dashed = not confirmed by the core. Gold ring and “C”: a coordinator live nodes follow at the end; node colours: connected components when the mesh is split at the end; red dashed: scripted cuts.</p>
 {topology}
 <h2>Latency CDF per priority</h2>
 {cdf}
 <h2>Delivery over time</h2>
 <p>Bars: fraction of expected receivers reached, by send time. Dashed red: cut; dashed green: heal.</p>
 {series}
+<h2>Election and partition timeline</h2>
+<p>{election_summary}</p>
+<p>Bars: coordinator tenures (node, term). Ticks: the nodes' Partitioned (red), Healed (green) and Joined (blue) events. Line: connected components of the confirmed links. Dashed red/green: scripted cut/heal. Dots: mesh formed (grey), first agreed coordinator (gold), cut detected by every affected node (red), every side led (orange), one coordinator after the heal (green).</p>
+{timeline}
+<h2>Routing</h2>
+{routing}
+<h2>Security</h2>
+{security}
 <h2>Report</h2>
 <pre>{table}</pre>
 </body></html>
@@ -166,6 +266,10 @@ pub fn render(report: &Report, engine: &Engine) -> String {
         topology = topology(engine),
         cdf = latency_cdf(report),
         series = delivery_over_time(report),
+        election_summary = escape(&election_summary(report)),
+        timeline = crate::html_timeline::render(report, engine),
+        routing = crate::html_routing::render(report),
+        security = crate::html_security::render(report),
         table = escape(&crate::table::render(report)),
     )
 }

@@ -5,6 +5,11 @@
 //! scripted cuts, Byzantine nodes and an application load ([`scenario`]). The same scenario
 //! and seed give byte-identical results ([`report::Report::deterministic`]).
 //!
+//! What a run measures: [`stats`] (delivery, latency, radio, memory) and [`timeline`]
+//! (election, partition detection, healing), turned into the [`report`] (text via
+//! [`table`], JSON) and the [`html`] report; [`invariants`] are checked after every step in
+//! tests.
+//!
 //! ```
 //! use blemesh_sim::{builtin, engine::Engine, report::Report};
 //!
@@ -17,14 +22,19 @@
 //! ```
 #![warn(missing_docs)]
 
+mod agreement;
 pub mod builtin;
 mod byzantine;
 mod connect;
+pub mod coordination;
 pub mod engine;
 mod faults;
 pub mod geometry;
 pub mod histogram;
 pub mod html;
+pub mod html_routing;
+pub mod html_security;
+pub mod html_timeline;
 pub mod invariants;
 mod mobility;
 pub mod netjson;
@@ -35,7 +45,9 @@ pub mod rng;
 pub mod routes;
 pub mod scenario;
 pub mod stats;
+pub mod svg;
 pub mod table;
+pub mod timeline;
 mod workload;
 
 pub use byzantine::ByzantineState;

@@ -6,31 +6,11 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use blemesh_core::Priority;
-use serde::{Serialize, Serializer};
+use serde::Serialize;
 
+use crate::coordination::{ElectionReport, PartitionReport, TrustReport};
 use crate::engine::{Engine, SEC};
 use crate::stats::PriorityStats;
-
-/// A column whose numbers come from a core feature that may not exist yet.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Column<T> {
-    /// The core does not provide it yet; shown as "n/a (not yet in core)".
-    NotYetInCore,
-    /// A measured value.
-    Value(T),
-}
-
-impl<T: Serialize> Serialize for Column<T> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        match self {
-            Column::NotYetInCore => s.serialize_str(NOT_YET),
-            Column::Value(v) => v.serialize(s),
-        }
-    }
-}
-
-/// Text of a column the core cannot fill yet.
-pub const NOT_YET: &str = "n/a (not yet in core)";
 
 /// Latency figures, ms.
 #[derive(Clone, Debug, Serialize, PartialEq)]
@@ -92,10 +72,10 @@ pub struct Mesh {
     pub mean_degree_end: f64,
     /// Nodes that left and rejoined (churn).
     pub churn_left_rejoined: (u64, u64),
-    /// Partition detection by the core.
-    pub partitions: Column<u64>,
-    /// Coordinator elections.
-    pub election: Column<u64>,
+    /// Partition detection and healing.
+    pub partitions: PartitionReport,
+    /// Coordinator election.
+    pub election: ElectionReport,
     /// Routing: convergence, forwarding, acknowledged delivery.
     pub routing: Routing,
 }
@@ -256,6 +236,8 @@ pub struct SecurityReport {
     pub critical_delivery_ratio: f64,
     /// Acknowledged critical unicasts: delivered / decided.
     pub critical_acked_ratio: Option<f64>,
+    /// Trust scores at the end.
+    pub trust: TrustReport,
 }
 
 /// Wall-clock figures: not deterministic, excluded from comparisons.
@@ -343,8 +325,8 @@ impl Report {
             degraded_reasons: s.degraded_reasons,
             mean_degree_end: if alive.is_empty() { 0.0 } else { confirmed as f64 / alive.len() as f64 },
             churn_left_rejoined: s.churn,
-            partitions: Column::NotYetInCore,
-            election: Column::NotYetInCore,
+            partitions: crate::coordination::partitions(e),
+            election: crate::coordination::election(e),
             routing: routing_section(e),
         };
         let config = e.core_config(0, 0);
@@ -389,6 +371,7 @@ impl Report {
                     drops: s.security_drops.clone(),
                     critical_delivery_ratio: critical_ratio,
                     critical_acked_ratio: s.routing.delivery[Priority::Critical as usize].delivery_ratio(),
+                    trust: crate::coordination::trust(e),
                 }),
                 cuts: s.cuts.iter().map(|(t, h)| (*t as f64 / SEC as f64, *h)).collect(),
                 series: s

@@ -80,6 +80,9 @@ pub struct Scenario {
     pub sample_interval_s: f64,
     /// Secured mesh (`Node::new_secure`). Default off.
     pub security: SecurityParams,
+    /// A heal succeeds when, within this many seconds, the mesh is one component again in
+    /// every node's view and follows one coordinator. Default 10.
+    pub heal_deadline_s: f64,
 }
 
 /// The `[security]` section.
@@ -110,6 +113,7 @@ impl Default for Scenario {
             delivery_horizon_s: 30.0,
             sample_interval_s: 1.0,
             security: SecurityParams::default(),
+            heal_deadline_s: 10.0,
         }
     }
 }
@@ -365,8 +369,8 @@ impl Scenario {
         if self.load.priorities.weights().iter().any(|w| *w < 0.0) || self.load.priorities.weights().iter().sum::<f64>() <= 0.0 {
             return Err("load.priorities: weights must be >= 0 with a positive sum".into());
         }
-        if self.sample_interval_s <= 0.0 || self.delivery_horizon_s <= 0.0 || self.mobility.tick_ms == 0 {
-            return Err("sample_interval_s, delivery_horizon_s and mobility.tick_ms must be positive".into());
+        if self.sample_interval_s <= 0.0 || self.delivery_horizon_s <= 0.0 || self.mobility.tick_ms == 0 || self.heal_deadline_s.is_nan() || self.heal_deadline_s <= 0.0 {
+            return Err("sample_interval_s, delivery_horizon_s, heal_deadline_s and mobility.tick_ms must be positive".into());
         }
         for b in &self.byzantine {
             if b.node == 0 || b.node > self.nodes as u64 {

@@ -8,12 +8,13 @@
 
 use std::collections::{BTreeMap, HashSet, VecDeque};
 
-use blemesh_core::{Event, Metrics, NodeId, Priority};
+use blemesh_core::{Event, Metrics, Node, NodeId, Priority};
 
 use crate::engine::{Device, Engine, us};
 use crate::histogram::Histogram;
 use crate::queue::SimEvent;
 use crate::scenario::Scenario;
+use crate::timeline::Timeline;
 
 /// Buckets of the delivery-over-time series.
 pub const SERIES_BUCKETS: usize = 60;
@@ -200,6 +201,10 @@ pub struct Stats {
     pub outsider_accepted: u64,
     /// `(receiver, origin index, seq)` of every delivery, when replays are to be detected.
     pub delivered_once: Option<HashSet<(u32, u32, u32)>>,
+    /// Election and partition timeline.
+    pub timeline: Timeline,
+    /// Core election counters, summed over nodes (and departed incarnations).
+    pub election: crate::coordination::ElectionTotals,
 }
 
 impl Stats {
@@ -212,6 +217,7 @@ impl Stats {
             logs: vec![MsgLog::default(); s.nodes],
             series: vec![SeriesBucket::default(); SERIES_BUCKETS],
             first_disruption: us(s.first_disruption_s()),
+            timeline: Timeline::new(end),
             delivered_once: s
                 .byzantine
                 .iter()
@@ -223,6 +229,8 @@ impl Stats {
 
     pub(crate) fn start(&mut self, devices: &[Device]) {
         self.logs = vec![MsgLog::default(); devices.len()];
+        let outsider: Vec<bool> = devices.iter().map(|d| self.outsiders.contains(&d.id)).collect();
+        self.timeline.start(devices, &outsider);
     }
 
     fn bucket_of(&self, at: u64) -> usize {
@@ -287,7 +295,8 @@ impl Stats {
         }
     }
 
-    pub(crate) fn on_event(&mut self, now: u64, _i: u32, e: &Event) {
+    pub(crate) fn on_event(&mut self, now: u64, i: u32, e: &Event) {
+        self.timeline.on_event(now, i, e);
         if let Event::NeighbourUp { node, .. } = e {
             if self.outsiders.contains(node) {
                 self.outsider_accepted += 1;
@@ -315,25 +324,35 @@ impl Stats {
         *self.api_errors.entry(key).or_default() += 1;
     }
 
-    pub(crate) fn on_cut(&mut self, at: u64) {
+    pub(crate) fn on_cut(&mut self, at: u64, index: usize) {
         self.cuts.push((at, false));
+        self.timeline.on_cut(at, index);
     }
 
-    pub(crate) fn on_heal(&mut self, at: u64) {
+    pub(crate) fn on_heal(&mut self, at: u64, index: usize) {
         self.cuts.push((at, true));
+        self.timeline.on_heal(at, index);
         self.reconnected_at = None;
         self.routing.complete_after_heal_at = None;
     }
 
-    pub(crate) fn on_leave(&mut self, _at: u64, d: u32) {
+    pub(crate) fn on_leave(&mut self, at: u64, d: u32) {
         self.churn.0 += 1;
+        self.timeline.on_power(at, d, false);
         let old: Vec<_> = self.logs[d as usize].entries.drain(..).flatten().collect();
         self.logs[d as usize].started = false;
         old.into_iter().for_each(|r| self.write_off(r));
     }
 
-    pub(crate) fn on_join(&mut self, _at: u64, _d: u32) {
+    pub(crate) fn on_join(&mut self, at: u64, d: u32) {
         self.churn.1 += 1;
+        self.timeline.on_power(at, d, true);
+    }
+
+    /// Adds a node's core and election counters to the totals.
+    pub(crate) fn absorb_node(&mut self, n: &Node) {
+        self.absorb_metrics(n.metrics());
+        self.election.absorb(n.election().metrics());
     }
 
     /// Adds a node's core counters to the totals.
@@ -398,7 +417,7 @@ impl Stats {
         self.write_off_older(u64::MAX);
         for d in devices {
             if let Some(n) = &d.node {
-                self.absorb_metrics(n.metrics());
+                self.absorb_node(n);
             }
         }
     }

@@ -2,7 +2,7 @@
 
 use std::fmt::Write as _;
 
-use crate::report::{NOT_YET, PriorityRow, Report};
+use crate::report::{Mesh, PriorityRow, Report};
 
 fn opt_s(v: Option<f64>) -> String {
     v.map_or_else(|| "never".to_string(), |v| format!("{v:.1} s"))
@@ -24,6 +24,74 @@ fn row_line(out: &mut String, r: &PriorityRow) {
         r.latency_ms.max,
         r.late
     );
+}
+
+fn list<T>(items: &[T], f: impl Fn(&T) -> String) -> String {
+    if items.is_empty() { "none".into() } else { items.iter().map(f).collect::<Vec<_>>().join(", ") }
+}
+
+/// Election, partition detection and healing lines of the mesh section.
+fn coordination(o: &mut String, m: &Mesh) {
+    let el = &m.election;
+    let _ = writeln!(o, "  mesh formed               {} (links confirmed so far connect every node)", opt_s(el.mesh_formed_s));
+    match (el.first_coordinator, el.first_coordinator_s) {
+        (Some((node, term)), Some(t)) => {
+            let _ = writeln!(
+                o,
+                "  coordinator election      node {node} (term {term}) agreed by every node at {t:.2} s, {} after the mesh formed",
+                el.election_after_formed_s.map_or_else(|| "-".into(), |s| format!("{s:.2} s"))
+            );
+        }
+        _ => {
+            let _ = writeln!(o, "  coordinator election      never agreed by every node");
+        }
+    }
+    let (pre, started, won, granted, denied) = el.rounds;
+    let (elected, lost, stepped) = el.events;
+    let _ = writeln!(
+        o,
+        "  election activity         {} coordinator changes; pre-votes {pre}, elections {started}, won {won}; votes granted {granted}, denied {denied}; events elected {elected}, lost {lost}, stepped down {stepped}",
+        el.coordinator_changes
+    );
+    let rejected: Vec<(&str, u64)> = el.rejected.iter().map(|(k, v)| (*k, *v)).collect();
+    let _ = writeln!(o, "  ballots rejected          {}; double votes {}", list(&rejected, |(k, v)| format!("{k} {v}")), el.double_votes);
+    let _ = writeln!(o, "  coordinators at end       {}", list(&el.coordinators_end, |(n, t, f)| format!("node {n} (term {t}, {f} followers)")));
+    let p = &m.partitions;
+    let (parted, healed, joined) = p.events;
+    let _ = writeln!(o, "  partition events          partitioned {parted}, healed {healed}, joined {joined} (core events, all nodes)");
+    for c in &p.cuts {
+        let detection = match c.detection_s {
+            Some(d) => format!("all {} affected nodes reported Partitioned within {d:.2} s", c.affected),
+            None => format!("{} of {} affected nodes reported Partitioned", c.detected, c.affected),
+        };
+        let _ = writeln!(
+            o,
+            "  partition detection       cut at {:.1} s: {detection} (mean {}{}); every side led by its own coordinator after {}",
+            c.at_s,
+            c.mean_detection_s.map_or_else(|| "-".into(), |s| format!("{s:.2} s")),
+            if c.left > 0 { format!(", {} left first", c.left) } else { String::new() },
+            c.sides_elected_s.map_or_else(|| "never".into(), |s| format!("{s:.2} s"))
+        );
+    }
+    if let Some(ratio) = p.heal_success_ratio {
+        let _ = writeln!(
+            o,
+            "  healing                   {}/{} heals succeeded ({:.0}%; merged views and one coordinator within {} s)",
+            p.heals_succeeded,
+            p.heals.len(),
+            ratio * 100.0,
+            p.heal_deadline_s
+        );
+        for h in &p.heals {
+            let _ = writeln!(
+                o,
+                "    {:<24}views merged after {}, one coordinator after {}",
+                format!("heal at {:.1} s", h.at_s),
+                h.merged_s.map_or_else(|| "never".into(), |s| format!("{s:.2} s")),
+                h.one_coordinator_s.map_or_else(|| "never".into(), |s| format!("{s:.2} s"))
+            );
+        }
+    }
 }
 
 /// Renders `report` as text.
@@ -59,8 +127,7 @@ pub fn render(report: &Report) -> String {
     );
     let _ = writeln!(o, "  mean degree at end        {:.2}", m.mean_degree_end);
     let _ = writeln!(o, "  churn (left / rejoined)   {} / {}", m.churn_left_rejoined.0, m.churn_left_rejoined.1);
-    let _ = writeln!(o, "  partitions                {NOT_YET}");
-    let _ = writeln!(o, "  coordinator election      {NOT_YET}");
+    coordination(&mut o, m);
     let rt = &m.routing;
     let _ = writeln!(
         o,
@@ -136,6 +203,14 @@ pub fn render(report: &Report) -> String {
         );
         let drops: Vec<String> = sec.drops.iter().map(|(k, v)| format!("{k} {v}")).collect();
         let _ = writeln!(o, "  rejected by the core      {}", if drops.is_empty() { "none".into() } else { drops.join(", ") });
+        let t = &sec.trust;
+        let _ = writeln!(
+            o,
+            "  trust at end              {} (observer, subject) pairs below neutral, {} below the threshold; lowered: {}",
+            t.lowered,
+            t.distrusted,
+            list(&t.subjects, |(n, k)| format!("node {n} by {k}"))
+        );
         let acked = sec.critical_acked_ratio.map_or_else(|| "-".to_string(), |r| format!("{:.2}%", r * 100.0));
         let _ = writeln!(
             o,

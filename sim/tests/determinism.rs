@@ -19,7 +19,9 @@ fn default_scenario_twice_with_one_seed_is_identical() {
     let b = run(42);
     assert_eq!(a, b);
     assert!(a.contains("\"scenario\":\"default\""));
-    assert!(a.contains("n/a (not yet in core)"));
+    let json: serde_json::Value = serde_json::from_str(&a).unwrap();
+    assert!(json["mesh"]["election"]["first_coordinator_s"].as_f64().is_some(), "{}", json["mesh"]["election"]);
+    assert_eq!(json["mesh"]["partitions"]["cuts"].as_array().unwrap().len(), 1);
 }
 
 #[test]

@@ -12,10 +12,10 @@ fn html_table_json_and_netjson_describe_the_run() {
     let report = Report::build(&engine, Some(0.5));
     let page = html::render(&report, &engine);
     assert!(page.starts_with("<!DOCTYPE html>"));
-    assert_eq!(page.matches("<svg").count(), 3, "topology, CDF, delivery over time");
+    assert_eq!(page.matches("<svg").count(), 7, "topology, CDF, delivery, timeline, routing (2), security");
     assert!(!page.contains("<script") && !page.contains("src=\"http"));
     let text = table::render(&report);
-    assert!(text.contains("critical") && text.contains("n/a (not yet in core)"));
+    assert!(text.contains("critical") && text.contains("coordinator election") && !text.contains("n/a"));
     let json: serde_json::Value = serde_json::from_str(&report.to_json()).unwrap();
     let routing = &json["deterministic"]["mesh"]["routing"];
     assert!(routing["forwarded"].as_u64().unwrap() > 0, "{routing}");

@@ -1,15 +1,18 @@
 //! Invariant checkers, run after every step in tests (turn on [`Engine::record_steps`]).
 //!
-//! One checker per file. A checker for "at most one coordinator per partition and term" will
-//! join once the simulator drives the core's election.
+//! One checker per file: every flood delivered at most once per node ([`FloodOnce`]), memory
+//! within the configured caps ([`MemoryCaps`]), no routing loop after convergence
+//! ([`NoRoutingLoop`]), at most one coordinator per partition and term ([`OneCoordinator`]).
 
 mod flood_once;
 mod memory_caps;
 mod no_routing_loop;
+mod one_coordinator;
 
 pub use flood_once::FloodOnce;
 pub use memory_caps::MemoryCaps;
 pub use no_routing_loop::NoRoutingLoop;
+pub use one_coordinator::OneCoordinator;
 
 use crate::engine::Engine;
 
@@ -28,7 +31,12 @@ pub trait Invariant {
 
 /// Every checker that exists today.
 pub fn all() -> Vec<Box<dyn Invariant>> {
-    vec![Box::new(FloodOnce::default()), Box::new(MemoryCaps), Box::new(NoRoutingLoop::default())]
+    vec![
+        Box::new(FloodOnce::default()),
+        Box::new(MemoryCaps),
+        Box::new(NoRoutingLoop::default()),
+        Box::new(OneCoordinator::default()),
+    ]
 }
 
 /// Runs `engine` to the end, checking `checkers` after every step. Returns the steps run.

@@ -107,6 +107,7 @@ pub mod election;
 mod error;
 pub mod flood;
 mod id;
+mod lru;
 mod metrics;
 pub mod neighbour;
 mod node;

@@ -88,6 +88,18 @@ impl<V> LruMap<V> {
         Some(&mut self.slots[i as usize].value)
     }
 
+    /// The value of `key`, marked most recently used; a missing key is inserted with
+    /// `make()` first (evicting the least recently used entry of a full map).
+    pub(crate) fn get_or_insert_with(&mut self, key: NodeId, make: impl FnOnce() -> V) -> &mut V {
+        match self.find(key) {
+            Some(i) => {
+                self.touch(i);
+                &mut self.slots[i as usize].value
+            }
+            None => self.insert(key, make()).0,
+        }
+    }
+
     /// Stores `value` under `key` as the most recently used entry and returns it. A key
     /// already present gets the new value; a new key in a full map takes the place of the
     /// least recently used entry, which is returned as the second element.

@@ -72,22 +72,17 @@ impl NodeRegistry {
 
     /// Records that `id` was heard at `now` and returns its entry.
     pub(crate) fn observe(&mut self, now: Instant, id: NodeId) -> &mut NodeInfo {
-        // Two lookups on first hearing only; `get_mut` also marks the node most recent.
-        if self.nodes.get_mut(id).is_none() {
-            let fresh = NodeInfo {
-                id,
-                capabilities: 0,
-                battery: None,
-                connections: 0,
-                uptime_secs: 0,
-                processing_power: 0,
-                trust: 0.5,
-                last_seen: now,
-                first_seen: now,
-            };
-            return self.nodes.insert(id, fresh).0;
-        }
-        let info = self.nodes.get_mut(id).expect("present");
+        let info = self.nodes.get_or_insert_with(id, || NodeInfo {
+            id,
+            capabilities: 0,
+            battery: None,
+            connections: 0,
+            uptime_secs: 0,
+            processing_power: 0,
+            trust: 0.5,
+            last_seen: now,
+            first_seen: now,
+        });
         info.last_seen = now;
         info
     }

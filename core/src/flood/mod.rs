@@ -36,9 +36,9 @@ struct Source {
 
 /// Duplicate detection and relay scheduling state.
 ///
-/// The per-origin windows sit in an [`LruMap`]: it grows with the origins heard, up to
-/// [`Config::max_sources`], and a new origin in a full table replaces the origin heard
-/// longest ago in O(1).
+/// The per-origin windows sit in a bounded map in recency order: it grows with the
+/// origins heard, up to [`Config::max_sources`], and a new origin in a full table replaces
+/// the origin heard longest ago in O(1).
 #[derive(Debug)]
 pub struct Flood {
     sources: LruMap<Source>,

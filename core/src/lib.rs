@@ -112,6 +112,7 @@ mod error;
 pub mod flow;
 pub mod flood;
 mod id;
+mod lru;
 mod metrics;
 pub mod neighbour;
 mod node;

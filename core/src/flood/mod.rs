@@ -10,14 +10,12 @@ pub mod window;
 
 use core::time::Duration;
 
-use foldhash::fast::FixedState;
-use hashbrown::HashMap;
-
 pub use dupcache::DuplicateCache;
 pub use relay::{PendingRelay, RelayTable};
 pub use window::{SeqVerdict, SeqWindow};
 
-use crate::{Config, Instant, LinkId, MessageId, NodeId};
+use crate::lru::LruMap;
+use crate::{Config, Instant, LinkId, MessageId};
 
 /// What [`Flood::admit`] decided.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -37,10 +35,13 @@ struct Source {
 }
 
 /// Duplicate detection and relay scheduling state.
+///
+/// The per-origin windows sit in a bounded map in recency order: it grows with the
+/// origins heard, up to [`Config::max_sources`], and a new origin in a full table replaces
+/// the origin heard longest ago in O(1).
 #[derive(Debug)]
 pub struct Flood {
-    sources: HashMap<NodeId, Source, FixedState>,
-    max_sources: usize,
+    sources: LruMap<Source>,
     width: u16,
     idle_reset: Duration,
     cache: DuplicateCache,
@@ -52,11 +53,7 @@ impl Flood {
     /// Flood state sized by `config`.
     pub fn new(config: &Config) -> Self {
         Flood {
-            sources: HashMap::with_capacity_and_hasher(
-                2 * config.max_sources + 1,
-                FixedState::with_seed(config.seed ^ 0x5eed_f100d),
-            ),
-            max_sources: config.max_sources,
+            sources: LruMap::new(config.max_sources, config.seed ^ 0x5eed_f100d),
             width: config.seq_window,
             idle_reset: config.node_gone_after,
             cache: DuplicateCache::new(config.duplicate_cache, config.seed ^ 0xd00b),
@@ -91,7 +88,7 @@ impl Flood {
     }
 
     fn check_window(&mut self, now: Instant, id: MessageId) -> Admission {
-        if let Some(src) = self.sources.get_mut(&id.origin) {
+        if let Some(src) = self.sources.get_mut(id.origin) {
             if now - src.last < self.idle_reset {
                 src.last = now;
                 return match src.window.check(id.seq, self.width) {
@@ -100,15 +97,8 @@ impl Flood {
                     SeqVerdict::Stale => Admission::Stale,
                 };
             }
-        } else if self.sources.len() >= self.max_sources {
-            let victim = self
-                .sources
-                .iter()
-                .min_by_key(|(origin, s)| (s.last, **origin))
-                .map(|(origin, _)| *origin)
-                .expect("a full table is not empty");
-            self.sources.remove(&victim);
         }
+        // A new origin (evicting the one heard longest ago when full), or an idle one.
         self.sources.insert(id.origin, Source { window: SeqWindow::starting_at(id.seq), last: now });
         Admission::New
     }
@@ -129,11 +119,17 @@ impl Flood {
     pub fn cached(&self) -> usize {
         self.cache.len()
     }
+
+    /// Heap bytes reserved by the windows and the duplicate cache (relay buffers excluded).
+    pub fn heap_bytes(&self) -> usize {
+        self.sources.heap_bytes() + self.cache.heap_bytes()
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::NodeId;
 
     fn id(origin: u64, seq: u32) -> MessageId {
         MessageId { origin: NodeId(origin), seq }

@@ -29,25 +29,24 @@ pub struct PendingRelay {
     pub frame: Vec<u8>,
 }
 
-/// Bytes preallocated per relay slot: a typical game frame fits without growing the buffer.
-pub const RELAY_BUFFER_BYTES: usize = 256;
+/// Capacity of a new relay buffer (a typical game frame fits without growing it later).
+const NEW_BUFFER_BYTES: usize = 256;
 
-/// At most `capacity` pending relays. One buffer per slot is allocated up front, so the
-/// relay path never allocates for frames up to [`RELAY_BUFFER_BYTES`]; a larger frame grows
-/// its buffer once, and the grown buffer is kept.
+/// At most `capacity` pending relays. Slots and frame buffers are allocated when first
+/// needed and recycled: the table grows (doubling, a buffer per new slot) to the most relays
+/// ever pending at once (never beyond the capacity), each buffer to the largest frame it
+/// carried, so a steady relay load allocates nothing.
 #[derive(Debug)]
 pub struct RelayTable {
     slots: Vec<Option<PendingRelay>>,
+    capacity: usize,
     free: Vec<Vec<u8>>,
 }
 
 impl RelayTable {
     /// A table of `capacity` slots.
     pub fn new(capacity: usize) -> Self {
-        RelayTable {
-            slots: (0..capacity).map(|_| None).collect(),
-            free: (0..capacity).map(|_| Vec::with_capacity(RELAY_BUFFER_BYTES)).collect(),
-        }
+        RelayTable { slots: Vec::new(), capacity, free: Vec::new() }
     }
 
     /// Schedules `frame` (received on `from`, if any) for relay at `due`. Returns the stored
@@ -59,8 +58,23 @@ impl RelayTable {
         from: Option<LinkId>,
         frame: &[u8],
     ) -> Result<&mut Vec<u8>, DropReason> {
-        let slot = self.slots.iter_mut().find(|s| s.is_none()).ok_or(DropReason::RelayTableFull)?;
-        let mut buf = self.free.pop().unwrap_or_default();
+        let i = match self.slots.iter().position(Option::is_none) {
+            Some(i) => i,
+            None if self.slots.len() < self.capacity => {
+                if self.slots.len() == self.slots.capacity() {
+                    let more = self.slots.len().max(4).min(self.capacity - self.slots.len());
+                    self.slots.reserve_exact(more);
+                    // A buffer for every new slot, and room to keep a buffer for every slot.
+                    self.free.reserve_exact(self.slots.capacity().saturating_sub(self.free.len()));
+                    self.free.extend((0..more).map(|_| Vec::with_capacity(NEW_BUFFER_BYTES)));
+                }
+                self.slots.push(None);
+                self.slots.len() - 1
+            }
+            None => return Err(DropReason::RelayTableFull),
+        };
+        let slot = &mut self.slots[i];
+        let mut buf = self.free.pop().unwrap_or_else(|| Vec::with_capacity(NEW_BUFFER_BYTES.max(frame.len())));
         buf.clear();
         buf.extend_from_slice(frame);
         let mut heard_from = SmallVec::new();
@@ -92,7 +106,7 @@ impl RelayTable {
 
     /// Returns a relayed frame's buffer for reuse.
     pub fn recycle(&mut self, buf: Vec<u8>) {
-        if self.free.len() < self.slots.len() {
+        if self.free.len() < self.free.capacity() {
             self.free.push(buf);
         }
     }
@@ -120,6 +134,22 @@ mod tests {
 
     fn id(seq: u32) -> MessageId {
         MessageId { origin: NodeId(5), seq }
+    }
+
+    #[test]
+    fn grows_on_demand_and_recycles_buffers() {
+        let mut t = RelayTable::new(32);
+        assert_eq!((t.slots.capacity(), t.free.capacity()), (0, 0), "nothing up front");
+        for round in 0..3u32 {
+            for s in 0..5 {
+                t.schedule(id(round * 10 + s), Instant::ZERO, None, &[0; 100]).unwrap();
+            }
+            while let Some(p) = t.pop_due(Instant::ZERO) {
+                t.recycle(p.frame);
+            }
+        }
+        assert!(t.slots.capacity() < 32 && t.slots.len() == 5, "grew to the 5 used at once");
+        assert_eq!(t.free.len(), t.slots.capacity(), "a buffer per slot, every one back");
     }
 
     #[test]

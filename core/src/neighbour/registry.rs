@@ -2,9 +2,7 @@
 
 use core::time::Duration;
 
-use foldhash::fast::FixedState;
-use hashbrown::HashMap;
-
+use crate::lru::LruMap;
 use crate::{Instant, NodeId};
 
 /// Capability bits carried in announcements and heartbeats.
@@ -58,36 +56,23 @@ pub struct NodeInfo {
     pub first_seen: Instant,
 }
 
-/// Bounded table of known nodes. When full, a gone node, else the longest-silent one, makes room.
+/// Bounded table of known nodes. When full, the longest-silent one makes room (in O(1):
+/// the table is kept in order of last hearing). It grows with the nodes heard, up to the cap.
 #[derive(Debug)]
 pub struct NodeRegistry {
-    nodes: HashMap<NodeId, NodeInfo, FixedState>,
-    cap: usize,
+    nodes: LruMap<NodeInfo>,
     gone_after: Duration,
 }
 
 impl NodeRegistry {
     /// A registry of at most `cap` nodes.
     pub fn new(cap: usize, gone_after: Duration, seed: u64) -> Self {
-        NodeRegistry {
-            nodes: HashMap::with_capacity_and_hasher(2 * cap + 1, FixedState::with_seed(seed)),
-            cap,
-            gone_after,
-        }
+        NodeRegistry { nodes: LruMap::new(cap, seed), gone_after }
     }
 
     /// Records that `id` was heard at `now` and returns its entry.
     pub(crate) fn observe(&mut self, now: Instant, id: NodeId) -> &mut NodeInfo {
-        if !self.nodes.contains_key(&id) && self.nodes.len() >= self.cap {
-            let victim = self
-                .nodes
-                .values()
-                .min_by_key(|n| (n.last_seen, n.id))
-                .map(|n| n.id)
-                .expect("a full registry is not empty");
-            self.nodes.remove(&victim);
-        }
-        let info = self.nodes.entry(id).or_insert_with(|| NodeInfo {
+        let info = self.nodes.get_or_insert_with(id, || NodeInfo {
             id,
             capabilities: 0,
             battery: None,
@@ -104,12 +89,12 @@ impl NodeRegistry {
 
     /// What is known about `id`.
     pub fn get(&self, id: NodeId) -> Option<&NodeInfo> {
-        self.nodes.get(&id)
+        self.nodes.get(id)
     }
 
     /// Liveness of `id` at `now`.
     pub fn status(&self, id: NodeId, now: Instant) -> Option<NodeStatus> {
-        let n = self.nodes.get(&id)?;
+        let n = self.nodes.get(id)?;
         let silent = now - n.last_seen;
         Some(if silent >= self.gone_after {
             NodeStatus::Gone
@@ -120,9 +105,9 @@ impl NodeRegistry {
         })
     }
 
-    /// Known nodes, in no particular order.
+    /// Known nodes, in no particular order (deterministic for a given input history).
     pub fn iter(&self) -> impl Iterator<Item = &NodeInfo> {
-        self.nodes.values()
+        self.nodes.iter().map(|(_, n)| n)
     }
 
     /// Number of known nodes.
@@ -133,6 +118,11 @@ impl NodeRegistry {
     /// Whether no node is known.
     pub fn is_empty(&self) -> bool {
         self.nodes.is_empty()
+    }
+
+    /// Heap bytes reserved by the table.
+    pub fn heap_bytes(&self) -> usize {
+        self.nodes.heap_bytes()
     }
 }
 

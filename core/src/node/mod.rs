@@ -185,7 +185,7 @@ impl Node {
                 config.event_queue,
                 config.transmit_queue + config.delivery_queue + config.max_links * config.link_arq_window + 1,
             ),
-            scratch: Vec::with_capacity(config.max_message_size),
+            scratch: Vec::new(),
             next_announce: now + config.announce_interval,
             last_announce: now,
             router,

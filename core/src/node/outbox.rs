@@ -1,8 +1,12 @@
 //! The node's bounded output queues and the buffer pool behind them.
 //!
 //! Every outgoing PDU and every delivery sits in a pooled `Vec<u8>`. A buffer handed out by
-//! [`crate::Node::poll_output`] is *lent*: it returns to the pool on the next poll. After
-//! warm-up the pool holds enough buffers and none is allocated again.
+//! [`crate::Node::poll_output`] is *lent*: it returns to the pool on the next poll.
+//!
+//! Little is allocated up front: the queues start with room for `INITIAL_QUEUE` items and
+//! grow (doubling) to the longest they have been, never holding more than their caps; the
+//! pool grows to the most buffers ever in use at once. After warm-up the queues and the pool have the room the traffic needs and none is
+//! allocated again.
 
 use alloc::collections::VecDeque;
 use alloc::vec::Vec;
@@ -10,10 +14,17 @@ use alloc::vec::Vec;
 use crate::error::Queue;
 use crate::{Destination, DropReason, Event, LinkId, Metrics, NodeId, Priority};
 
-/// Buffers allocated up front, and their size: the working set of a node relaying game
-/// traffic. Beyond it the pool grows to the peak it meets and keeps what it grew.
-const PREALLOCATED_BUFFERS: usize = 48;
-const PREALLOCATED_BYTES: usize = 256;
+/// Capacity of a buffer the pool allocates: a link PDU at BLE's usual MTU (185) or a typical
+/// game delivery fits without the buffer growing later (which would allocate again).
+const NEW_BUFFER_BYTES: usize = 256;
+
+/// Items each queue has room for from the start (a burst of a few neighbours' traffic).
+const INITIAL_QUEUE: usize = 32;
+
+/// Buffers the pool allocates when first needed: the working set of a node relaying game
+/// traffic between a few neighbours (heartbeats, relays, ARQ copies and election traffic
+/// in flight at once) measured at 12 to 16 in the allocation test.
+const FIRST_BUFFERS: usize = 16;
 
 #[derive(Debug)]
 pub(crate) struct TxItem {
@@ -40,6 +51,9 @@ pub(crate) struct Outbox {
     pub events: VecDeque<Event>,
     event_cap: usize,
     pool: Vec<Vec<u8>>,
+    pool_cap: usize,
+    /// Buffers the pool has allocated so far.
+    allocated: usize,
     pub lent: Option<Vec<u8>>,
 }
 
@@ -47,30 +61,42 @@ impl Outbox {
     /// Queues of the given capacities; the pool keeps up to `pool_cap` idle buffers.
     pub(crate) fn new(tx_cap: usize, delivery_cap: usize, event_cap: usize, pool_cap: usize) -> Self {
         Outbox {
-            tx: VecDeque::with_capacity(tx_cap),
+            tx: VecDeque::with_capacity(tx_cap.min(INITIAL_QUEUE)),
             tx_cap,
-            deliveries: VecDeque::with_capacity(delivery_cap),
+            deliveries: VecDeque::with_capacity(delivery_cap.min(INITIAL_QUEUE)),
             delivery_cap,
-            events: VecDeque::with_capacity(event_cap),
+            events: VecDeque::with_capacity(event_cap.min(INITIAL_QUEUE)),
             event_cap,
-            pool: {
-                let mut pool = Vec::with_capacity(pool_cap);
-                let n = PREALLOCATED_BUFFERS.min(pool_cap);
-                pool.extend((0..n).map(|_| Vec::with_capacity(PREALLOCATED_BYTES)));
-                pool
-            },
+            pool: Vec::new(),
+            pool_cap,
+            allocated: 0,
             lent: None,
         }
     }
 
     pub(crate) fn take_buf(&mut self) -> Vec<u8> {
-        let mut b = self.pool.pop().unwrap_or_default();
+        if self.pool.is_empty() {
+            self.grow_pool();
+        }
+        let mut b = self.pool.pop().unwrap_or_else(|| Vec::with_capacity(NEW_BUFFER_BYTES));
         b.clear();
         b
     }
 
+    /// The pool ran dry: adds half as many buffers as it ever allocated (the first time
+    /// `FIRST_BUFFERS`; within the cap), so a working set that creeps upwards allocates
+    /// rarely, and makes room in the pool to take every buffer back.
+    fn grow_pool(&mut self) {
+        let n = (self.allocated / 2).max(FIRST_BUFFERS).min(self.pool_cap.saturating_sub(self.allocated));
+        self.allocated += n;
+        self.pool.reserve_exact(self.allocated.min(self.pool_cap).saturating_sub(self.pool.len()));
+        self.pool.extend((0..n).map(|_| Vec::with_capacity(NEW_BUFFER_BYTES)));
+    }
+
     pub(crate) fn give_buf(&mut self, buf: Vec<u8>) {
-        if self.pool.len() < self.pool.capacity() {
+        // Buffers smaller than the pool's own (an emptied `Vec`, say) would only grow
+        // again when reused: they are dropped.
+        if self.pool.len() < self.pool_cap && buf.capacity() >= NEW_BUFFER_BYTES {
             self.pool.push(buf);
         }
     }

@@ -184,8 +184,12 @@ fn advert_entry(l: &LinkState, window: usize, before: Option<&LinkEntry>) -> Lin
     let raw_bandwidth = i64::from((e.bandwidth_bps() / 1000).min(u32::from(u16::MAX)));
     let raw_rssi = e.rssi().map(|r| r as i64);
     let keep = |old: i64, raw: i64, margin: i64| (raw - old).abs() <= margin;
+    // A link's one-way latency moves by up to a connection interval with the phase at which
+    // a frame meets the next connection event: differences within one interval are noise
+    // (re-advertising them recomputed every table of the mesh several times a second).
+    let interval_ms = l.interval.unwrap_or(DEFAULT_CONNECTION_INTERVAL).as_millis().min(1000) as i64;
     let latency_ms = match before.map(|b| i64::from(b.latency_ms.get())) {
-        Some(old) if keep(old, raw_latency, 5) => old as u16,
+        Some(old) if keep(old, raw_latency, interval_ms.max(5)) => old as u16,
         _ => ((raw_latency as u64).div_ceil(5) * 5).clamp(5, u64::from(u16::MAX)) as u16,
     };
     let reliability = match before.map(|b| i64::from(b.reliability)) {

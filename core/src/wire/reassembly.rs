@@ -1,8 +1,11 @@
 //! Bounded reassembly of fragmented frames.
 //!
 //! At most `max_reassemblies` messages are in progress at once, each at most
-//! `max_message_size` bytes, each discarded `timeout` after its first fragment. All buffers
-//! are allocated up front and recycled, so steady-state reassembly does not allocate.
+//! `max_message_size` bytes, each discarded `timeout` after its first fragment. A buffer is
+//! taken when a message starts (sized to that message) and returned to a small pool when
+//! it completes or is discarded; the pool keeps at most one buffer per slot. Nothing is
+//! allocated for a node that never receives a fragment, and steady-state reassembly (the
+//! same sizes again) does not allocate.
 
 use alloc::vec::Vec;
 use core::time::Duration;
@@ -38,6 +41,7 @@ impl Slot {
 pub struct Reassembler {
     slots: Vec<Option<Slot>>,
     free: Vec<Vec<u8>>,
+    max_message: usize,
     timeout: Duration,
 }
 
@@ -53,13 +57,10 @@ pub enum Reassembly {
 }
 
 impl Reassembler {
-    /// A reassembler for `max` concurrent messages of at most `max_message` bytes.
+    /// A reassembler for `max` concurrent messages of at most `max_message` bytes (the
+    /// fragment parser enforces that bound; buffers are sized to each message).
     pub fn new(max: usize, max_message: usize, timeout: Duration) -> Self {
-        Reassembler {
-            slots: (0..max).map(|_| None).collect(),
-            free: (0..max).map(|_| Vec::with_capacity(max_message)).collect(),
-            timeout,
-        }
+        Reassembler { slots: (0..max).map(|_| None).collect(), free: Vec::with_capacity(max), max_message, timeout }
     }
 
     /// Messages in progress.
@@ -82,6 +83,9 @@ impl Reassembler {
                 i
             }
             None => {
+                if usize::from(frag.total_len) > self.max_message {
+                    return Err(DropReason::Oversized);
+                }
                 let i = match self.slots.iter().position(Option::is_none) {
                     Some(i) => i,
                     None => {
@@ -233,7 +237,7 @@ mod tests {
     #[test]
     fn bounded_by_slots_and_timeout() {
         let mut r = Reassembler::new(2, 2048, Duration::from_secs(1));
-        let held = r.bytes_held();
+        assert_eq!(r.bytes_held(), 0, "no buffer before the first fragment");
         for (t, id) in [(0, 1), (10, 2)] {
             assert_eq!(push(&mut r, t, 1, &fragments(&frame(40), 20, id)[0]), Ok(Reassembly::Pending));
         }
@@ -243,7 +247,13 @@ mod tests {
         assert_eq!(r.expire(Instant::from_millis(1010)), 1);
         assert_eq!(r.expire(Instant::from_millis(1020)), 1);
         assert_eq!(r.in_progress(), 0);
-        assert_eq!(r.bytes_held(), held, "buffers are recycled, not regrown");
+        let held = r.bytes_held();
+        assert!(held >= 80, "two buffers returned to the pool");
+        for (t, id) in [(2000, 4), (2010, 5)] {
+            assert_eq!(push(&mut r, t, 1, &fragments(&frame(40), 20, id)[0]), Ok(Reassembly::Pending));
+        }
         r.forget_link(LinkId(1));
+        assert_eq!(r.in_progress(), 0);
+        assert_eq!(r.bytes_held(), held, "buffers are recycled, not regrown");
     }
 }

@@ -56,6 +56,48 @@ impl BallotVerifier for PreVerified {
 
 pub(super) type NodeElection = Election<NodeSigner, PreVerified>;
 
+/// An order-independent fingerprint of a routing graph's node set and link set (counts and
+/// two independent sums of mixed ids), computed without allocating. Equal shapes mean,
+/// short of a 128-bit collision, the same components: a change of metrics only does not
+/// recompute them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(super) struct Shape {
+    nodes: usize,
+    links: usize,
+    sum: u64,
+    xor: u64,
+}
+
+impl Shape {
+    fn of(graph: &crate::routing::Graph) -> Self {
+        let mut s = Shape { nodes: graph.nodes().len(), ..Shape::default() };
+        for (u, a) in graph.nodes().iter().enumerate() {
+            s.add(mix(a.0, 0));
+            for e in graph.edge_range(u as u32) {
+                let b = graph.node(graph.target(e));
+                if *a < b {
+                    s.links += 1;
+                    s.add(mix(a.0, b.0));
+                }
+            }
+        }
+        s
+    }
+
+    fn add(&mut self, h: u64) {
+        self.sum = self.sum.wrapping_add(h);
+        self.xor ^= h.rotate_left(29).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+}
+
+/// splitmix64 of a pair.
+fn mix(a: u64, b: u64) -> u64 {
+    let mut z = a.wrapping_mul(0xD6E8_FEB8_6659_FD93) ^ b.rotate_left(32) ^ 0x9E37_79B9_7F4A_7C15;
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
 impl Node {
     /// This node's priority for the election, from its current state.
     pub(super) fn election_priority(&self) -> u32 {
@@ -70,9 +112,16 @@ impl Node {
     }
 
     /// Recomputes the components after a topology change and tells the election and the
-    /// application.
+    /// application. A change of metrics only (the same nodes and links, see [`Shape`])
+    /// changes neither the components nor the election's membership, and is skipped
+    /// without allocating.
     pub(super) fn on_topology_changed(&mut self, now: Instant) {
         let graph = self.router.graph();
+        let shape = Shape::of(graph);
+        if shape == self.topology_shape {
+            return;
+        }
+        self.topology_shape = shape;
         let nodes: Vec<NodeId> = graph.nodes().to_vec();
         let mut links = Vec::with_capacity(graph.edge_count());
         for (u, a) in nodes.iter().enumerate() {

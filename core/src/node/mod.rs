@@ -86,6 +86,9 @@ pub struct Node {
     secure: Option<alloc::boxed::Box<SecureState>>,
     election: election::NodeElection,
     components: crate::partition::Components,
+    /// Fingerprint of the routing graph's nodes and links when the components were last
+    /// computed: metric-only topology changes leave the components alone.
+    topology_shape: election::Shape,
     partitions: crate::partition::PartitionTracker,
     overheard: Vec<bridge::Overheard>,
     flows: flows::Flows,
@@ -199,6 +202,7 @@ impl Node {
             secure: None,
             election,
             components: crate::partition::Components::build(&[me], &[]),
+            topology_shape: election::Shape::default(),
             partitions: crate::partition::PartitionTracker::new(me),
             overheard: Vec::new(),
             flows: flows::Flows::default(),

@@ -90,12 +90,21 @@ pub struct LinkStateDb {
     adverts: BTreeMap<NodeId, Advert>,
     battery: BTreeMap<NodeId, u8>,
     topology_version: u64,
+    /// The incoming advert's entries, built here and swapped with the stored list when they
+    /// differ, so that replacing an origin's advert allocates nothing once both lists grew.
+    scratch: Vec<LinkAdvert>,
 }
 
 impl LinkStateDb {
     /// An empty database whose adverts expire `max_age` after they were last received.
     pub fn new(max_age: Duration) -> Self {
-        LinkStateDb { max_age, adverts: BTreeMap::new(), battery: BTreeMap::new(), topology_version: 0 }
+        LinkStateDb {
+            max_age,
+            adverts: BTreeMap::new(),
+            battery: BTreeMap::new(),
+            topology_version: 0,
+            scratch: Vec::new(),
+        }
     }
 
     /// How long an advert lives without being received again.
@@ -157,12 +166,17 @@ impl LinkStateDb {
         if !origin.is_unicast() {
             return InsertOutcome::Invalid;
         }
-        let mut list: Vec<LinkAdvert> =
-            entries.into_iter().filter(|e| e.neighbour.is_unicast() && e.neighbour != origin).collect();
-        // One entry per neighbour: keep the first occurrence.
-        list.sort_by_key(|e| e.neighbour);
-        list.dedup_by_key(|e| e.neighbour);
-        match self.adverts.get_mut(&origin) {
+        // One entry per neighbour (the first occurrence), sorted by neighbour; built in the
+        // reused scratch list (an advert holds at most a few dozen entries).
+        let mut list = core::mem::take(&mut self.scratch);
+        list.clear();
+        for e in entries {
+            if e.neighbour.is_unicast() && e.neighbour != origin && !list.iter().any(|x| x.neighbour == e.neighbour) {
+                list.push(e);
+            }
+        }
+        list.sort_unstable_by_key(|e| e.neighbour);
+        let outcome = match self.adverts.get_mut(&origin) {
             Some(old) if version == old.version => {
                 if old.entries == list {
                     old.received_at = old.received_at.max(now);
@@ -178,17 +192,20 @@ impl LinkStateDb {
                 if old.entries == list {
                     InsertOutcome::Refreshed
                 } else {
-                    old.entries = list;
+                    core::mem::swap(&mut old.entries, &mut list);
                     self.topology_version += 1;
                     InsertOutcome::Changed
                 }
             }
             None => {
-                self.adverts.insert(origin, Advert { version, entries: list, received_at: now });
+                let entries = core::mem::take(&mut list);
+                self.adverts.insert(origin, Advert { version, entries, received_at: now });
                 self.topology_version += 1;
                 InsertOutcome::Changed
             }
-        }
+        };
+        self.scratch = list;
+        outcome
     }
 
     /// Forgets the advert of `origin` (e.g. the node left). Returns whether one was stored.

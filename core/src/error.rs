@@ -67,6 +67,9 @@ pub enum Error {
     /// No open flow has this id (never opened, closed, expired, lost or preempted: the
     /// node's [`crate::Event::FlowClosed`] or [`crate::Event::FlowPreempted`] says which).
     UnknownFlow(u32),
+    /// The flow's reservation is still pending: wait for [`crate::Event::FlowAdmitted`]
+    /// before sending on it.
+    FlowPending(u32),
 }
 
 impl fmt::Display for Error {
@@ -89,6 +92,7 @@ impl fmt::Display for Error {
             Error::UnknownPeerKey(n) => write!(f, "no public key known yet for {n:?}: wait for its announcement"),
             Error::SequenceExhausted => f.write_str("sequence numbers of this identity are spent"),
             Error::UnknownFlow(id) => write!(f, "flow {id} is not open"),
+            Error::FlowPending(id) => write!(f, "flow {id} is not admitted yet"),
         }
     }
 }

@@ -25,6 +25,9 @@ mod outlook;
 #[cfg(test)]
 mod properties;
 mod receive;
+#[cfg(test)]
+mod reservation_tests;
+mod reservations;
 mod routing;
 mod secure;
 #[cfg(test)]
@@ -196,7 +199,7 @@ impl Node {
             components: crate::partition::Components::build(&[me], &[]),
             partitions: crate::partition::PartitionTracker::new(me),
             overheard: Vec::new(),
-            flows: flows::Flows::default(),
+            flows: flows::Flows::new(&config),
             predictor: crate::routing::LinkPredictor::new(),
             advised_drops: Vec::new(),
             metrics: Metrics::default(),
@@ -266,6 +269,7 @@ impl Node {
         }
         self.reassembly.forget_link(link);
         self.outbox.forget_link(link);
+        self.reservations_on_links();
         Ok(())
     }
 

@@ -1,19 +1,23 @@
 //! QoS flows driven by the node: admission control, sending on a reserved path, release.
 //!
-//! **Who keeps the reservations.** The *source* of a flow keeps the ledger
-//! ([`Admission`]): it finds a constrained path in its own topology view, bounds the request by
-//! the max-flow between itself and the destination over residual capacities, and reserves
-//! the bandwidth on every link of the path in its ledger. Nothing is sent on the wire to
-//! reserve. Limitation: two sources do not see each other's reservations, so capacity can be
-//! over-committed by concurrent flows of different sources (each source's own flows never
-//! over-commit its view); the measured congestion of the relays (queue occupancy, carried in
-//! the adverts' congestion field and priced by the policies) is what protects them.
+//! **Planning at the source.** The *source* of a flow finds a constrained path in its own
+//! topology view, bounds the request by the max-flow between itself and the destination over
+//! the residual capacities of its ledger ([`Admission`], which books its own flows), and
+//! checks its own first link against its reservation table. These local refusals are
+//! immediate errors of [`Node::open_flow`].
 //!
-//! **Which path the data takes.** Frames of a flow leave on the reserved path's first hop
-//! at the flow's priority; later hops forward by their own routes for that priority. The
-//! reserved path and the relays' routes coincide when the constrained path is also the
-//! policy's best path (always for paths of at most two links); otherwise the frames take the
-//! relays' routes while the ledger holds the reserved path.
+//! **Reservation along the path.** The flow is then *pending*: a `Reserve` travels the
+//! explicit path hop by hop (`reservations.rs`), every node checking its link to the next
+//! against its own table, which holds the reservations of *every* source through it. The
+//! destination's `Confirm` coming back makes the flow admitted ([`Event::FlowAdmitted`]); a
+//! hop's `Refuse` or no answer within `reservation_setup_timeout` ends it
+//! ([`Event::FlowRefused`], naming the refusing node). So two sources whose flows share a
+//! link do see each other there: the hop in front of it refuses what does not fit.
+//!
+//! **Which path the data takes.** Frames of an admitted flow carry the `FLOW` flag and leave
+//! on the reserved path's first hop at the flow's priority; every hop holding the confirmed
+//! reservation forwards them to its next node of the path (policed against the reserved
+//! rate), so the data follow the reserved path.
 //!
 //! **Adaptive QoS.** The node's congestion level is the higher of its transmit-queue
 //! occupancy and the reserved share of its own links in the ledger (thresholds of
@@ -24,8 +28,11 @@
 //! flow or a capacity drop makes a node of a path critical.
 //!
 //! **Release.** [`Node::close_flow`] (no event), idle timeout
-//! ([`crate::Config::flow_idle_timeout`] without a send), or loss of a link of the path in the
-//! topology or of the first hop's link ([`Event::FlowClosed`]).
+//! ([`crate::Config::flow_idle_timeout`] without a send), preemption, or loss of a link of the
+//! path (in the topology, of the first hop, or told by a hop's `Teardown`:
+//! [`Event::FlowClosed`]). Each sends `Release` along the path when the first link is still
+//! up; the hops' soft state expires anyway. Admitted flows are refreshed every
+//! `reservation_refresh`.
 
 use alloc::vec::Vec;
 
@@ -64,22 +71,25 @@ struct OwnFlow {
 }
 
 impl Flows {
-    /// No flow yet; the table allocated for `config.max_reservations` and the own-flow list
-    /// for `config.max_flows`.
+    /// No flow yet; the table capped at `config.max_reservations` (both lists grow on
+    /// demand, the own-flow list up to `config.max_flows`).
     pub(super) fn new(config: &Config) -> Self {
         Flows {
             ledger: Admission::default(),
             search: ConstrainedSearch::default(),
             next_id: 0,
-            own: Vec::with_capacity(config.max_flows),
+            own: Vec::new(),
             table: ReservationTable::with_capacity(config.max_reservations),
         }
     }
 }
 
 impl Node {
-    /// Opens a QoS flow to `to` with constraints `c` (see `flows.rs` for how the reservation
-    /// is kept and which path the data takes). Refusals name their reason.
+    /// Opens a QoS flow to `to` with constraints `c`: plans the path, reserves the first link
+    /// here and sends `Reserve` along the path. The flow is pending until
+    /// [`Event::FlowAdmitted`] or [`Event::FlowRefused`]; local refusals (congestion, the
+    /// max-flow bound, no feasible path, this node's own table) are immediate errors naming
+    /// their reason. See `flows.rs` for how reservations are kept and which path data take.
     pub fn open_flow(&mut self, now: Instant, to: NodeId, c: QosConstraints) -> Result<FlowId, AdmissionError> {
         self.advance(now).map_err(AdmissionError::Api)?;
         let me = self.config.node_id;
@@ -155,10 +165,10 @@ impl Node {
         Ok(id)
     }
 
-    /// Sends `payload` on flow `flow`: to its destination at the flow's priority, through
-    /// the reserved path's first hop. Each send keeps the flow from idling out. If the first
-    /// hop's link is gone the flow is released ([`Event::FlowClosed`]) and
-    /// [`Error::UnknownFlow`] returned.
+    /// Sends `payload` on admitted flow `flow`: to its destination at the flow's priority,
+    /// through the reserved path's first hop. Each send keeps the flow from idling out. A
+    /// pending flow gives [`Error::FlowPending`]. If the first hop's link is gone the flow is
+    /// released ([`Event::FlowClosed`]) and [`Error::UnknownFlow`] returned.
     pub fn send_on_flow(&mut self, now: Instant, flow: FlowId, payload: &[u8]) -> Result<MessageId, Error> {
         self.advance(now)?;
         let f = self.flows.ledger.flow(flow).ok_or(Error::UnknownFlow(flow))?;

@@ -118,6 +118,8 @@ pub struct Occupancy {
     pub known_nodes: usize,
     /// Acknowledged messages waiting for their acknowledgement.
     pub pending_acks: usize,
+    /// Reservations held for flows through this node.
+    pub reservations: usize,
 }
 
 impl Occupancy {
@@ -134,6 +136,7 @@ impl Occupancy {
             ("event_queue", self.event_queue, config.event_queue),
             ("known_nodes", self.known_nodes, config.max_nodes),
             ("pending_acks", self.pending_acks, config.max_pending_acks),
+            ("reservations", self.reservations, config.max_reservations),
         ];
         match caps.iter().find(|(_, used, cap)| used > cap) {
             Some((name, _, _)) => Err(name),
@@ -386,6 +389,7 @@ impl Node {
             event_queue: self.outbox.events.len(),
             known_nodes: self.registry.len(),
             pending_acks: self.pending_acks.len(),
+            reservations: self.flows.table.len(),
         }
     }
 

@@ -100,7 +100,7 @@ pub struct Config {
     /// Default 32.
     pub max_reservations: usize,
     /// How long a source waits for `Confirm` or `Refuse` before it reports the flow refused
-    /// with reason `Timeout`. Default 2 s.
+    /// with reason `Timeout`; at most `reservation_lifetime`. Default 2 s.
     pub reservation_setup_timeout: Duration,
     /// How often a source refreshes the reservation of each admitted flow along its path.
     /// Default 2 s.
@@ -301,6 +301,9 @@ impl Config {
         if self.reservation_lifetime < self.reservation_refresh * 2 {
             return err("reservation_lifetime", "must be at least twice reservation_refresh");
         }
+        if self.reservation_setup_timeout > self.reservation_lifetime {
+            return err("reservation_setup_timeout", "must be at most reservation_lifetime");
+        }
         self.election.validate()?;
         if self.max_links == 0 || self.max_links > 64 {
             return err("max_links", "must be between 1 and 64");
@@ -347,7 +350,7 @@ mod tests {
     fn nonsense_is_rejected_with_the_field_named() {
         let base = Config::new(NodeId(7), 1);
         type Mutation = fn(&mut Config);
-        let cases: [(&str, Mutation); 8] = [
+        let cases: [(&str, Mutation); 12] = [
             ("node_id", |c| c.node_id = NodeId::BROADCAST),
             ("hello_interval", |c| c.hello_interval = Duration::from_secs(5)),
             ("lost_after_missed", |c| c.lost_after_missed = 1),
@@ -356,6 +359,10 @@ mod tests {
             ("max_message_size", |c| c.max_message_size = 10_000),
             ("degraded_etx", |c| c.degraded_etx = f32::NAN),
             ("transmit_queue", |c| c.transmit_queue = 4),
+            ("max_reservations", |c| c.max_reservations = 0),
+            ("reservation_refresh", |c| c.reservation_refresh = Duration::ZERO),
+            ("reservation_lifetime", |c| c.reservation_lifetime = c.reservation_refresh),
+            ("reservation_setup_timeout", |c| c.reservation_setup_timeout = Duration::from_secs(7)),
         ];
         for (field, mutate) in cases {
             let mut c = base.clone();

@@ -64,8 +64,9 @@ pub enum Error {
     UnknownPeerKey(NodeId),
     /// The identity's 2^32 sequence numbers are spent: the node needs a new identity.
     SequenceExhausted,
-    /// No open flow has this id (never opened, closed, expired, lost or preempted: the
-    /// node's [`crate::Event::FlowClosed`] or [`crate::Event::FlowPreempted`] says which).
+    /// No open flow has this id (never opened, closed, refused, expired, lost or preempted:
+    /// the node's [`crate::Event::FlowRefused`], [`crate::Event::FlowClosed`] or
+    /// [`crate::Event::FlowPreempted`] says which).
     UnknownFlow(u32),
     /// The flow's reservation is still pending: wait for [`crate::Event::FlowAdmitted`]
     /// before sending on it.

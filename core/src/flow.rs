@@ -1,10 +1,13 @@
 //! QoS flows as the application sees them: why a flow was refused, why it ended, the local
 //! congestion level, and the link-management advice of the backbone.
 //!
-//! A flow is opened with [`crate::Node::open_flow`], used with [`crate::Node::send_on_flow`]
-//! and ended with [`crate::Node::close_flow`]; the node ends it by itself on idle timeout, on
-//! the loss of a link of its path, or by preemption under critical congestion, and says so
-//! with [`crate::Event::FlowClosed`] or [`crate::Event::FlowPreempted`].
+//! A flow is opened with [`crate::Node::open_flow`] (pending until every node of its path
+//! holds the reservation: [`crate::Event::FlowAdmitted`], or [`crate::Event::FlowRefused`]
+//! naming the refusing node and a [`ReservationRefusal`]), used with
+//! [`crate::Node::send_on_flow`] and ended with [`crate::Node::close_flow`]; the node ends it
+//! by itself on idle timeout, on the loss of a link of its path, or by preemption under
+//! critical congestion, and says so with [`crate::Event::FlowClosed`] or
+//! [`crate::Event::FlowPreempted`].
 
 use crate::routing::CongestionLevel;
 use crate::{Error, NodeId, Priority};

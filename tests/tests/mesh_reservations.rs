@@ -1,8 +1,9 @@
 //! Reservations along the path in the harness: two sources meet at a bottleneck link (the
 //! second is refused by the hop in front of it, and admitted once the first closes), a link of
 //! the path breaks (both ends learn, every hop's table empties), lost `Release` messages (soft
-//! state expires), flow traffic beyond the reservation (policed at the first relay), and the
-//! protocol on a secured mesh.
+//! state expires), flow traffic beyond the reservation (policed at the first relay), the
+//! protocol on a secured mesh, and many sources in random meshes (no link over-committed,
+//! every table holding exactly the admitted flows; the figures are in `docs/PERFORMANCE.md`).
 
 use std::time::Duration;
 
@@ -11,7 +12,7 @@ use blemesh_core::routing::QosConstraints;
 use blemesh_core::wire::Kind;
 use blemesh_core::{DropReason, Event, NodeId, Priority};
 use blemesh_tests::secure::secure_node;
-use blemesh_tests::{Harness, HarnessConfig, Topology};
+use blemesh_tests::{Harness, HarnessConfig, Topology, random_connected};
 
 fn id(i: usize) -> NodeId {
     NodeId(i as u64 + 1)
@@ -169,4 +170,58 @@ fn reservations_work_on_a_secured_mesh() {
     h.close_flow(0, f).unwrap();
     h.run_for(Duration::from_millis(300));
     assert_eq!(tables(&h), vec![0; 3]);
+}
+
+#[test]
+fn many_sources_never_over_commit_a_link_and_every_table_holds_exactly_the_admitted_flows() {
+    for seed in [3u64, 7, 11] {
+        let mut h = converged(random_connected(12, 8, 4, seed));
+        let cap = u64::from(capacity(&h, 0, 0, h.topology.neighbours(0)[0]));
+        let bw = (cap * 3 / 10) as u32;
+        // Every node opens flows to pseudo-random destinations, three rounds; each source
+        // plans with its own ledger only, so many are admitted locally.
+        let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+        let mut opened: Vec<(usize, FlowId, Vec<NodeId>)> = Vec::new();
+        for _ in 0..3 {
+            for i in 0..12 {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                let to = (i + 1 + (x % 11) as usize) % 12;
+                if let Ok(f) = h.open_flow(i, to, bandwidth(bw)) {
+                    opened.push((i, f, h.nodes[i].flow(f).expect("open").path.clone()));
+                }
+            }
+            h.run_for(Duration::from_millis(300));
+        }
+        h.run_for(Duration::from_millis(500));
+        let admitted: Vec<&(usize, FlowId, Vec<NodeId>)> =
+            opened.iter().filter(|(i, f, _)| h.nodes[*i].flow_state(*f) == Some(FlowState::Admitted)).collect();
+        assert!(opened.iter().all(|(i, f, _)| h.nodes[*i].flow_state(*f) != Some(FlowState::Pending)), "all answered");
+        let on = |flows: &[&(usize, FlowId, Vec<NodeId>)], a: NodeId, b: NodeId| {
+            flows.iter().filter(|(_, _, p)| p.windows(2).any(|w| w[0] == a && w[1] == b)).count() as u64 * u64::from(bw)
+        };
+        let all: Vec<&(usize, FlowId, Vec<NodeId>)> = opened.iter().collect();
+        let (mut worst_local, mut worst_held) = (0u64, 0u64);
+        for &(a, b) in &h.topology.edges {
+            for (a, b) in [(a, b), (b, a)] {
+                let (ia, ib) = (h.id(a), h.id(b));
+                let held = on(&admitted, ia, ib);
+                assert!(held <= cap, "seed {seed}: {held} kbit/s held on {a} → {b} of {cap}");
+                assert_eq!(h.nodes[a].reservations().reserved_towards(ib), held, "seed {seed}: table of {a}");
+                worst_local = worst_local.max(on(&all, ia, ib));
+                worst_held = worst_held.max(held);
+            }
+        }
+        let entries: usize = admitted.iter().map(|(_, _, p)| p.len()).sum();
+        assert_eq!(tables(&h).iter().sum::<usize>(), entries, "seed {seed}: nothing but the admitted flows is held");
+        assert!(admitted.len() < opened.len(), "seed {seed}: the scenario over-asks");
+        eprintln!(
+            "seed {seed}: {} flows admitted locally, {} along the path; busiest link {:.0} % of capacity if every local admission held, {:.0} % held",
+            opened.len(),
+            admitted.len(),
+            100.0 * worst_local as f64 / cap as f64,
+            100.0 * worst_held as f64 / cap as f64
+        );
+    }
 }

@@ -131,6 +131,7 @@ fn hop_with(adjust: impl Fn(Config) -> Config) -> (Node, u32) {
     let mut c = Config::new(ME, 9);
     c.reservation_refresh = Duration::from_millis(200);
     c.reservation_lifetime = Duration::from_millis(500);
+    c.reservation_setup_timeout = Duration::from_millis(300);
     c.link_arq = false; // the peers here never acknowledge: no retransmissions
     let mut n = Node::new(adjust(c), Instant::ZERO).unwrap();
     for link in [UP, DOWN] {

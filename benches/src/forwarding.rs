@@ -73,8 +73,9 @@ pub fn middle_of_line(secure: bool) -> (Node, Instant, [NodeId; 3]) {
 }
 
 /// The converged middle node of a 3-node line holding the confirmed reservation of a normal-
-/// priority flow of 8 kbit/s from node 0 to node 2; the instant; the three ids.
-pub fn middle_with_flow() -> (Node, Instant, [NodeId; 3]) {
+/// priority flow of 8 kbit/s from node 0 to node 2; the instant; the three ids; the sequence
+/// number of node 0's last frame (one sent on the flow).
+pub fn middle_with_flow() -> (Node, Instant, [NodeId; 3], u32) {
     let adjust = |mut c: Config| {
         c.relay_jitter = Duration::ZERO;
         c.link_arq = false;
@@ -88,11 +89,14 @@ pub fn middle_with_flow() -> (Node, Instant, [NodeId; 3]) {
     let flow = h.open_flow(0, 2, c).expect("admitted locally");
     h.run_for(Duration::from_millis(300));
     assert_eq!(h.nodes[0].flow_state(flow), Some(FlowState::Admitted));
+    let last = h.send_on_flow(0, flow, b"first").expect("admitted").seq;
+    h.run_for(Duration::from_millis(100));
+    assert_eq!(h.received[2].len(), 1, "the flow carries data");
     let ids = [h.nodes[0].id(), h.nodes[1].id(), h.nodes[2].id()];
     let now = h.now();
     let node = h.nodes.swap_remove(1);
     assert_eq!(node.reservations().len(), 1);
-    (node, now, ids)
+    (node, now, ids, last)
 }
 
 /// Feeds one flooded frame (as a whole link PDU) to `node` and drains it; returns
@@ -185,13 +189,19 @@ pub fn benchmarks(c: &mut Criterion) {
     }
     // Routed unicast from node 0 to node 2, as plain data and as reserved-flow data.
     for label in ["plain", "flow"] {
-        let (mut node, now, ids) = middle_with_flow();
+        let (mut node, now, ids, last) = middle_with_flow();
         let mut frame = RelayFrame::new(ids[0], Destination::Node(ids[2]), 32, None);
         if label == "flow" {
             frame.frame[2] |= flags::FLOW;
         }
-        let mut seq = 1_000_000u32;
-        assert_eq!(forward_one(&mut node, now, &frame.pdu(seq)), (1, 0), "{label} forwarded");
+        // Node 0's own sequence space: continue after its last frame.
+        let mut seq = last.wrapping_add(1);
+        let first = forward_one(&mut node, now, &frame.pdu(seq));
+        let drops: Vec<_> = node.metrics().drops.iter().filter(|(_, n)| *n > 0).collect();
+        assert_eq!(first, (1, 0), "{label} forwarded; drops {drops:?}");
+        // Flow data went through the reservation (traffic refreshes it to now + lifetime).
+        let refreshed = node.reservations().iter().all(|e| e.expires_at == now + node.config().reservation_lifetime);
+        assert_eq!(refreshed, label == "flow", "{label}: charged to the reservation");
         let forwarded = node.metrics().forwarded;
         g.bench_function(BenchmarkId::new("line3_middle_unicast_32_policing", label), |b| {
             b.iter_batched(

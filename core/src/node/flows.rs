@@ -316,15 +316,7 @@ impl Node {
             e.expires_at = lifetime;
             let e = *e;
             let Some(next) = e.next() else { continue };
-            let f = Fields {
-                flow: o.id,
-                priority: e.priority,
-                bandwidth_kbps: e.bandwidth_kbps,
-                reason: 0,
-                at: NodeId(0),
-                max_latency_ms: 0,
-                latency_ms: self.link_latency_ms(next),
-            };
+            let f = Fields { latency_ms: self.link_latency_ms(next), ..Fields::of(&e) };
             self.send_reservation(ReservationOp::Refresh, e.path(), 1, f);
         }
     }
@@ -348,16 +340,7 @@ impl Node {
         let owned = self.flows.own.len() != before;
         if let Some(e) = self.flows.table.remove(self.config.node_id, flow) {
             if release && e.next().is_some() {
-                let f = Fields {
-                    flow,
-                    priority: e.priority,
-                    bandwidth_kbps: e.bandwidth_kbps,
-                    reason: 0,
-                    at: NodeId(0),
-                    max_latency_ms: 0,
-                    latency_ms: 0,
-                };
-                self.send_reservation(ReservationOp::Release, e.path(), 1, f);
+                self.send_reservation(ReservationOp::Release, e.path(), 1, Fields::of(&e));
             }
         }
         in_ledger || owned

@@ -52,6 +52,21 @@ pub(super) struct Fields {
     pub latency_ms: u16,
 }
 
+impl Fields {
+    /// The flow fields of reservation `e`, with no reason, `at` or latency.
+    pub(super) fn of(e: &HopReservation) -> Self {
+        Fields {
+            flow: e.flow,
+            priority: e.priority,
+            bandwidth_kbps: e.bandwidth_kbps,
+            reason: 0,
+            at: NodeId(0),
+            max_latency_ms: 0,
+            latency_ms: 0,
+        }
+    }
+}
+
 impl Node {
     /// A `RoutingUpdate` addressed to this node arrived from `origin` on `link`.
     pub(super) fn on_reservation(
@@ -274,15 +289,7 @@ impl Node {
             let hop = usize::from(e.hop);
             let up = |n: NodeId| self.links.index_of_peer(n).is_some();
             let (prev_up, next_up) = (e.prev().is_some_and(up), e.next().is_some_and(up));
-            let f = Fields {
-                flow: e.flow,
-                priority: e.priority,
-                bandwidth_kbps: e.bandwidth_kbps,
-                reason: 0,
-                at: NodeId(0),
-                max_latency_ms: 0,
-                latency_ms: 0,
-            };
+            let f = Fields::of(&e);
             if hop == 0 {
                 let to = e.next().unwrap_or(me);
                 if self.end_own_flow(e.flow, false) {

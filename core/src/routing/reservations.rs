@@ -5,8 +5,8 @@
 //! without a refresh, and a token bucket that polices the flow's traffic. The table grows on
 //! demand up to a fixed cap (a node relaying no flow holds no entry memory) and never
 //! shrinks: only an insert beyond every earlier high-water mark allocates; refreshing,
-//! policing and removing never do. The node decides what to send (`node/reservations.rs`); this type only keeps
-//! the state.
+//! policing and removing never do. The node decides what to send (`node/reservations.rs`);
+//! this type only keeps the state.
 
 use alloc::vec::Vec;
 

@@ -8,6 +8,12 @@
 //! millions of frames; `relay_jitter` is 0 so the relay is due at once, and link-layer ARQ is
 //! off (no acknowledgements come back from the ends in this set-up).
 //!
+//! A routed unicast runs twice more in the same group: as plain data, and as the data of a
+//! reserved flow (`FLOW` flag; node 0 opened the flow to node 2 through the middle node,
+//! which holds the confirmed reservation): the cost of finding the reservation and charging
+//! its token bucket (`policing`). The reservation's burst allowance is made large enough for
+//! every benchmark frame to conform at the frozen virtual time.
+//!
 //! The same relay runs twice in the same group: unsecured nodes ([`Node::new`]) and secured
 //! ones ([`Node::new_secure`]: identities from fixed seeds, one network key), for a flooded
 //! game frame and for a routed unicast one. Secured frames carry the tag-only trailer
@@ -21,8 +27,10 @@ use core::time::Duration;
 use std::hint::black_box;
 
 use blemesh_core::security::{NetworkKey, TrailerLayout, seal};
-use blemesh_core::wire::Kind;
-use blemesh_core::{Config, Destination, Instant, LinkId, Node, NodeId, Output, Security};
+use blemesh_core::flow::FlowState;
+use blemesh_core::routing::QosConstraints;
+use blemesh_core::wire::{Kind, flags};
+use blemesh_core::{Config, Destination, DropReason, Instant, LinkId, Node, NodeId, Output, Priority, Security};
 use blemesh_tests::secure::{MESH_KEY, identity};
 use blemesh_tests::{Harness, HarnessConfig, Topology};
 use criterion::{BatchSize, BenchmarkId, Criterion, Throughput};
@@ -62,6 +70,33 @@ pub fn middle_of_line(secure: bool) -> (Node, Instant, [NodeId; 3]) {
     let node = h.nodes.swap_remove(1);
     assert_eq!(node.is_secure(), secure);
     (node, now, ids)
+}
+
+/// The converged middle node of a 3-node line holding the confirmed reservation of a normal-
+/// priority flow of 8 kbit/s from node 0 to node 2; the instant; the three ids; the sequence
+/// number of node 0's last frame (one sent on the flow).
+pub fn middle_with_flow() -> (Node, Instant, [NodeId; 3], u32) {
+    let adjust = |mut c: Config| {
+        c.relay_jitter = Duration::ZERO;
+        c.link_arq = false;
+        // Frozen time refills no bucket: a burst of ~3 years at 8 kbit/s covers any run.
+        c.reservation_burst = Duration::from_secs(100_000_000);
+        c
+    };
+    let mut h = Harness::with_config(Topology::line(3), HarnessConfig::default(), |_, c| adjust(c));
+    h.run_for(Duration::from_secs(2));
+    let c = QosConstraints { min_bandwidth_kbps: 8, ..QosConstraints::new(Priority::Normal) };
+    let flow = h.open_flow(0, 2, c).expect("admitted locally");
+    h.run_for(Duration::from_millis(300));
+    assert_eq!(h.nodes[0].flow_state(flow), Some(FlowState::Admitted));
+    let last = h.send_on_flow(0, flow, b"first").expect("admitted").seq;
+    h.run_for(Duration::from_millis(100));
+    assert_eq!(h.received[2].len(), 1, "the flow carries data");
+    let ids = [h.nodes[0].id(), h.nodes[1].id(), h.nodes[2].id()];
+    let now = h.now();
+    let node = h.nodes.swap_remove(1);
+    assert_eq!(node.reservations().len(), 1);
+    (node, now, ids, last)
 }
 
 /// Feeds one flooded frame (as a whole link PDU) to `node` and drains it; returns
@@ -151,6 +186,40 @@ pub fn benchmarks(c: &mut Criterion) {
             })
         });
         assert_eq!(forward_one(&mut node, now, &flood_pdu(seq + 1, payload)), (1, 1), "still relaying");
+    }
+    // Routed unicast from node 0 to node 2, as plain data and as reserved-flow data.
+    for label in ["plain", "flow"] {
+        let (mut node, now, ids, last) = middle_with_flow();
+        let mut frame = RelayFrame::new(ids[0], Destination::Node(ids[2]), 32, None);
+        if label == "flow" {
+            frame.frame[2] |= flags::FLOW;
+        }
+        // Node 0's own sequence space: continue after its last frame.
+        let mut seq = last.wrapping_add(1);
+        let first = forward_one(&mut node, now, &frame.pdu(seq));
+        let drops: Vec<_> = node.metrics().drops.iter().filter(|(_, n)| *n > 0).collect();
+        assert_eq!(first, (1, 0), "{label} forwarded; drops {drops:?}");
+        // Flow data went through the reservation (traffic refreshes it to now + lifetime).
+        let refreshed = node.reservations().iter().all(|e| e.expires_at == now + node.config().reservation_lifetime);
+        assert_eq!(refreshed, label == "flow", "{label}: charged to the reservation");
+        let forwarded = node.metrics().forwarded;
+        g.bench_function(BenchmarkId::new("line3_middle_unicast_32_policing", label), |b| {
+            b.iter_batched(
+                || {
+                    seq += 1;
+                    frame.pdu(seq)
+                },
+                |pdu| {
+                    let r = forward_one(&mut node, now, &pdu);
+                    (pdu, r)
+                },
+                BatchSize::SmallInput,
+            )
+        });
+        seq += 1;
+        assert_eq!(forward_one(&mut node, now, &frame.pdu(seq)), (1, 0), "{label} still forwarded");
+        assert!(node.metrics().forwarded > forwarded);
+        assert_eq!(node.metrics().drops.get(DropReason::Policed), 0, "every frame conformed");
     }
     // Security off and on, same frames, same harness: a flood frame (relayed and delivered)
     // and a unicast to node 2 arriving from node 0 (routed, relayed only).

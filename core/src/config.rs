@@ -95,6 +95,23 @@ pub struct Config {
     pub max_flows: usize,
     /// A flow nothing was sent on for this long is released. Default 10 s.
     pub flow_idle_timeout: Duration,
+    /// Reservations this node holds for flows through it (as source, relay or destination);
+    /// the table grows to it on demand. A `Reserve` beyond it is refused (`TableFull`).
+    /// Default 32.
+    pub max_reservations: usize,
+    /// How long a source waits for `Confirm` or `Refuse` before it reports the flow refused
+    /// with reason `Timeout`; at most `reservation_lifetime`. Default 2 s.
+    pub reservation_setup_timeout: Duration,
+    /// How often a source refreshes the reservation of each admitted flow along its path.
+    /// Default 2 s.
+    pub reservation_refresh: Duration,
+    /// Soft-state lifetime: a hop drops a reservation nothing refreshed (a `Refresh`, or the
+    /// flow's traffic through the hop) for this long. At least twice `reservation_refresh`.
+    /// Default 6 s.
+    pub reservation_lifetime: Duration,
+    /// Burst a hop lets a flow exceed its reserved rate by, as time at that rate (at least
+    /// one maximum-size message). Default 250 ms.
+    pub reservation_burst: Duration,
     /// Links the radio sustains (phones: about 7). Above it the node advises dropping links
     /// outside the degree-capped backbone ([`crate::Event::LinkAdvice`]); 0 turns the advice
     /// off. Default 7.
@@ -192,6 +209,11 @@ impl Config {
             max_pending_acks: 32,
             max_flows: 16,
             flow_idle_timeout: Duration::from_secs(10),
+            max_reservations: 32,
+            reservation_setup_timeout: Duration::from_secs(2),
+            reservation_refresh: Duration::from_secs(2),
+            reservation_lifetime: Duration::from_secs(6),
+            reservation_burst: Duration::from_millis(250),
             max_connections: 7,
             election: ble_election(),
             max_links: 8,
@@ -275,6 +297,18 @@ impl Config {
         if self.flow_idle_timeout.is_zero() {
             return err("flow_idle_timeout", "must be non-zero");
         }
+        if self.max_reservations == 0 {
+            return err("max_reservations", "must be at least 1");
+        }
+        if self.reservation_setup_timeout.is_zero() || self.reservation_refresh.is_zero() {
+            return err("reservation_refresh", "reservation_refresh and reservation_setup_timeout must be non-zero");
+        }
+        if self.reservation_lifetime < self.reservation_refresh * 2 {
+            return err("reservation_lifetime", "must be at least twice reservation_refresh");
+        }
+        if self.reservation_setup_timeout > self.reservation_lifetime {
+            return err("reservation_setup_timeout", "must be at most reservation_lifetime");
+        }
         self.election.validate()?;
         if self.max_links == 0 || self.max_links > 64 {
             return err("max_links", "must be between 1 and 64");
@@ -321,7 +355,7 @@ mod tests {
     fn nonsense_is_rejected_with_the_field_named() {
         let base = Config::new(NodeId(7), 1);
         type Mutation = fn(&mut Config);
-        let cases: [(&str, Mutation); 8] = [
+        let cases: [(&str, Mutation); 12] = [
             ("node_id", |c| c.node_id = NodeId::BROADCAST),
             ("hello_interval", |c| c.hello_interval = Duration::from_secs(5)),
             ("lost_after_missed", |c| c.lost_after_missed = 1),
@@ -330,6 +364,10 @@ mod tests {
             ("max_message_size", |c| c.max_message_size = 10_000),
             ("degraded_etx", |c| c.degraded_etx = f32::NAN),
             ("transmit_queue", |c| c.transmit_queue = 4),
+            ("max_reservations", |c| c.max_reservations = 0),
+            ("reservation_refresh", |c| c.reservation_refresh = Duration::ZERO),
+            ("reservation_lifetime", |c| c.reservation_lifetime = c.reservation_refresh),
+            ("reservation_setup_timeout", |c| c.reservation_setup_timeout = Duration::from_secs(7)),
         ];
         for (field, mutate) in cases {
             let mut c = base.clone();

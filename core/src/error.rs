@@ -64,8 +64,9 @@ pub enum Error {
     UnknownPeerKey(NodeId),
     /// The identity's 2^32 sequence numbers are spent: the node needs a new identity.
     SequenceExhausted,
-    /// No open flow has this id (never opened, closed, expired, lost or preempted: the
-    /// node's [`crate::Event::FlowClosed`] or [`crate::Event::FlowPreempted`] says which).
+    /// No open flow has this id (never opened, closed, refused, expired, lost or preempted:
+    /// the node's [`crate::Event::FlowRefused`], [`crate::Event::FlowClosed`] or
+    /// [`crate::Event::FlowPreempted`] says which).
     UnknownFlow(u32),
     /// A BLE data channel number above 36.
     InvalidChannel(u8),
@@ -73,6 +74,9 @@ pub enum Error {
     InvalidInterference(u8),
     /// BLE radio optimisation is turned off ([`crate::ble::BleConfig::enabled`]).
     BleDisabled,
+    /// The flow's reservation is still pending: wait for [`crate::Event::FlowAdmitted`]
+    /// before sending on it.
+    FlowPending(u32),
 }
 
 impl fmt::Display for Error {
@@ -100,6 +104,7 @@ impl fmt::Display for Error {
                 write!(f, "invalid interference on channel {c}: must be a fraction in 0..=1")
             }
             Error::BleDisabled => f.write_str("BLE radio optimisation is disabled in the configuration"),
+            Error::FlowPending(id) => write!(f, "flow {id} is not admitted yet"),
         }
     }
 }

@@ -1,10 +1,13 @@
 //! QoS flows as the application sees them: why a flow was refused, why it ended, the local
 //! congestion level, and the link-management advice of the backbone.
 //!
-//! A flow is opened with [`crate::Node::open_flow`], used with [`crate::Node::send_on_flow`]
-//! and ended with [`crate::Node::close_flow`]; the node ends it by itself on idle timeout, on
-//! the loss of a link of its path, or by preemption under critical congestion, and says so
-//! with [`crate::Event::FlowClosed`] or [`crate::Event::FlowPreempted`].
+//! A flow is opened with [`crate::Node::open_flow`] (pending until every node of its path
+//! holds the reservation: [`crate::Event::FlowAdmitted`], or [`crate::Event::FlowRefused`]
+//! naming the refusing node and a [`ReservationRefusal`]), used with
+//! [`crate::Node::send_on_flow`] and ended with [`crate::Node::close_flow`]; the node ends it
+//! by itself on idle timeout, on the loss of a link of its path, or by preemption under
+//! critical congestion, and says so with [`crate::Event::FlowClosed`] or
+//! [`crate::Event::FlowPreempted`].
 
 use crate::routing::CongestionLevel;
 use crate::{Error, NodeId, Priority};
@@ -71,6 +74,12 @@ pub enum AdmissionError {
     },
     /// The constrained search hit its work cap before an answer.
     SearchLimit,
+    /// This node's own reservation table refused the first link of the path (other flows
+    /// through this node hold its bandwidth, or the table is full).
+    Refused {
+        /// Why.
+        reason: ReservationRefusal,
+    },
 }
 
 /// Why a flow ended without the application closing it.
@@ -85,6 +94,62 @@ pub enum FlowEnd {
         /// The other end.
         to: NodeId,
     },
+}
+
+/// Why a node of the path refused a flow's reservation ([`crate::Event::FlowRefused`]).
+/// The wire code (`RoutingUpdate` `reason` of a `Refuse`) is [`ReservationRefusal::code`].
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Hash)]
+pub enum ReservationRefusal {
+    /// The refusing node's link to the next hop lacks the bandwidth (its capacity minus the
+    /// reservations it already holds on that link).
+    InsufficientBandwidth,
+    /// The refusing node's reservation table is full ([`crate::Config::max_reservations`]).
+    TableFull,
+    /// The refusing node has no confirmed link to the next node of the path.
+    NoLink,
+    /// The refusing node is congested at a level that admits no new flow of this priority.
+    Congested,
+    /// The destination found the path's summed link latency above the flow's bound.
+    Latency,
+    /// No answer came back within [`crate::Config::reservation_setup_timeout`] (reported by
+    /// the source itself, never sent).
+    Timeout,
+}
+
+impl ReservationRefusal {
+    /// The wire code, `1 ..= 6`.
+    pub const fn code(self) -> u8 {
+        match self {
+            ReservationRefusal::InsufficientBandwidth => 1,
+            ReservationRefusal::TableFull => 2,
+            ReservationRefusal::NoLink => 3,
+            ReservationRefusal::Congested => 4,
+            ReservationRefusal::Latency => 5,
+            ReservationRefusal::Timeout => 6,
+        }
+    }
+
+    /// Parses a wire code.
+    pub const fn from_code(code: u8) -> Option<Self> {
+        Some(match code {
+            1 => ReservationRefusal::InsufficientBandwidth,
+            2 => ReservationRefusal::TableFull,
+            3 => ReservationRefusal::NoLink,
+            4 => ReservationRefusal::Congested,
+            5 => ReservationRefusal::Latency,
+            6 => ReservationRefusal::Timeout,
+            _ => return None,
+        })
+    }
+}
+
+/// Where a flow's reservation stands ([`crate::Node::flow_state`]).
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Hash)]
+pub enum FlowState {
+    /// `Reserve` sent along the path; waiting for `Confirm` or `Refuse`.
+    Pending,
+    /// Every node of the path holds the reservation ([`crate::Event::FlowAdmitted`]).
+    Admitted,
 }
 
 /// Why a flow was preempted.

@@ -56,11 +56,18 @@ pub enum DropReason {
     RelayTableFull,
     /// A frame of a kind this node cannot act on yet (kept for metrics, relayed if flooded).
     Unhandled,
+    /// A reservation message whose path does not name this node at its `hop`, or that did
+    /// not come from the neighbour the path puts before (or after) it.
+    ReservationMisrouted,
+    /// A `Confirm`, `Refuse` or `Teardown` for a reservation this node does not hold.
+    UnknownReservation,
+    /// Flow traffic beyond its reservation's rate and burst at a forwarding hop (policing).
+    Policed,
 }
 
 impl DropReason {
     /// Every reason, in counter order.
-    pub const ALL: [DropReason; 26] = [
+    pub const ALL: [DropReason; 29] = [
         DropReason::Truncated,
         DropReason::UnsupportedVersion,
         DropReason::UnknownKind,
@@ -87,6 +94,9 @@ impl DropReason {
         DropReason::EventQueueFull,
         DropReason::RelayTableFull,
         DropReason::Unhandled,
+        DropReason::ReservationMisrouted,
+        DropReason::UnknownReservation,
+        DropReason::Policed,
     ];
 
     /// A stable snake_case name, for logs and metric labels.
@@ -118,6 +128,9 @@ impl DropReason {
             DropReason::EventQueueFull => "event_queue_full",
             DropReason::RelayTableFull => "relay_table_full",
             DropReason::Unhandled => "unhandled",
+            DropReason::ReservationMisrouted => "reservation_misrouted",
+            DropReason::UnknownReservation => "unknown_reservation",
+            DropReason::Policed => "policed",
         }
     }
 
@@ -238,6 +251,10 @@ pub struct Metrics {
     pub neighbours_lost: u64,
     /// Events emitted.
     pub events: u64,
+    /// Reservation messages (`RoutingUpdate`) this node sent.
+    pub reservation_messages: u64,
+    /// Reservations this node dropped because nothing refreshed them (soft-state expiry).
+    pub reservations_expired: u64,
     /// Dropped input, by reason.
     pub drops: DropCounts,
     /// Frames rejected by the security layer (secured nodes only), by reason.

@@ -194,6 +194,22 @@ pub enum Event {
         /// Why.
         reason: crate::flow::FlowEnd,
     },
+    /// Every node of the path of a QoS flow this node opened holds its reservation (the
+    /// destination's `Confirm` came back): the flow is admitted.
+    FlowAdmitted {
+        /// The flow.
+        flow: crate::flow::FlowId,
+    },
+    /// A node of the path refused the reservation of a QoS flow this node opened, or no
+    /// answer came in time; the flow is gone (its id is unknown from now on).
+    FlowRefused {
+        /// The flow.
+        flow: crate::flow::FlowId,
+        /// Why.
+        reason: crate::flow::ReservationRefusal,
+        /// The refusing node (this node itself for a timeout).
+        at: NodeId,
+    },
     /// A QoS flow this node opened was preempted under critical congestion; its
     /// reservation is released.
     FlowPreempted {

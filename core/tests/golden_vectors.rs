@@ -12,9 +12,10 @@ use std::fmt::Write as _;
 use blemesh_core::wire::link::{CTRL_FRAGMENT, CTRL_WHOLE, Fragment, FragmentHeader};
 use blemesh_core::wire::messages::{
     AckBody, Announcement, BATTERY_UNKNOWN, ElectionBody, ElectionOp, Heartbeat, LinkAckEntry, LinkAckHeader, LinkEntry,
-    MAX_HEARTBEAT_NEIGHBOURS, MAX_LINK_ACKS, RoutingControl, RoutingOp, TopologyHeader,
+    MAX_HEARTBEAT_NEIGHBOURS, MAX_LINK_ACKS, TopologyHeader,
 };
 use blemesh_core::wire::reassembly::{Reassembler, Reassembly};
+use blemesh_core::wire::reservation::{ReservationHeader, ReservationOp};
 use blemesh_core::wire::{
     FRAGMENT_HEADER_LEN, FRAME_HEADER_LEN, Fragmenter, Frame, FrameHeader, Kind, LinkPdu, Message, VERSION,
     encode_frame, flags,
@@ -265,23 +266,28 @@ fn topology_frame() -> Vec<u8> {
     frame(&h, &[head.as_bytes(), entries.as_bytes()])
 }
 
-fn routing_body() -> RoutingControl {
-    RoutingControl {
-        op: RoutingOp::Reserve as u8,
+fn routing_parts() -> (ReservationHeader, [U64; 3]) {
+    let head = ReservationHeader {
+        op: ReservationOp::Reserve as u8,
         reason: 0,
         priority: Priority::High as u8,
+        path_len: 3,
+        hop: 1,
         reserved: 0,
+        max_latency_ms: U16::new(50),
         flow_id: U32::new(0xcafe_0001),
         bandwidth_kbps: U32::new(64),
-        max_latency_ms: U16::new(50),
-        min_reliability: 200,
-        max_loss: 13,
-    }
+        latency_ms: U16::new(15),
+        reserved2: U16::new(0),
+        at: U64::new(0),
+    };
+    (head, [U64::new(A.0), U64::new(B.0), U64::new(D.0)])
 }
 
 fn routing_frame() -> Vec<u8> {
-    let h = FrameHeader::new(Kind::RoutingUpdate, Priority::High, 8, A, Destination::Node(D), 0x1234_567a);
-    frame(&h, &[routing_body().as_bytes()])
+    let (head, path) = routing_parts();
+    let h = FrameHeader::new(Kind::RoutingUpdate, Priority::Critical, 1, A, Destination::Node(B), 0x1234_567a);
+    frame(&h, &[head.as_bytes(), path.as_bytes()])
 }
 
 fn game_data_broadcast_frame() -> Vec<u8> {
@@ -505,13 +511,14 @@ fn routing_update() {
     let bytes = routing_frame();
     assert_bytes("routing_update", &bytes);
     let v = vector("routing_update");
-    let f = check_header(&v, Kind::RoutingUpdate, 0x01, 8, 0, A, Destination::Node(D), 0x1234_567a);
+    let f = check_header(&v, Kind::RoutingUpdate, 0x00, 1, 0, A, Destination::Node(B), 0x1234_567a);
     let Message::RoutingUpdate(r) = Message::parse(&f).unwrap() else { panic!("not routing") };
-    assert_eq!(*r, routing_body());
-    assert_eq!(RoutingOp::from_u8(r.op), Some(RoutingOp::Reserve));
-    assert_eq!((r.reason, r.priority, r.reserved), (0, 1, 0));
-    assert_eq!((r.flow_id.get(), r.bandwidth_kbps.get()), (0xcafe_0001, 64));
-    assert_eq!((r.max_latency_ms.get(), r.min_reliability, r.max_loss), (50, 200, 13));
+    assert_eq!(*r.head, routing_parts().0);
+    assert_eq!(r.op(), ReservationOp::Reserve);
+    assert_eq!((r.head.reason, r.head.priority, r.head.path_len, r.head.hop), (0, 1, 3, 1));
+    assert_eq!((r.head.flow_id.get(), r.head.bandwidth_kbps.get()), (0xcafe_0001, 64));
+    assert_eq!((r.head.max_latency_ms.get(), r.head.latency_ms.get(), r.head.at.get()), (50, 15, 0));
+    assert_eq!((r.source(), r.node(1), r.destination()), (A, B, D));
 }
 
 #[test]
@@ -787,8 +794,16 @@ fn documented_rejections() {
     frame_case("heartbeat", 29, 101, DropReason::MalformedBody);
     frame_case("announcement", 30, 0xfe, DropReason::MalformedBody);
     frame_case("topology_update", 32, 3, DropReason::MalformedBody);
-    frame_case("routing_update", 28, 7, DropReason::MalformedBody);
-    frame_case("routing_update", 30, 4, DropReason::MalformedBody);
+    frame_case("routing_update", 28, 7, DropReason::MalformedBody); // op
+    frame_case("routing_update", 30, 4, DropReason::MalformedBody); // priority
+    frame_case("routing_update", 31, 17, DropReason::MalformedBody); // path_len above 16
+    frame_case("routing_update", 31, 2, DropReason::MalformedBody); // path_len disagrees
+    frame_case("routing_update", 32, 0, DropReason::MalformedBody); // Reserve to the source
+    frame_case("routing_update", 33, 1, DropReason::MalformedBody); // reserved
+    frame_case("routing_update", 29, 1, DropReason::MalformedBody); // reason on a Reserve
+    frame_case("routing_update", 43, 0, DropReason::MalformedBody); // bandwidth 0
+    frame_case("routing_update", 47, 1, DropReason::MalformedBody); // reserved2
+    frame_case("routing_update", 55, 1, DropReason::MalformedBody); // `at` on a Reserve
     frame_case("election", 28, 5, DropReason::MalformedBody);
     frame_case("election", 29, 2, DropReason::MalformedBody);
     frame_case("election", 31, 2, DropReason::MalformedBody);

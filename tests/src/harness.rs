@@ -76,6 +76,8 @@ pub struct Harness {
     /// Nodes that silently drop every multi-hop frame they should pass on (while still
     /// sending heartbeats and link acknowledgements, so their neighbours believe them).
     pub black_holes: Vec<bool>,
+    /// Frames of these kinds are lost on every link (whole PDUs and first fragments).
+    pub lost_kinds: Vec<blemesh_core::wire::Kind>,
     ids: Vec<NodeId>,
     cfg: HarnessConfig,
     rng: ChaCha8Rng,
@@ -118,6 +120,7 @@ impl Harness {
             transmitted: vec![Vec::new(); n],
             record_transmissions: false,
             black_holes: vec![false; n],
+            lost_kinds: Vec::new(),
             ids,
             cfg,
             rng,
@@ -301,6 +304,9 @@ impl Harness {
                     if self.black_holes[i] && passes_on(&bytes, self.ids[i]) {
                         continue;
                     }
+                    if kind_of(&bytes).is_some_and(|k| self.lost_kinds.contains(&k)) {
+                        continue;
+                    }
                     let lost = self.cfg.loss > 0.0 && (self.rng.next_u64() as f64 / u64::MAX as f64) < self.cfg.loss;
                     let jitter_us = self.cfg.jitter.as_micros() as u64;
                     let extra = if jitter_us == 0 { 0 } else { self.rng.next_u64() % jitter_us };
@@ -327,6 +333,17 @@ impl Harness {
             }
         }
     }
+}
+
+/// The kind of the frame a link PDU carries (whole, or its first fragment).
+fn kind_of(pdu: &[u8]) -> Option<blemesh_core::wire::Kind> {
+    use blemesh_core::wire::LinkPdu;
+    let frame = match LinkPdu::new_checked(pdu, usize::MAX) {
+        Ok(LinkPdu::Whole(f)) => f,
+        Ok(LinkPdu::Fragment(f)) if f.index == 0 => f.chunk,
+        _ => return None,
+    };
+    frame.get(1).and_then(|k| blemesh_core::wire::Kind::from_u8(*k))
 }
 
 /// Whether a link PDU carries a multi-hop frame that `me` did not originate (a fragment of

@@ -1,10 +1,12 @@
 //! QoS flows driven by the node in the harness: admission against the max-flow bound and
 //! the constrained search, refusals with their reason, data on the reserved path, release on
 //! close, idle timeout and link loss, adaptive admission and preemption by congestion.
+//! Reservations along the path (several sources, hop refusals, teardown, soft state) are in
+//! `mesh_reservations.rs`.
 
 use std::time::Duration;
 
-use blemesh_core::flow::{AdmissionError, FlowEnd, QosViolation};
+use blemesh_core::flow::{AdmissionError, FlowEnd, FlowId, FlowState, QosViolation};
 use blemesh_core::routing::{CongestionLevel, QosConstraints};
 use blemesh_core::wire::{Frame, Kind, LinkPdu};
 use blemesh_core::{Error, Event, LinkId, NodeId, Priority, Qos};
@@ -34,6 +36,17 @@ fn bandwidth(priority: Priority, kbps: u32) -> QosConstraints {
 
 fn events(h: &Harness, i: usize) -> Vec<Event> {
     h.events[i].iter().map(|(_, e)| *e).collect()
+}
+
+/// Node `i` opens a flow to `to` and waits until the path admits it.
+fn admitted(h: &mut Harness, i: usize, to: usize, c: QosConstraints) -> FlowId {
+    let f = h.open_flow(i, to, c).expect("admitted locally");
+    assert_eq!(h.nodes[i].flow_state(f), Some(FlowState::Pending));
+    assert_eq!(h.send_on_flow(i, f, b"early"), Err(Error::FlowPending(f)));
+    h.run_for(Duration::from_millis(300));
+    assert!(events(h, i).contains(&Event::FlowAdmitted { flow: f }), "{:?}", events(h, i));
+    assert_eq!(h.nodes[i].flow_state(f), Some(FlowState::Admitted));
+    f
 }
 
 #[test]
@@ -89,7 +102,7 @@ fn flows_are_admitted_up_to_the_capacity_and_refused_with_the_reason() {
 #[test]
 fn data_on_a_flow_leaves_by_its_first_hop_and_arrives() {
     let mut h = diamond();
-    let f = h.open_flow(0, 3, bandwidth(Priority::High, 50)).unwrap();
+    let f = admitted(&mut h, 0, 3, bandwidth(Priority::High, 50));
     let relay = (h.nodes[0].flow(f).unwrap().path[1].0 - 1) as usize;
     h.record_transmissions = true;
     for k in 0..5u8 {
@@ -114,8 +127,8 @@ fn data_on_a_flow_leaves_by_its_first_hop_and_arrives() {
 #[test]
 fn flows_end_on_idle_timeout_and_on_the_loss_of_a_link_of_their_path() {
     let mut h = diamond();
-    let idle = h.open_flow(0, 3, bandwidth(Priority::Normal, 10)).unwrap();
-    let busy = h.open_flow(0, 3, bandwidth(Priority::Normal, 10)).unwrap();
+    let idle = admitted(&mut h, 0, 3, bandwidth(Priority::Normal, 10));
+    let busy = admitted(&mut h, 0, 3, bandwidth(Priority::Normal, 10));
     for _ in 0..12 {
         h.send_on_flow(0, busy, b"still here").unwrap();
         h.run_for(Duration::from_secs(1));

@@ -29,6 +29,9 @@ mod outlook;
 #[cfg(test)]
 mod properties;
 mod receive;
+#[cfg(test)]
+mod reservation_tests;
+mod reservations;
 mod routing;
 mod secure;
 #[cfg(test)]
@@ -123,6 +126,8 @@ pub struct Occupancy {
     pub known_nodes: usize,
     /// Acknowledged messages waiting for their acknowledgement.
     pub pending_acks: usize,
+    /// Reservations held for flows through this node.
+    pub reservations: usize,
 }
 
 impl Occupancy {
@@ -139,6 +144,7 @@ impl Occupancy {
             ("event_queue", self.event_queue, config.event_queue),
             ("known_nodes", self.known_nodes, config.max_nodes),
             ("pending_acks", self.pending_acks, config.max_pending_acks),
+            ("reservations", self.reservations, config.max_reservations),
         ];
         match caps.iter().find(|(_, used, cap)| used > cap) {
             Some((name, _, _)) => Err(name),
@@ -205,7 +211,7 @@ impl Node {
             topology_shape: election::Shape::default(),
             partitions: crate::partition::PartitionTracker::new(me),
             overheard: Vec::new(),
-            flows: flows::Flows::default(),
+            flows: flows::Flows::new(&config),
             predictor: crate::routing::LinkPredictor::new(),
             advised_drops: Vec::new(),
             ble: crate::ble::BleOptimizer::new(config.ble.clone(), config.max_links, now),
@@ -279,6 +285,7 @@ impl Node {
         self.reassembly.forget_link(link);
         self.outbox.forget_link(link);
         self.ble_link_down(link);
+        self.reservations_on_links();
         Ok(())
     }
 
@@ -398,6 +405,7 @@ impl Node {
             event_queue: self.outbox.events.len(),
             known_nodes: self.registry.len(),
             pending_acks: self.pending_acks.len(),
+            reservations: self.flows.table.len(),
         }
     }
 

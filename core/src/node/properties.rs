@@ -3,8 +3,9 @@
 //! generator builds well-formed heartbeats (so links get confirmed) and flooded frames.
 //!
 //! Invariants checked after every operation: no panic; every bounded structure within its
-//! configured cap; every transmit within its link's MTU; deadlines never in the past; no
-//! payload delivered twice; API misuse answered with an error, never a panic.
+//! configured cap (the reservation table included); every reservation held names this node
+//! at its hop, once per flow; every transmit within its link's MTU; deadlines never in the
+//! past; no payload delivered twice; API misuse answered with an error, never a panic.
 
 use alloc::collections::BTreeSet;
 use alloc::vec::Vec;
@@ -14,7 +15,9 @@ use bolero::TypeGenerator;
 use zerocopy::IntoBytes;
 use zerocopy::network_endian::{U16, U32, U64};
 
+use crate::routing::QosConstraints;
 use crate::wire::messages::Heartbeat;
+use crate::wire::reservation::ReservationHeader;
 use crate::wire::{FrameHeader, Kind, encode_frame};
 use crate::{Config, Destination, Instant, LinkId, LinkReport, Node, NodeId, Output, Priority, Qos};
 
@@ -29,6 +32,11 @@ enum Op {
     Flood { link: u8, origin: u8, seq: u8, kind: u8, ttl: u8, dst: u8, body: Vec<u8> },
     Send { to: u8, len: u16 },
     Broadcast { len: u16, ttl: u8 },
+    /// A reservation message from a peer: path of 2–4 nodes drawn from this node and peers
+    /// 1–4, any op, hop, reason and `at` (well-formed or not), flow id 1 or 2.
+    Reservation { link: u8, sender: u8, seq: u8, op: u8, hop: u8, ids: [u8; 4], len: u8, bw: u8, reason: u8 },
+    /// This node opens a flow (refused without routes, admitted or pending with them).
+    OpenFlow { to: u8, bw: u8 },
 }
 
 const ME: NodeId = NodeId(1000);
@@ -52,6 +60,7 @@ fn node_survives_arbitrary_inputs_within_its_caps() {
         config.max_pending_relays = 4;
         config.max_reassemblies = 2;
         config.max_nodes = 8;
+        config.max_reservations = 3;
         let mut node = Node::new(config.clone(), Instant::ZERO).unwrap();
         let mut now = Instant::ZERO;
         let mut mtus = [0u16; 8];
@@ -119,7 +128,54 @@ fn node_survives_arbitrary_inputs_within_its_caps() {
                     let payload = alloc::vec![9u8; usize::from(*len % 3000)];
                     node.broadcast(now, &payload, Qos::default().with_ttl(*ttl)).map(|_| ())
                 }
+                Op::Reservation { link: l, sender, seq, op, hop, ids, len, bw, reason } => {
+                    let from = u64::from(*sender % 4) + 1;
+                    let (op, mut hop) = (op % 7, hop % 5);
+                    let id = |i: u8| if i % 5 == 0 { ME.0 } else { u64::from(i % 5) };
+                    let mut path: Vec<U64> = ids[..2 + usize::from(*len % 3)].iter().map(|i| U64::new(id(*i))).collect();
+                    if reason & 16 != 0 {
+                        // Aligned: this node at `hop`, the sender beside it on the right side.
+                        let third = U64::new(u64::from(ids[0] % 4) + 1);
+                        let (f, me) = (U64::new(from), U64::new(ME.0));
+                        path = match (matches!(op, 1 | 4 | 5), len % 2 == 0) {
+                            (true, true) => alloc::vec![f, me, third],
+                            (true, false) => alloc::vec![f, me],
+                            (false, true) => alloc::vec![third, me, f],
+                            (false, false) => alloc::vec![me, f],
+                        };
+                        hop = path.iter().position(|n| n.get() == ME.0).unwrap_or(0) as u8;
+                    }
+                    let n = path.len();
+                    // The sender's link when it is a neighbour, so aligned messages get through.
+                    let on = node.neighbours().find(|l| l.peer.0 == from).map_or(link(l), |l| l.link);
+                    let head = ReservationHeader {
+                        op,
+                        reason: reason % 8,
+                        priority: 1,
+                        path_len: n as u8,
+                        hop,
+                        reserved: 0,
+                        max_latency_ms: U16::new(0),
+                        flow_id: U32::new(1 + u32::from(bw % 2)),
+                        bandwidth_kbps: U32::new(1 + u32::from(*bw)),
+                        latency_ms: U16::new(0),
+                        reserved2: U16::new(0),
+                        at: U64::new(if reason & 8 != 0 { path[0].get() } else { 0 }),
+                    };
+                    let bytes = frame(Kind::RoutingUpdate, from, ME, 1000 + u32::from(*seq), 1, &[head.as_bytes(), path.as_bytes()]);
+                    node.handle_receive(now, on, &bytes)
+                }
+                Op::OpenFlow { to, bw } => {
+                    let c = QosConstraints { min_bandwidth_kbps: 1 + u32::from(*bw), ..QosConstraints::new(Priority::High) };
+                    let _ = node.open_flow(now, NodeId(u64::from(*to % 4) + 1), c);
+                    Ok(())
+                }
             };
+            let mut keys = BTreeSet::new();
+            for r in node.reservations().iter() {
+                assert_eq!(r.path()[usize::from(r.hop)], ME, "{r:?}");
+                assert!(keys.insert((r.source(), r.flow)), "one entry per flow: {r:?}");
+            }
             if now > Instant::ZERO {
                 let earlier = Instant::from_micros(now.as_micros() - 1);
                 assert!(node.handle_timeout(earlier).is_err(), "time going backwards is refused");

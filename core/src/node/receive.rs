@@ -144,9 +144,13 @@ impl Node {
                 self.on_ack(now, origin, ack.acked_seq.get());
                 true
             }
+            Message::RoutingUpdate(msg) if to_me => {
+                if let Err(reason) = self.on_reservation(now, link, origin, msg) {
+                    self.metrics.drop(reason);
+                }
+                true
+            }
             Message::GameData { .. } | Message::Ack(_) => true,
-            // Routing-control messages are flooded faithfully; the node does not act on them
-            // yet (QoS reservations), which is counted.
             _ => false,
         };
         if !handled && for_me {

@@ -161,7 +161,8 @@ impl Node {
             return true;
         }
         let priority = header.priority();
-        let Some(i) = self.route_link(dest, priority, Some(from)) else { return false };
+        let Ok(pinned) = self.police_flow_frame(now, frame, bytes.len()) else { return true };
+        let Some(i) = pinned.or_else(|| self.route_link(dest, priority, Some(from))) else { return false };
         let mut copy = core::mem::take(&mut self.scratch);
         copy.clear();
         copy.extend_from_slice(bytes);

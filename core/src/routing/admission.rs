@@ -19,7 +19,7 @@
 //! not); capacity may also shrink under existing flows. Then non-critical flows through each
 //! critical node are preempted, lowest priority first, most recently admitted first, until
 //! the node is below critical; the preempted flows are returned so the node can notify their
-//! sources (`RoutingOp::Preempt`).
+//! sources.
 //!
 //! Reservations end on [`Admission::release`] (completion), on [`Admission::expire`] (no
 //! refresh within the flow's timeout) and on [`Admission::on_topology`] (a link of the path

@@ -25,7 +25,6 @@ use alloc::collections::BinaryHeap;
 use alloc::vec::Vec;
 use core::cmp::Reverse;
 
-use crate::wire::messages::RoutingControl;
 use crate::{NodeId, Priority};
 
 use super::graph::{Graph, unreliability_micros};
@@ -52,18 +51,6 @@ impl QosConstraints {
     /// No constraint at `priority`.
     pub const fn new(priority: Priority) -> Self {
         QosConstraints { max_latency_ms: None, min_bandwidth_kbps: 0, max_loss: None, min_reliability: None, priority }
-    }
-
-    /// The constraints carried by a reservation request (0 latency / 0 reliability /
-    /// 255 loss mean "none"; reliability and loss are scaled by 255).
-    pub fn from_control(c: &RoutingControl) -> Self {
-        QosConstraints {
-            max_latency_ms: (c.max_latency_ms.get() != 0).then(|| u32::from(c.max_latency_ms.get())),
-            min_bandwidth_kbps: c.bandwidth_kbps.get(),
-            max_loss: (c.max_loss != 255).then(|| f64::from(c.max_loss) / 255.0),
-            min_reliability: (c.min_reliability != 0).then(|| f64::from(c.min_reliability) / 255.0),
-            priority: Priority::from_bits(c.priority),
-        }
     }
 
     /// The required delivery probability: the stricter of both bounds, `None` if unbounded.
@@ -244,7 +231,6 @@ impl ConstrainedSearch {
 mod tests {
     use super::*;
     use crate::routing::graph::LinkMetrics;
-    use zerocopy::network_endian::{U16, U32};
 
     /// 1 → 4 three ways: via 2 (fast, lossy), via 3 (slow, reliable), via 5 (thin).
     fn graph() -> Graph {
@@ -304,24 +290,8 @@ mod tests {
     }
 
     #[test]
-    fn constraints_from_the_wire() {
-        let ctl = RoutingControl {
-            op: 1,
-            reason: 0,
-            priority: 0,
-            reserved: 0,
-            flow_id: U32::new(7),
-            bandwidth_kbps: U32::new(250),
-            max_latency_ms: U16::new(80),
-            min_reliability: 204,
-            max_loss: 255,
-        };
-        let c = QosConstraints::from_control(&ctl);
-        assert_eq!(c.max_latency_ms, Some(80));
-        assert_eq!(c.min_bandwidth_kbps, 250);
-        assert_eq!(c.max_loss, None);
-        assert_eq!(c.min_reliability, Some(0.8));
-        assert_eq!(c.priority, Priority::Critical);
+    fn reliability_bounds_combine() {
+        let c = QosConstraints { min_reliability: Some(0.8), ..QosConstraints::new(Priority::Critical) };
         assert_eq!(c.unreliability_budget(), Some(223_144));
         let loose = QosConstraints { max_loss: Some(0.5), min_reliability: Some(0.3), ..c };
         assert_eq!(loose.required_reliability(), Some(0.5));

@@ -10,6 +10,7 @@
 //! * [`constrained`]: exact QoS-constrained path search.
 //! * [`maxflow`]: Dinic maximum flow over bandwidth capacities.
 //! * [`admission`]: bandwidth reservations, congestion levels, preemption.
+//! * [`reservations`]: the per-hop soft-state reservation table with its policing buckets.
 //! * [`backbone`](mod@backbone): degree-capped minimum spanning backbone (keep/drop links).
 //! * [`predict`]: Holt forecasts of load and signal, failure risk, route ranking, handoff.
 //! * [`router`]: database, graph and table kept in step; the node's entry point.
@@ -22,6 +23,7 @@ pub mod lsdb;
 pub mod maxflow;
 pub mod policy;
 pub mod predict;
+pub mod reservations;
 pub mod router;
 pub mod spf;
 pub mod table;
@@ -39,6 +41,7 @@ pub use lsdb::{Advert, InsertOutcome, LinkAdvert, LinkStateDb};
 pub use maxflow::MaxFlow;
 pub use policy::{PathCost, Policy};
 pub use predict::{Holt, LinkPredictor, LinkTrend, RouteOutlook};
+pub use reservations::{HopReservation, ReservationTable};
 pub use router::Router;
 pub use spf::Spf;
 pub use table::{Route, RouteEntry, RouteStats, RoutingTable};

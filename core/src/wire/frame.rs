@@ -105,7 +105,8 @@ impl<'a> Frame<'a> {
             return Err(DropReason::UnsupportedVersion);
         }
         let kind = Kind::from_u8(header.kind).ok_or(DropReason::UnknownKind)?;
-        if header.flags & flags::RESERVED != 0 {
+        // FLOW marks reserved-flow data: meaningless (so reserved) on any other kind.
+        if header.flags & flags::RESERVED != 0 || (header.flags & flags::FLOW != 0 && kind != Kind::GameData) {
             return Err(DropReason::ReservedBits);
         }
         if bytes.len() > max_len {

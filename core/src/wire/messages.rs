@@ -115,63 +115,6 @@ pub struct LinkEntry {
     pub rssi: I16,
 }
 
-/// [`Kind::RoutingUpdate`]: QoS reservation and route maintenance.
-#[derive(FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned, Clone, Copy, Debug, PartialEq, Eq)]
-#[repr(C)]
-pub struct RoutingControl {
-    /// Operation, a [`RoutingOp`].
-    pub op: u8,
-    /// Reason code of a refusal, preemption or route error (0 = none).
-    pub reason: u8,
-    /// Priority of the flow.
-    pub priority: u8,
-    /// Zero in version 1.
-    pub reserved: u8,
-    /// Flow identifier chosen by the flow's source.
-    pub flow_id: U32,
-    /// Bandwidth to reserve, kbit/s.
-    pub bandwidth_kbps: U32,
-    /// Latency bound, milliseconds (0 = none).
-    pub max_latency_ms: U16,
-    /// Minimum path reliability, 0..=255 (0 = none).
-    pub min_reliability: u8,
-    /// Maximum loss rate, 0..=255 (255 = none).
-    pub max_loss: u8,
-}
-
-/// Operations of a [`RoutingControl`] body.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-#[repr(u8)]
-pub enum RoutingOp {
-    /// Ask the nodes of a path to reserve bandwidth.
-    Reserve = 1,
-    /// The destination confirms a reservation.
-    ReserveAccepted = 2,
-    /// A node on the path refuses a reservation.
-    ReserveRefused = 3,
-    /// The source releases a reservation.
-    Release = 4,
-    /// A node preempts a reservation under critical congestion.
-    Preempt = 5,
-    /// A node cannot forward towards the destination any more.
-    RouteError = 6,
-}
-
-impl RoutingOp {
-    /// Parses the op byte.
-    pub const fn from_u8(v: u8) -> Option<Self> {
-        Some(match v {
-            1 => RoutingOp::Reserve,
-            2 => RoutingOp::ReserveAccepted,
-            3 => RoutingOp::ReserveRefused,
-            4 => RoutingOp::Release,
-            5 => RoutingOp::Preempt,
-            6 => RoutingOp::RouteError,
-            _ => return None,
-        })
-    }
-}
-
 /// Prefix of a [`Kind::GameData`] body whose frame has [`crate::wire::flags::ACK_REQUESTED`]:
 /// the end-to-end message number. Every attempt to deliver one message is a new frame (new
 /// `seq`, so relays that dropped an earlier attempt as a duplicate forward the retry) carrying
@@ -262,8 +205,8 @@ pub enum Message<'a> {
     Heartbeat(&'a Heartbeat, &'a [U64]),
     /// See [`TopologyHeader`]; the entries follow.
     TopologyUpdate(&'a TopologyHeader, &'a [LinkEntry]),
-    /// See [`RoutingControl`].
-    RoutingUpdate(&'a RoutingControl),
+    /// A hop-by-hop reservation message (header and explicit path).
+    RoutingUpdate(super::reservation::ReservationMsg<'a>),
     /// Application payload. With [`crate::wire::flags::ACK_REQUESTED`] the body starts with
     /// an [`E2eHeader`] and `msg_seq` is its message number; without it, the body is all
     /// payload and `msg_seq` is `None`.
@@ -318,13 +261,7 @@ impl<'a> Message<'a> {
                 }
                 Message::TopologyUpdate(head, entries)
             }
-            Kind::RoutingUpdate => {
-                let r: &RoutingControl = exact(body)?;
-                if RoutingOp::from_u8(r.op).is_none() || r.priority > 3 {
-                    return Err(DropReason::MalformedBody);
-                }
-                Message::RoutingUpdate(r)
-            }
+            Kind::RoutingUpdate => Message::RoutingUpdate(super::reservation::ReservationMsg::new_checked(body)?),
             Kind::GameData if frame.header().flags & super::flags::ACK_REQUESTED != 0 => {
                 let (e2e, payload) = E2eHeader::ref_from_prefix(body).map_err(|_| DropReason::MalformedBody)?;
                 Message::GameData { msg_seq: Some(e2e.msg_seq.get()), payload }
@@ -372,7 +309,7 @@ mod tests {
         assert_eq!(size_of::<Heartbeat>(), 20);
         assert_eq!(size_of::<TopologyHeader>(), 8);
         assert_eq!(size_of::<LinkEntry>(), 16);
-        assert_eq!(size_of::<RoutingControl>(), 16);
+        assert_eq!(size_of::<super::super::reservation::ReservationHeader>(), 28);
         assert_eq!(size_of::<AckBody>(), 8);
         assert_eq!(size_of::<ElectionBody>(), 28);
         assert_eq!(size_of::<LinkAckHeader>(), 4);

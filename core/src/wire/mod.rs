@@ -17,6 +17,7 @@ pub mod frame;
 pub mod link;
 pub mod messages;
 pub mod reassembly;
+pub mod reservation;
 
 #[cfg(test)]
 mod properties;
@@ -46,7 +47,7 @@ pub enum Kind {
     Heartbeat = 2,
     /// Flooded link-state advert: a node's confirmed neighbours and their metrics.
     TopologyUpdate = 3,
-    /// Routing control: reservations, releases, preemption, route errors.
+    /// Routing control: hop-by-hop bandwidth reservations ([`reservation`]).
     RoutingUpdate = 4,
     /// Application payload, unicast or broadcast.
     GameData = 5,
@@ -90,6 +91,10 @@ pub mod flags {
     /// broadcast (only its destination delivers it). Retries that must get around broken or
     /// hostile routes use it.
     pub const FLOODED: u8 = 0b0000_1000;
+    /// A unicast `GameData` frame of a reserved flow: nodes holding a confirmed reservation
+    /// for its (origin, destination, priority) forward it along the reserved path and police
+    /// it against the reservation's rate.
+    pub const FLOW: u8 = 0b0001_0000;
     /// Bits that must be zero in version 1.
-    pub const RESERVED: u8 = !(PRIORITY_MASK | ACK_REQUESTED | FLOODED);
+    pub const RESERVED: u8 = !(PRIORITY_MASK | ACK_REQUESTED | FLOODED | FLOW);
 }

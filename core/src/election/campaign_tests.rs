@@ -12,10 +12,11 @@ use crate::{Instant, NodeId};
 
 /// Campaign timeouts 150–300 ms (the defaults), a follower lease of 600–800 ms.
 fn leased() -> ElectionConfig {
-    let mut c = ElectionConfig::default();
-    c.lease_timeout_min = Duration::from_millis(600);
-    c.lease_timeout_max = Duration::from_millis(800);
-    c
+    ElectionConfig {
+        lease_timeout_min: Duration::from_millis(600),
+        lease_timeout_max: Duration::from_millis(800),
+        ..ElectionConfig::default()
+    }
 }
 
 #[test]
@@ -122,8 +123,7 @@ fn a_coordinator_asking_for_a_later_term_frees_its_followers() {
 #[test]
 fn a_large_component_gives_its_vote_round_more_time() {
     let r = &mut rng(25);
-    let mut cfg = ElectionConfig::default();
-    cfg.vote_round_per_member = Duration::from_millis(10);
+    let cfg = ElectionConfig { vote_round_per_member: Duration::from_millis(10), ..ElectionConfig::default() };
     let members: alloc::vec::Vec<u64> = (1..=20).collect();
     let mut n = node(1, cfg, &members, r);
     let d = n.next_deadline();

@@ -87,7 +87,7 @@ impl<S: BallotSigner, V: BallotVerifier> Election<S, V> {
         self.book.reset(self.term);
         self.metrics.elections_started += 1;
         self.reset_election_deadline(now, rng);
-        self.election_deadline = self.election_deadline + self.vote_round();
+        self.election_deadline += self.vote_round();
         let m = self.message(ElectionKind::VoteRequest, self.term, self.me);
         let s = self.broadcast(m);
         self.record_own_ballot(s);

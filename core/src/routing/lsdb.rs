@@ -202,6 +202,10 @@ impl LinkStateDb {
             }
             None => {
                 self.adverts.insert(origin, Advert { version, entries: list, received_at: now });
+                // Room for the most entries `settle` lets the heap hold, so refreshes of
+                // known origins never allocate.
+                let room = 2 * self.adverts.len() + 17;
+                self.ages.reserve(room.saturating_sub(self.ages.len()));
                 self.topology_version += 1;
                 (InsertOutcome::Changed, Some(now))
             }

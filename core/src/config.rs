@@ -78,6 +78,13 @@ pub struct Config {
     pub advert_min_gap: Duration,
     /// An advert not refreshed for this long is dropped from the topology. Default 16 s.
     pub advert_max_age: Duration,
+    /// Route recomputation hold-down: after the routing table was computed, a topology change
+    /// waits until this long after that computation before the table is recomputed (changes
+    /// within it are batched into one computation, as OSPF's SPF hold timer). The node's
+    /// [`crate::Output::Timeout`] includes the pending recomputation's deadline. Routes over
+    /// a lost link are never used meanwhile (next hops must be confirmed neighbours). Zero:
+    /// recompute at the next drain after every change. Default 200 ms.
+    pub route_holddown: Duration,
     /// Traffic moves to the backup route when a link's RSSI, extrapolated along its trend
     /// over `handoff_horizon`, falls below this. Default -90 dBm.
     pub handoff_rssi_dbm: i8,
@@ -202,6 +209,7 @@ impl Config {
             advert_interval: Duration::from_secs(5),
             advert_min_gap: Duration::from_millis(100),
             advert_max_age: Duration::from_secs(16),
+            route_holddown: Duration::from_millis(200),
             handoff_rssi_dbm: -90,
             handoff_horizon: Duration::from_secs(2),
             ack_timeout: Duration::from_millis(750),

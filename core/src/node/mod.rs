@@ -83,6 +83,8 @@ pub struct Node {
     advertised: AdvertEntries,
     last_advert: Instant,
     advert_dirty: bool,
+    /// When the routing table was last computed (the route hold-down counts from it).
+    last_route_computation: Option<Instant>,
     pending_acks: Vec<PendingAck>,
     /// Acknowledged messages recently delivered here, by (origin, message number).
     e2e_seen: DuplicateCache,
@@ -202,6 +204,7 @@ impl Node {
             advertised: AdvertEntries::new(),
             last_advert: now,
             advert_dirty: false,
+            last_route_computation: None,
             pending_acks: Vec::with_capacity(config.max_pending_acks),
             // Retries of a message arrive within its few seconds of retries: a short memory.
             e2e_seen: DuplicateCache::new(4 * config.max_pending_acks, config.seed ^ 0xe2e),

@@ -94,8 +94,8 @@ impl Node {
         if !self.trusted(origin) {
             return; // an untrusted node's links stay out of every route
         }
-        // The table is recomputed lazily (before the next route lookup or timer tick), so a
-        // burst of adverts costs one computation.
+        // The table is recomputed lazily (before the next route lookup or timer tick, at most
+        // once per `route_holddown`), so a burst of adverts costs one computation.
         self.router.handle_advert(origin, version, entries, now);
     }
 
@@ -106,9 +106,24 @@ impl Node {
         }
     }
 
-    /// Recomputes the routing table if the topology version moved; tells the application.
+    /// When a pending recomputation of the routing table is due (the topology changed since
+    /// the last one): `route_holddown` after the last computation. `None`: table current.
+    pub(super) fn next_route_computation(&self) -> Option<Instant> {
+        if !self.router.is_stale() {
+            return None;
+        }
+        Some(self.last_route_computation.map_or(self.now, |last| last + self.config.route_holddown))
+    }
+
+    /// Recomputes the routing table if the topology version moved and the hold-down since
+    /// the last computation passed; tells the application. Until then lookups use the
+    /// previous table, whose next hops are only taken while their link is confirmed.
     pub(super) fn refresh_routes(&mut self) {
+        if self.next_route_computation().is_none_or(|due| self.now < due) {
+            return;
+        }
         if self.router.refresh() {
+            self.last_route_computation = Some(self.now);
             self.metrics.route_computations += 1;
             let topology_version = self.router.lsdb().topology_version();
             self.outbox.push_event(Event::RoutesChanged { topology_version }, &mut self.metrics);

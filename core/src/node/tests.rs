@@ -212,3 +212,50 @@ fn a_broadcast_goes_to_every_confirmed_link_and_is_acknowledged_per_hop() {
     // unacknowledged too, and are retransmitted alongside.
     assert!(n.metrics().retransmissions >= 2);
 }
+
+/// After a computation, a topology change waits `route_holddown` for the next one, and the
+/// drained timeout names that deadline; a zero hold-down recomputes at once.
+#[test]
+fn route_recomputation_waits_out_the_holddown() {
+    use crate::routing::LinkAdvert;
+    let link = |n: u64| LinkAdvert {
+        neighbour: NodeId(n),
+        latency_ms: 5,
+        reliability: 255,
+        congestion: 0,
+        bandwidth_kbps: 1000,
+        rssi: -60,
+    };
+    for holddown_ms in [200u64, 0] {
+        let mut config = Config::new(ME, 5);
+        config.route_holddown = Duration::from_millis(holddown_ms);
+        let t0 = Instant::from_secs(1);
+        let mut n = Node::new(config, t0).unwrap();
+        drain(&mut n);
+        n.router.handle_links(NodeId(5), 1, [link(6)], t0);
+        n.handle_timeout(t0).unwrap();
+        assert_eq!(
+            n.metrics().route_computations,
+            1,
+            "the first change is computed at once"
+        );
+        n.router.handle_links(NodeId(5), 2, [link(7)], t0);
+        let due = t0 + Duration::from_millis(holddown_ms);
+        let (_, _, _, at) = drain(&mut n);
+        assert_eq!(at, due, "the pending recomputation is the next deadline");
+        if holddown_ms > 0 {
+            n.handle_timeout(t0 + Duration::from_millis(holddown_ms - 1))
+                .unwrap();
+            assert_eq!(n.metrics().route_computations, 1, "within the hold-down");
+        }
+        n.handle_timeout(due).unwrap();
+        assert_eq!(n.metrics().route_computations, 2);
+        let (_, _, events, at) = drain(&mut n);
+        assert!(
+            events
+                .iter()
+                .any(|e| matches!(e, Event::RoutesChanged { .. }))
+        );
+        assert!(at > due, "nothing pending once computed");
+    }
+}

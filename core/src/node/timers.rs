@@ -104,6 +104,7 @@ impl Node {
             self.reassembly.next_deadline(),
             self.next_advert(),
             self.router.lsdb().next_expiry(),
+            self.next_route_computation(),
             self.next_ack_deadline(),
             Some(self.election.next_deadline()),
             self.next_flow_expiry(),

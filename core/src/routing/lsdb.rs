@@ -15,8 +15,14 @@
 //! whose normalised entries differ from the stored ones, an origin appearing or disappearing,
 //! or a battery value changing. Re-receiving the same content (even under a newer advert
 //! version) only refreshes the advert's age.
+//!
+//! Expiry is kept in a min-heap of `(received_at, origin)` with lazy deletion: every change of
+//! an advert's `received_at` pushes its new time, superseded entries are dropped when they
+//! reach the top, so [`LinkStateDb::next_expiry`] is O(1) and [`LinkStateDb::expire`] only
+//! touches the adverts that actually expire (both ran a full scan on every timer tick).
 
-use alloc::collections::BTreeMap;
+use alloc::collections::{BTreeMap, BinaryHeap};
+use core::cmp::Reverse;
 use alloc::vec::Vec;
 use core::time::Duration;
 
@@ -90,6 +96,9 @@ pub struct LinkStateDb {
     adverts: BTreeMap<NodeId, Advert>,
     battery: BTreeMap<NodeId, u8>,
     topology_version: u64,
+    /// `(received_at, origin)` of every stored advert, plus superseded entries not yet at the
+    /// top. Invariant: after every `&mut self` method the top (if any) is current.
+    ages: BinaryHeap<Reverse<(Instant, NodeId)>>,
     /// The incoming advert's entries, built here and swapped with the stored list when they
     /// differ, so that replacing an origin's advert allocates nothing once both lists grew.
     scratch: Vec<LinkAdvert>,
@@ -103,6 +112,7 @@ impl LinkStateDb {
             adverts: BTreeMap::new(),
             battery: BTreeMap::new(),
             topology_version: 0,
+            ages: BinaryHeap::new(),
             scratch: Vec::new(),
         }
     }
@@ -176,36 +186,63 @@ impl LinkStateDb {
             }
         }
         list.sort_unstable_by_key(|e| e.neighbour);
-        let outcome = match self.adverts.get_mut(&origin) {
+        let (outcome, received_at) = match self.adverts.get_mut(&origin) {
             Some(old) if version == old.version => {
                 if old.entries == list {
-                    old.received_at = old.received_at.max(now);
-                    InsertOutcome::Refreshed
+                    let before = old.received_at;
+                    old.received_at = before.max(now);
+                    (InsertOutcome::Refreshed, (old.received_at != before).then_some(old.received_at))
                 } else {
-                    InsertOutcome::Stale
+                    (InsertOutcome::Stale, None)
                 }
             }
-            Some(old) if !version_newer(version, old.version) => InsertOutcome::Stale,
+            Some(old) if !version_newer(version, old.version) => (InsertOutcome::Stale, None),
             Some(old) => {
                 old.version = version;
+                let moved = (old.received_at != now).then_some(now);
                 old.received_at = now;
                 if old.entries == list {
-                    InsertOutcome::Refreshed
+                    (InsertOutcome::Refreshed, moved)
                 } else {
                     core::mem::swap(&mut old.entries, &mut list);
                     self.topology_version += 1;
-                    InsertOutcome::Changed
+                    (InsertOutcome::Changed, moved)
                 }
             }
             None => {
                 let entries = core::mem::take(&mut list);
                 self.adverts.insert(origin, Advert { version, entries, received_at: now });
+                // Room for the most entries `settle` lets the heap hold, so refreshes of
+                // known origins never allocate.
+                let room = 2 * self.adverts.len() + 17;
+                self.ages.reserve(room.saturating_sub(self.ages.len()));
                 self.topology_version += 1;
-                InsertOutcome::Changed
+                (InsertOutcome::Changed, Some(now))
             }
         };
         self.scratch = list;
+        if let Some(at) = received_at {
+            self.ages.push(Reverse((at, origin)));
+            self.settle();
+        }
         outcome
+    }
+
+    /// Restores the heap invariant: drops superseded entries from the top, and rebuilds the
+    /// heap from the adverts when superseded entries outnumber current ones (amortised O(1)).
+    fn settle(&mut self) {
+        if self.ages.len() > 2 * self.adverts.len() + 16 {
+            let mut ages = core::mem::take(&mut self.ages).into_vec();
+            ages.clear();
+            ages.extend(self.adverts.iter().map(|(o, a)| Reverse((a.received_at, *o))));
+            self.ages = BinaryHeap::from(ages);
+        }
+        while let Some(Reverse((at, origin))) = self.ages.peek().copied() {
+            if self.adverts.get(&origin).is_some_and(|a| a.received_at == at) {
+                break;
+            }
+            self.ages.pop();
+        }
     }
 
     /// Forgets the advert of `origin` (e.g. the node left). Returns whether one was stored.
@@ -213,16 +250,24 @@ impl LinkStateDb {
         let removed = self.adverts.remove(&origin).is_some();
         if removed {
             self.topology_version += 1;
+            self.settle();
         }
         removed
     }
 
     /// Removes every advert received more than `max_age` before `now`; returns how many.
     pub fn expire(&mut self, now: Instant) -> usize {
-        let max_age = self.max_age;
-        let before = self.adverts.len();
-        self.adverts.retain(|_, a| now.saturating_duration_since(a.received_at) <= max_age);
-        let removed = before - self.adverts.len();
+        let mut removed = 0;
+        // The top is current (invariant), so it is the oldest stored advert.
+        while let Some(Reverse((at, origin))) = self.ages.peek().copied() {
+            if now.saturating_duration_since(at) <= self.max_age {
+                break;
+            }
+            self.ages.pop();
+            self.adverts.remove(&origin);
+            removed += 1;
+            self.settle();
+        }
         if removed > 0 {
             self.topology_version += 1;
         }
@@ -231,7 +276,8 @@ impl LinkStateDb {
 
     /// When the next advert would expire, if any is stored (for the node's timer).
     pub fn next_expiry(&self) -> Option<Instant> {
-        self.adverts.values().map(|a| a.received_at + self.max_age + Duration::from_micros(1)).min()
+        let Reverse((oldest, _)) = self.ages.peek()?;
+        Some(*oldest + self.max_age + Duration::from_micros(1))
     }
 }
 
@@ -296,6 +342,52 @@ mod tests {
         assert!(db.remove(NodeId(2)));
         assert!(!db.remove(NodeId(2)));
         assert!(db.is_empty());
+    }
+
+    /// The cached expiry matches a full scan, and `expire` removes exactly the adverts a
+    /// scan would, through refreshes, time going backwards, removals and re-insertions.
+    #[test]
+    fn cached_expiry_matches_a_full_scan() {
+        let max_age = Duration::from_secs(10);
+        let mut db = LinkStateDb::new(max_age);
+        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let mut now_us: u64 = 0;
+        let mut expired_total = 0;
+        for step in 0..20_000u32 {
+            let r = next();
+            now_us += r % 40_000;
+            // Occasionally an input stamped slightly in the past.
+            let at = Instant::from_micros(now_us.saturating_sub(if r % 17 == 0 { 50_000 } else { 0 }));
+            let origin = NodeId(1 + (r >> 8) % 40);
+            let version = ((r >> 16) % 4) as u32 + step / 64;
+            match (r >> 24) % 8 {
+                0 => {
+                    db.remove(origin);
+                }
+                1 => {
+                    let now = Instant::from_micros(now_us);
+                    let by_scan =
+                        db.adverts().filter(|(_, a)| now.saturating_duration_since(a.received_at) > max_age).count();
+                    let removed = db.expire(now);
+                    assert_eq!(removed, by_scan);
+                    expired_total += removed;
+                    assert!(db.adverts().all(|(_, a)| now.saturating_duration_since(a.received_at) <= max_age));
+                }
+                _ => {
+                    db.insert(origin, version, vec![entry(1 + (r >> 32) % 3, 1, 1)], at);
+                }
+            }
+            let scan = db.adverts().map(|(_, a)| a.received_at + max_age + Duration::from_micros(1)).min();
+            assert_eq!(db.next_expiry(), scan, "step {step}");
+            assert!(db.ages.len() <= 2 * db.len() + 17, "superseded entries are bounded");
+        }
+        assert!(expired_total > 0, "the sequence exercised expiry");
     }
 
     #[test]

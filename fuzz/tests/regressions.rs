@@ -72,3 +72,16 @@ fn flood_mesh_duplicate_after_window_eviction_is_tolerated_only_with_small_caps(
     let n = blemesh_fuzz::corpus::replay("flood_mesh", blemesh_fuzz::flood::check);
     assert!(n >= 3, "the three flood_mesh crash files are replayed");
 }
+
+/// `fuzz/crashes/node_typed_inputs/crash-8cbfde93…` (the 10-minute libFuzzer run of this
+/// session, after 463,864 executions): a whole node (`max_sources = 6`, `duplicate_cache =
+/// 12`) fed game data and adverts from more than 6 origins delivered (origin 1, seq 106)
+/// twice: origin 1's sequence window was evicted (least recently heard) and the late copy had
+/// left the 12-entry duplicate cache. The same documented bound as the flood target's
+/// crash above; the target now checks no-duplicate delivery only while the windows can hold
+/// every multi-hop origin fed. This replays the file against those invariants.
+#[test]
+fn node_duplicate_after_window_eviction_is_the_documented_bound() {
+    let n = blemesh_fuzz::corpus::replay("node_typed_inputs", blemesh_fuzz::node::check);
+    assert!(n >= 1, "the node_typed_inputs crash file is replayed");
+}

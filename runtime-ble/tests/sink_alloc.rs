@@ -2,44 +2,14 @@
 //! steady state: the driver's `LinkSink::transmit` copies a PDU into its link's queue and
 //! the link task takes it out, with no heap allocation per frame.
 //!
-//! Only allocations on this test's thread while `COUNTING` is set are counted.
+//! Only allocations on this test's thread inside `blemesh_tests::alloc::count` are counted.
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
 
 use blemesh_ble::LinkHost;
 use blemesh_core::LinkReport;
 
-struct Counting;
-
-thread_local! {
-    static COUNTING: Cell<bool> = const { Cell::new(false) };
-    static ALLOCATIONS: Cell<u64> = const { Cell::new(0) };
-}
-
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        if COUNTING.with(Cell::get) {
-            ALLOCATIONS.with(|a| a.set(a.get() + 1));
-        }
-        // SAFETY: forwarded unchanged to the system allocator.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: forwarded unchanged to the system allocator.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        if COUNTING.with(Cell::get) {
-            ALLOCATIONS.with(|a| a.set(a.get() + 1));
-        }
-        // SAFETY: forwarded unchanged to the system allocator.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
 #[global_allocator]
-static GLOBAL: Counting = Counting;
+static GLOBAL: blemesh_tests::alloc::Counting = blemesh_tests::alloc::Counting;
 
 #[test]
 fn transmit_and_drain_allocate_nothing_in_steady_state() {
@@ -62,13 +32,12 @@ fn transmit_and_drain_allocate_nothing_in_steady_state() {
             round(burst);
         }
     }
-    COUNTING.with(|c| c.set(true));
-    for burst in [1, 5, 32, 17] {
-        for _ in 0..1_000 {
-            round(burst);
+    let allocations = blemesh_tests::alloc::count(|| {
+        for burst in [1, 5, 32, 17] {
+            for _ in 0..1_000 {
+                round(burst);
+            }
         }
-    }
-    COUNTING.with(|c| c.set(false));
-    let allocations = ALLOCATIONS.with(Cell::get);
+    });
     assert_eq!(allocations, 0, "{allocations} allocations for 55,000 PDUs handed over");
 }

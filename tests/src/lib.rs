@@ -4,6 +4,7 @@
 //!
 //! Deterministic: the same seed and calls give the same run, byte for byte.
 
+pub mod alloc;
 pub mod harness;
 pub mod secure;
 pub mod topology;

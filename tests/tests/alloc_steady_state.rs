@@ -3,11 +3,9 @@
 //! draining outputs, for a flood relayed through the middle of a three-node line, a routed
 //! unicast forwarded there, and unicast sent on a QoS flow.
 //!
-//! Only allocations made on this test's thread while `COUNTING` is set are counted, so the
-//! test framework's other threads do not interfere.
+//! Only allocations made on this test's thread inside `blemesh_tests::alloc::count` are
+//! counted, so the test framework's other threads do not interfere.
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
 use std::collections::VecDeque;
 use std::time::Duration;
 
@@ -15,36 +13,8 @@ use blemesh_core::flow::FlowState;
 use blemesh_core::routing::QosConstraints;
 use blemesh_core::{Config, Instant, LinkId, LinkReport, Node, NodeId, Output, Priority, Qos};
 
-struct Counting;
-
-thread_local! {
-    static COUNTING: Cell<bool> = const { Cell::new(false) };
-    static ALLOCATIONS: Cell<u64> = const { Cell::new(0) };
-}
-
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        if COUNTING.with(Cell::get) {
-            ALLOCATIONS.with(|a| a.set(a.get() + 1));
-        }
-        // SAFETY: forwarded unchanged to the system allocator.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: forwarded unchanged to the system allocator.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        if COUNTING.with(Cell::get) {
-            ALLOCATIONS.with(|a| a.set(a.get() + 1));
-        }
-        // SAFETY: forwarded unchanged to the system allocator.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
 #[global_allocator]
-static GLOBAL: Counting = Counting;
+static GLOBAL: blemesh_tests::alloc::Counting = blemesh_tests::alloc::Counting;
 
 /// A line 0 - 1 - 2 with zero-latency links, driven without allocating in the driver itself:
 /// PDUs in flight live in recycled buffers.
@@ -150,7 +120,6 @@ fn forwarding_unicast_allocates_nothing_in_steady_state() {
 }
 
 fn relay_without_allocating(seed: u64, traffic: Traffic) {
-    ALLOCATIONS.with(|a| a.set(0));
     let mut line = Line::new(seed);
     let payload = [0x5a; 64];
     let mut now = Instant::ZERO;
@@ -206,11 +175,7 @@ fn relay_without_allocating(seed: u64, traffic: Traffic) {
     };
     let relayed_before = passed(&line.nodes[1]);
 
-    COUNTING.with(|c| c.set(true));
-    run(&mut line, 1000, &mut now);
-    COUNTING.with(|c| c.set(false));
-
-    let allocations = ALLOCATIONS.with(Cell::get);
+    let allocations = blemesh_tests::alloc::count(|| run(&mut line, 1000, &mut now));
     let relayed = passed(&line.nodes[1]) - relayed_before;
     assert!(relayed >= 990, "{traffic:?}: node 1 passed on {relayed} frames in the measured window");
     assert_eq!(allocations, 0, "{traffic:?} seed {seed}: {allocations} allocations for {relayed} frames");

@@ -300,7 +300,6 @@ impl<S: BallotSigner, V: BallotVerifier> Election<S, V> {
         self.election_deadline = now + Duration::from_micros(min + rng.next_u64() % (span + 1));
     }
 
-    /// Whether this node coordinates, or heard its coordinator within `lease_timeout_min`.
     /// Whether a coordinator heard recently protects the term against other candidates:
     /// this node coordinates, or heard its coordinator within one and a half heartbeat
     /// intervals (at least `election_timeout_min`). Shorter than the lease, so that a
@@ -310,6 +309,7 @@ impl<S: BallotSigner, V: BallotVerifier> Election<S, V> {
         self.role == Role::Coordinator || (self.coordinator.is_some() && now < self.last_contact + window)
     }
 
+    /// Whether this node coordinates, or heard its coordinator within `lease_timeout_min`.
     pub(super) fn coordinator_live(&self, now: Instant) -> bool {
         self.role == Role::Coordinator || (self.coordinator.is_some() && now < self.last_contact + self.cfg.lease_timeout_min)
     }

@@ -10,7 +10,6 @@ use zerocopy::network_endian::{U16, U32, U64};
 
 use crate::flow::ReservationRefusal;
 use crate::wire::link::LinkPdu;
-use crate::wire::messages::Heartbeat;
 use crate::wire::reservation::{ReservationHeader, ReservationOp, TEARDOWN_LINK_LOST};
 use crate::wire::{Frame, FrameHeader, Kind, Message, encode_frame, flags};
 use crate::{Config, Destination, DropReason, Instant, LinkId, LinkReport, Node, NodeId, Output, Priority};
@@ -41,24 +40,6 @@ fn pdu(frame: &[u8]) -> Vec<u8> {
     let mut p = alloc::vec![0u8];
     p.extend_from_slice(frame);
     p
-}
-
-fn heartbeat(from: NodeId) -> Vec<u8> {
-    let body = Heartbeat {
-        rx_quality: 255,
-        battery: 80,
-        connections: 1,
-        neighbour_count: 0,
-        tx_time: U32::new(1000),
-        echo_time: U32::new(0),
-        echo_delay: U32::new(0),
-        capabilities: U16::new(0),
-        reserved2: U16::new(0),
-    };
-    let h = FrameHeader::new(Kind::Heartbeat, Priority::Critical, 1, from, Destination::Node(ME), 1);
-    let mut frame = Vec::new();
-    encode_frame(&mut frame, &h, &[body.as_bytes()]);
-    pdu(&frame)
 }
 
 /// A reservation message from `from` to `ME`.
@@ -138,7 +119,7 @@ fn hop_with(adjust: impl Fn(Config) -> Config) -> (Node, u32) {
         n.handle_link_up(Instant::ZERO, link, LinkReport::new(185)).unwrap();
     }
     for (link, peer) in [(UP, NodeId(1)), (DOWN, NodeId(3))] {
-        n.handle_receive(t(1), link, &heartbeat(peer)).unwrap();
+        n.handle_receive(t(1), link, &super::tests::heartbeat_from(peer, ME, 1)).unwrap();
     }
     drain(&mut n);
     let cap = n.neighbours().find(|l| l.peer == NodeId(3)).unwrap().estimator.bandwidth_bps() / 1000;

@@ -37,6 +37,11 @@ fn drain(node: &mut Node) -> Drained {
 }
 
 pub(super) fn heartbeat_from_peer(dst: NodeId, seq: u32) -> Vec<u8> {
+    heartbeat_from(PEER, dst, seq)
+}
+
+/// A whole-frame link PDU carrying a heartbeat from `from` to `dst`.
+pub(super) fn heartbeat_from(from: NodeId, dst: NodeId, seq: u32) -> Vec<u8> {
     let body = Heartbeat {
         rx_quality: 255,
         battery: 80,
@@ -48,7 +53,7 @@ pub(super) fn heartbeat_from_peer(dst: NodeId, seq: u32) -> Vec<u8> {
         capabilities: U16::new(0),
         reserved2: U16::new(0),
     };
-    let h = FrameHeader::new(Kind::Heartbeat, Priority::Critical, 1, PEER, Destination::from_node_id(dst), seq);
+    let h = FrameHeader::new(Kind::Heartbeat, Priority::Critical, 1, from, Destination::from_node_id(dst), seq);
     let mut f = alloc::vec![0u8];
     let mut frame = Vec::new();
     encode_frame(&mut frame, &h, &[body.as_bytes()]);

@@ -88,7 +88,7 @@ pub fn benchmarks(c: &mut Criterion) {
     // One 1 KiB frame, fragmented and rebuilt.
     let frame: Vec<u8> = (0..1024u32).map(|i| i as u8).collect();
     for mtu in [20usize, 185] {
-        let plan = Fragmenter::new(frame.len(), mtu).expect("fits in 255 fragments");
+        let plan = Fragmenter::new(&frame, mtu).expect("fits in 255 fragments");
         let pdus: Vec<Vec<u8>> = (0..plan.count())
             .map(|i| {
                 let mut out = Vec::new();
@@ -103,7 +103,7 @@ pub fn benchmarks(c: &mut Criterion) {
         let mut out = Vec::with_capacity(mtu);
         g.bench_function(BenchmarkId::new("fragment_1KiB", mtu), |b| {
             b.iter(|| {
-                let plan = Fragmenter::new(black_box(frame.len()), mtu).expect("fits");
+                let plan = Fragmenter::new(black_box(&frame), mtu).expect("fits");
                 for i in 0..plan.count() {
                     plan.write_pdu(black_box(&frame), 1, i, &mut out);
                     black_box(&out);

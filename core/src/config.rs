@@ -325,7 +325,7 @@ impl Config {
         if self.max_message_size < FRAME_HEADER_LEN + 1 || self.max_message_size > max_fragmented {
             return err(
                 "max_message_size",
-                "must hold a header and one byte, and fit in 255 fragments of a 20-byte MTU (3315)",
+                "must hold a header and one byte, and fit in 255 fragments of a 20-byte MTU (2295)",
             );
         }
         if self.max_reassemblies == 0 {

@@ -9,7 +9,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use blemesh_core::wire::link::{CTRL_FRAGMENT, CTRL_WHOLE, Fragment, FragmentHeader};
+use blemesh_core::wire::link::{CTRL_FRAGMENT, CTRL_WHOLE, Fragment, FragmentHeader, frame_check};
 use blemesh_core::wire::messages::{
     AckBody, Announcement, BATTERY_UNKNOWN, ElectionBody, ElectionOp, Heartbeat, LinkAckEntry, LinkAckHeader, LinkEntry,
     MAX_HEARTBEAT_NEIGHBOURS, MAX_LINK_ACKS, TopologyHeader,
@@ -43,9 +43,11 @@ const EXPECTED: &[&str] = &[
     "fragment_announcement_1",
     "fragment_announcement_2",
     "fragment_announcement_3",
+    "fragment_announcement_4",
     "fragment_game_data_unicast_0",
     "fragment_game_data_unicast_1",
     "fragment_game_data_unicast_2",
+    "fragment_game_data_unicast_3",
     "heartbeat_with_neighbours",
     "link_ack",
 ];
@@ -335,7 +337,7 @@ fn election_frame() -> Vec<u8> {
 
 /// All link PDUs of `frame` on a link of `mtu` bytes, sent with `msg_id`.
 fn pdus(frame: &[u8], mtu: usize, msg_id: u16) -> Vec<Vec<u8>> {
-    let plan = Fragmenter::new(frame.len(), mtu).expect("frame fits the link");
+    let plan = Fragmenter::new(frame, mtu).expect("frame fits the link");
     (0..plan.count())
         .map(|i| {
             let mut out = Vec::new();
@@ -583,8 +585,8 @@ fn link_whole_heartbeat() {
     let LinkPdu::Whole(inner) = LinkPdu::new_checked(&v, MAX).unwrap() else { panic!("not whole") };
     assert_eq!(inner, &vector("heartbeat")[..]);
     // The boundary of §4.4: whole iff frame length < MTU.
-    assert_eq!(Fragmenter::new(48, 49).unwrap().count(), 1);
-    assert_eq!(Fragmenter::new(48, 48).unwrap().count(), 2);
+    assert_eq!(Fragmenter::new(&[0; 48], 49).unwrap().count(), 1);
+    assert_eq!(Fragmenter::new(&[0; 48], 48).unwrap().count(), 2);
 }
 
 fn check_fragments(prefix: &str, frame: &[u8], msg_id: u16, chunks: &[usize]) {
@@ -632,6 +634,7 @@ fn check_fragments(prefix: &str, frame: &[u8], msg_id: u16, chunks: &[usize]) {
         total_len: U16::new(frame.len() as u16),
         index: 0,
         count: chunks.len() as u8,
+        check: U32::new(frame_check(frame)),
     };
     assert_eq!(&docs[0][..FRAGMENT_HEADER_LEN], h.as_bytes());
 }
@@ -640,14 +643,14 @@ fn check_fragments(prefix: &str, frame: &[u8], msg_id: u16, chunks: &[usize]) {
 fn fragment_announcement() {
     let frame = vector("announcement");
     assert_eq!(frame, announcement_frame());
-    check_fragments("fragment_announcement", &frame, 3, &[10, 10, 10, 10]);
+    check_fragments("fragment_announcement", &frame, 3, &[8, 8, 8, 8, 8]);
 }
 
 #[test]
 fn fragment_game_data_unicast() {
     let frame = vector("game_data_unicast");
     assert_eq!(frame, game_data_unicast_frame());
-    check_fragments("fragment_game_data_unicast", &frame, 4, &[12, 12, 12]);
+    check_fragments("fragment_game_data_unicast", &frame, 4, &[9, 9, 9, 9]);
 }
 
 // ----- the vectors through a real receiver ------------------------------------------------
@@ -716,7 +719,7 @@ fn a_node_accepts_the_vectors_as_documented() {
     assert_eq!(a.metrics().drops.get(DropReason::Duplicate), 1);
 
     // A's own announcement, fragmented, is reassembled and then recognised as its own.
-    for i in 0..4 {
+    for i in 0..5 {
         a.handle_receive(t, link, &vector(&format!("fragment_announcement_{i}"))).unwrap();
     }
     assert_eq!(a.metrics().reassembled, 1);
@@ -860,10 +863,12 @@ fn documented_rejections() {
         assert_eq!(LinkPdu::new_checked(&b, MAX).unwrap_err(), want, "pdu[{at}] = {value:#04x}");
     };
     let frag = vector("fragment_announcement_1");
-    pdu_case(frag.clone(), 0, 0x02, DropReason::UnknownLinkPdu);
-    pdu_case(frag.clone(), 5, 4, DropReason::MalformedFragment); // index = count
+    pdu_case(frag.clone(), 0, 0x01, DropReason::UnknownLinkPdu); // the old format, without a check
+    pdu_case(frag.clone(), 0, 0x03, DropReason::UnknownLinkPdu);
+    pdu_case(frag.clone(), 5, 5, DropReason::MalformedFragment); // index = count
     pdu_case(frag.clone(), 6, 1, DropReason::MalformedFragment); // count 1
-    pdu_case(frag.clone(), 6, 5, DropReason::MalformedFragment); // chunk length no longer matches
+    pdu_case(frag.clone(), 6, 6, DropReason::MalformedFragment); // chunk length no longer matches
     pdu_case(frag.clone(), 3, 0x09, DropReason::Oversized); // total_len 0x0928 = 2344 > 2048
     assert_eq!(LinkPdu::new_checked(&frag[..6], MAX).unwrap_err(), DropReason::Truncated);
+    assert_eq!(LinkPdu::new_checked(&frag[..10], MAX).unwrap_err(), DropReason::Truncated);
 }

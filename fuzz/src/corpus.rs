@@ -38,6 +38,14 @@ pub fn replay_bytes(target: &str, check: impl Fn(&[u8])) -> usize {
     files.len()
 }
 
+/// Decodes the committed file `name` of `target` (in `corpus/` or `crashes/`) as a `T`, as the
+/// engines would; `None` if there is no such file or it is too short for a `T`.
+pub fn decode<T: TypeGenerator>(target: &str, name: &str) -> Option<T> {
+    let path = files(target).into_iter().find(|p| p.file_name().is_some_and(|n| n == name))?;
+    let bytes = std::fs::read(path).expect("readable corpus file");
+    T::generate(&mut ByteSliceDriver::new(&bytes, &Options::default()))
+}
+
 /// Runs `check` on every committed file of `target` decoded as a `T`; returns how many
 /// decoded (a file too short for a `T` is skipped, as the engines skip it).
 pub fn replay<T: TypeGenerator + Debug>(target: &str, check: impl Fn(&T)) -> usize {

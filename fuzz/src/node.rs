@@ -61,7 +61,8 @@ pub enum Op {
 #[derive(Debug, TypeGenerator)]
 pub struct Frag {
     mtu: u8,
-    msg_id: u8,
+    /// The link-layer message id all its fragments carry.
+    pub msg_id: u8,
     skip: u8,
     repeat: u8,
     reverse: bool,
@@ -71,7 +72,8 @@ pub struct Frag {
 #[derive(Debug, TypeGenerator)]
 pub struct Input {
     arq: bool,
-    ops: Vec<Op>,
+    /// What happens, in order.
+    pub ops: Vec<Op>,
 }
 
 fn frame(kind: Kind, origin: NodeId, dst: NodeId, seq: u32, ttl: u8, body: &[&[u8]]) -> Vec<u8> {
@@ -80,7 +82,7 @@ fn frame(kind: Kind, origin: NodeId, dst: NodeId, seq: u32, ttl: u8, body: &[&[u
 
 fn pdus(frame: &[u8], frag: &Option<Frag>) -> Vec<Vec<u8>> {
     let Some(f) = frag else { return vec![crate::whole_pdu(frame)] };
-    let Some(plan) = Fragmenter::new(frame.len(), MIN_MTU + usize::from(f.mtu % 64)) else { return Vec::new() };
+    let Some(plan) = Fragmenter::new(frame, MIN_MTU + usize::from(f.mtu % 64)) else { return Vec::new() };
     let mut order: Vec<usize> = (0..plan.count()).collect();
     if f.reverse {
         order.reverse();

@@ -70,7 +70,7 @@ pub fn check(input: &Input) {
         }
         let len = 2 + usize::from(m.len) % (MAX_MESSAGE - 1);
         let frame: Vec<u8> = (0..len).map(|i| (i as u8).wrapping_mul(31).wrapping_add(m.fill) ^ k as u8).collect();
-        let Some(plan) = Fragmenter::new(frame.len(), mtu) else { continue };
+        let Some(plan) = Fragmenter::new(&frame, mtu) else { continue };
         if plan.count() < 2 {
             continue;
         }

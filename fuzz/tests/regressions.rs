@@ -85,3 +85,33 @@ fn node_duplicate_after_window_eviction_is_the_documented_bound() {
     let n = blemesh_fuzz::corpus::replay("node_typed_inputs", blemesh_fuzz::node::check);
     assert!(n >= 1, "the node_typed_inputs crash file is replayed");
 }
+
+/// `fuzz/crashes/node_typed_inputs/crash-0f261a62…` (second 10-minute run of session 2, after
+/// about 421,600 executions): two game-data frames of the same length from different origins,
+/// both fragmented under link message id 255 on the same link, one fragment of the first
+/// missing and the second arriving in reverse. The reassembler, keyed on (link, message id),
+/// completed the first frame's buffer with the second frame's fragments and delivered a
+/// payload nobody sent. Fixed in the wire format: every fragment carries the CRC-32 of its
+/// whole frame, the reassembler keys on it and verifies the rebuilt frame
+/// (`core/src/wire/reassembly.rs`, PROTOCOL §4.3 and §4.5). The target's check asserts every
+/// delivered payload is one that was sent; this replays the file against it.
+#[test]
+fn node_never_splices_fragments_of_two_frames() {
+    use blemesh_fuzz::node::{Input, Op, check};
+    let input: Input =
+        blemesh_fuzz::corpus::decode("node_typed_inputs", "crash-0f261a6239cb9ba8607047954f2162e57a8a1f6f")
+            .expect("the crash file decodes");
+    let fragmented: Vec<(u8, u8)> = input
+        .ops
+        .iter()
+        .filter_map(|op| match op {
+            Op::Data { link, frag: Some(f), .. } => Some((*link, f.msg_id)),
+            _ => None,
+        })
+        .collect();
+    assert!(
+        fragmented.iter().enumerate().any(|(i, a)| fragmented[i + 1..].contains(a)),
+        "the input reuses a message id on one link: {fragmented:?}"
+    );
+    check(&input);
+}

@@ -237,7 +237,7 @@ impl Node {
     /// cannot take them all (counted). Returns whether it was queued.
     pub(super) fn queue_frame(&mut self, i: usize, frame: &[u8]) -> bool {
         let link = self.links.at_mut(i);
-        let Some(plan) = Fragmenter::new(frame.len(), usize::from(link.mtu)) else {
+        let Some(plan) = Fragmenter::new(frame, usize::from(link.mtu)) else {
             self.metrics.drop(DropReason::Oversized);
             return false;
         };

@@ -2,17 +2,24 @@
 //!
 //! ```text
 //! whole frame:  | 0x00 | frame ...                                        |
-//! fragment:     | 0x01 | msg_id u16 | total_len u16 | index u8 | count u8 | chunk ... |
+//! fragment:     | 0x02 | msg_id u16 | total_len u16 | index u8 | count u8 | check u32 | chunk ... |
 //! ```
 //!
 //! A frame of `total_len` bytes is split into `count` (2..=255) fragments. All fragments but
 //! the last carry `chunk = ceil(total_len / count)` bytes; the last carries the rest. The
 //! receiver recomputes `chunk` and checks each fragment's length exactly, so fragments may
 //! arrive in any order and a duplicate is recognised by its index.
+//!
+//! Every fragment carries `check`, the CRC-32 (IEEE) of the whole frame. It binds the
+//! fragments to one frame: the reassembler never mixes fragments whose checks differ (a
+//! sender reusing a message id while an older message with it is pending starts a new
+//! message), and it verifies the check over the rebuilt frame before handing it on. The
+//! earlier fragment format without the check (control byte `0x01`) is no longer accepted:
+//! it is dropped as an unknown link PDU.
 
 use alloc::vec::Vec;
 
-use zerocopy::network_endian::U16;
+use zerocopy::network_endian::{U16, U32};
 use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout, Unaligned};
 
 use super::{FRAGMENT_HEADER_LEN, MAX_FRAGMENTS};
@@ -21,7 +28,7 @@ use crate::DropReason;
 /// Control byte of a link PDU carrying a whole frame.
 pub const CTRL_WHOLE: u8 = 0x00;
 /// Control byte of a link PDU carrying a fragment.
-pub const CTRL_FRAGMENT: u8 = 0x01;
+pub const CTRL_FRAGMENT: u8 = 0x02;
 
 /// The fragment header, control byte included.
 #[derive(FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned, Clone, Copy, Debug, PartialEq, Eq)]
@@ -37,6 +44,8 @@ pub struct FragmentHeader {
     pub index: u8,
     /// Number of fragments, `2..=255`.
     pub count: u8,
+    /// CRC-32 (IEEE) of the whole frame; the same in every fragment of it.
+    pub check: U32,
 }
 
 const _: () = assert!(core::mem::size_of::<FragmentHeader>() == FRAGMENT_HEADER_LEN);
@@ -52,6 +61,8 @@ pub struct Fragment<'a> {
     pub index: u8,
     /// Number of fragments.
     pub count: u8,
+    /// CRC-32 (IEEE) of the whole frame.
+    pub check: u32,
     /// The bytes of the frame this fragment carries.
     pub chunk: &'a [u8],
 }
@@ -110,6 +121,7 @@ impl<'a> LinkPdu<'a> {
                     total_len: h.total_len.get(),
                     index: h.index,
                     count: h.count,
+                    check: h.check.get(),
                     chunk,
                 }))
             }
@@ -124,22 +136,30 @@ pub struct Fragmenter {
     total: usize,
     count: usize,
     chunk: usize,
+    check: u32,
+}
+
+/// The `check` field of a fragment: CRC-32 (IEEE) of the whole frame.
+pub fn frame_check(frame: &[u8]) -> u32 {
+    crc32fast::hash(frame)
 }
 
 impl Fragmenter {
-    /// Plans the PDUs of a `frame_len`-byte frame on a link of `mtu` bytes.
-    /// Returns `None` if even 255 fragments cannot carry it (the caller validated sizes, so
-    /// this only happens for an MTU below the BLE minimum).
-    pub fn new(frame_len: usize, mtu: usize) -> Option<Self> {
+    /// Plans the PDUs of `frame` on a link of `mtu` bytes (the frame's check is computed
+    /// here, once, when it needs fragments). Returns `None` if even 255 fragments cannot
+    /// carry it (the caller validated sizes, so this only happens for an MTU below the BLE
+    /// minimum).
+    pub fn new(frame: &[u8], mtu: usize) -> Option<Self> {
+        let frame_len = frame.len();
         if frame_len < mtu {
-            return Some(Fragmenter { total: frame_len, count: 1, chunk: frame_len });
+            return Some(Fragmenter { total: frame_len, count: 1, chunk: frame_len, check: 0 });
         }
         let max_chunk = mtu.checked_sub(FRAGMENT_HEADER_LEN).filter(|c| *c > 0)?;
         let count = frame_len.div_ceil(max_chunk);
         if count > MAX_FRAGMENTS || frame_len > usize::from(u16::MAX) {
             return None;
         }
-        Some(Fragmenter { total: frame_len, count, chunk: chunk_len(frame_len, count) })
+        Some(Fragmenter { total: frame_len, count, chunk: chunk_len(frame_len, count), check: frame_check(frame) })
     }
 
     /// Number of PDUs (1 when the frame fits whole).
@@ -147,7 +167,8 @@ impl Fragmenter {
         self.count
     }
 
-    /// Writes PDU `index` of `frame` into `out` (cleared first).
+    /// Writes PDU `index` of `frame` (the frame this plan was made for) into `out`
+    /// (cleared first).
     pub fn write_pdu(&self, frame: &[u8], msg_id: u16, index: usize, out: &mut Vec<u8>) {
         out.clear();
         if self.count == 1 {
@@ -163,6 +184,7 @@ impl Fragmenter {
             total_len: U16::new(self.total as u16),
             index: index as u8,
             count: self.count as u8,
+            check: U32::new(self.check),
         };
         out.extend_from_slice(header.as_bytes());
         out.extend_from_slice(&frame[start..end]);
@@ -175,7 +197,7 @@ mod tests {
     use alloc::vec;
 
     fn pdus(frame: &[u8], mtu: usize) -> Vec<Vec<u8>> {
-        let f = Fragmenter::new(frame.len(), mtu).unwrap();
+        let f = Fragmenter::new(frame, mtu).unwrap();
         (0..f.count())
             .map(|i| {
                 let mut out = Vec::new();
@@ -197,12 +219,12 @@ mod tests {
     fn fragments_fit_the_mtu_and_cover_the_frame() {
         let frame: Vec<u8> = (0..100u8).collect();
         let p = pdus(&frame, 20);
-        assert_eq!(p.len(), 8); // 100 bytes in chunks of at most 13
+        assert_eq!(p.len(), 12); // 100 bytes in chunks of at most 9
         let mut rebuilt = vec![0u8; 100];
         for pdu in &p {
             assert!(pdu.len() <= 20);
             let LinkPdu::Fragment(f) = LinkPdu::new_checked(pdu, 2048).unwrap() else { panic!() };
-            assert_eq!((f.msg_id, f.total_len, f.count), (7, 100, 8));
+            assert_eq!((f.msg_id, f.total_len, f.count, f.check), (7, 100, 12, frame_check(&frame)));
             rebuilt[f.offset()..f.offset() + f.chunk.len()].copy_from_slice(f.chunk);
         }
         assert_eq!(rebuilt, frame);
@@ -211,26 +233,33 @@ mod tests {
     #[test]
     fn exact_first_pdu_bytes() {
         let frame: Vec<u8> = (0..30u8).collect();
-        let p = pdus(&frame, 20); // 30 bytes, 13 per chunk at most: 3 fragments of 10
-        assert_eq!(p[0][..7], [0x01, 0x00, 0x07, 0x00, 0x1e, 0x00, 0x03]);
-        assert_eq!(p[0][7..], frame[..10]);
-        assert_eq!(p[2][7..], frame[20..]);
+        let p = pdus(&frame, 20); // 30 bytes, 9 per chunk at most: 3 fragments of 8, one of 6
+        // CRC-32 (IEEE) of the bytes 0..30, as Python's `zlib.crc32(bytes(range(30)))` gives it.
+        let check = frame_check(&frame).to_be_bytes();
+        assert_eq!(check, [0xc5, 0x66, 0x5f, 0x58]);
+        assert_eq!(p[0][..11], [0x02, 0x00, 0x07, 0x00, 0x1e, 0x00, 0x04, check[0], check[1], check[2], check[3]]);
+        assert_eq!(p[0][11..], frame[..8]);
+        assert_eq!(p[3][11..], frame[24..]);
     }
 
     #[test]
     fn malformed_fragments_are_rejected() {
         let bad = |h: [u8; 7], body: &[u8], want| {
             let mut b = h.to_vec();
+            b.extend_from_slice(&[0; 4]); // check
             b.extend_from_slice(body);
             assert_eq!(LinkPdu::new_checked(&b, 2048).unwrap_err(), want, "{h:?}");
         };
-        bad([1, 0, 0, 0, 10, 0, 1], &[0; 10], DropReason::MalformedFragment); // count 1
-        bad([1, 0, 0, 0, 10, 2, 2], &[0; 5], DropReason::MalformedFragment); // index >= count
-        bad([1, 0, 0, 0, 10, 0, 2], &[0; 4], DropReason::MalformedFragment); // wrong length
-        bad([1, 0, 0, 0, 1, 0, 2], &[0; 1], DropReason::MalformedFragment); // total < count
-        bad([1, 0, 0, 0, 10, 0, 9], &[0; 2], DropReason::MalformedFragment); // empty last
-        bad([1, 0, 0, 0xff, 0xff, 0, 2], &[0; 5], DropReason::Oversized);
-        assert_eq!(LinkPdu::new_checked(&[1, 0], 2048).unwrap_err(), DropReason::Truncated);
+        bad([2, 0, 0, 0, 10, 0, 1], &[0; 10], DropReason::MalformedFragment); // count 1
+        bad([2, 0, 0, 0, 10, 2, 2], &[0; 5], DropReason::MalformedFragment); // index >= count
+        bad([2, 0, 0, 0, 10, 0, 2], &[0; 4], DropReason::MalformedFragment); // wrong length
+        bad([2, 0, 0, 0, 1, 0, 2], &[0; 1], DropReason::MalformedFragment); // total < count
+        bad([2, 0, 0, 0, 10, 0, 9], &[0; 2], DropReason::MalformedFragment); // empty last
+        bad([2, 0, 0, 0xff, 0xff, 0, 2], &[0; 5], DropReason::Oversized);
+        assert_eq!(LinkPdu::new_checked(&[2, 0], 2048).unwrap_err(), DropReason::Truncated);
+        assert_eq!(LinkPdu::new_checked(&[2, 0, 0, 0, 10, 0, 2, 0, 0, 0], 2048).unwrap_err(), DropReason::Truncated);
+        // The old fragment format without a check is not accepted.
+        assert_eq!(LinkPdu::new_checked(&[1, 0, 0, 0, 10, 0, 2, 0, 1, 2, 3, 4], 2048).unwrap_err(), DropReason::UnknownLinkPdu);
         assert_eq!(LinkPdu::new_checked(&[], 2048).unwrap_err(), DropReason::Truncated);
         assert_eq!(LinkPdu::new_checked(&[9, 1], 2048).unwrap_err(), DropReason::UnknownLinkPdu);
     }

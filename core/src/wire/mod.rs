@@ -31,7 +31,7 @@ pub const VERSION: u8 = 1;
 /// Bytes of the frame header.
 pub const FRAME_HEADER_LEN: usize = 28;
 /// Bytes of the fragment header, control byte included.
-pub const FRAGMENT_HEADER_LEN: usize = 7;
+pub const FRAGMENT_HEADER_LEN: usize = 11;
 /// The smallest link MTU: a BLE ATT write before MTU exchange (23 - 3 bytes).
 pub const MIN_MTU: usize = 20;
 /// Most fragments one frame may be split into.

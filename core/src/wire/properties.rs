@@ -37,7 +37,7 @@ fn fragments_reassemble_in_any_order_within_bounds() {
             return;
         }
         let mtu = usize::from(*mtu % 400) + 20;
-        let plan = Fragmenter::new(frame.len(), mtu).expect("2048 bytes fit 255 fragments of 13");
+        let plan = Fragmenter::new(frame, mtu).expect("2048 bytes fit 255 fragments of 9");
         let mut pdus: Vec<Vec<u8>> = (0..plan.count())
             .map(|i| {
                 let mut b = Vec::new();

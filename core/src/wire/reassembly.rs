@@ -6,6 +6,12 @@
 //! it completes or is discarded; the pool keeps at most one buffer per slot. Nothing is
 //! allocated for a node that never receives a fragment, and steady-state reassembly (the
 //! same sizes again) does not allocate.
+//!
+//! A message is identified by its link, message id **and check** (the CRC-32 of the whole
+//! frame every fragment carries), so fragments of two frames are never spliced together:
+//! a fragment whose check differs from the pending message with the same id starts a new
+//! message in its place (the sender reused the id, so the older message is stale), and a
+//! rebuilt frame is handed on only if its CRC-32 matches the check.
 
 use alloc::vec::Vec;
 use core::time::Duration;
@@ -17,6 +23,7 @@ use crate::{DropReason, Instant, LinkId};
 struct Slot {
     link: LinkId,
     msg_id: u16,
+    check: u32,
     total: u16,
     count: u8,
     received: [u64; 4],
@@ -52,7 +59,8 @@ pub enum Reassembly {
     Pending,
     /// The message is complete; hand the buffer back with [`Reassembler::recycle`].
     Complete(Vec<u8>),
-    /// Stored, but an older incomplete message was evicted to make room.
+    /// Stored, but an older incomplete message was evicted to make room, or replaced: it had
+    /// the same message id on the same link but another frame's check.
     PendingEvicted,
 }
 
@@ -69,9 +77,19 @@ impl Reassembler {
     }
 
     /// Adds one validated fragment received on `link` at `now`.
+    ///
+    /// Errors: `Duplicate` (this fragment was stored already), `InconsistentFragment` (same
+    /// frame check but another length or count; or the rebuilt frame fails its check, and
+    /// is discarded), `Oversized`.
     pub fn push(&mut self, now: Instant, link: LinkId, frag: Fragment<'_>) -> Result<Reassembly, DropReason> {
         let mut evicted = false;
-        let idx = match self.find(link, frag.msg_id) {
+        let found = self.find(link, frag.msg_id);
+        if let Some(i) = found.filter(|i| self.slots[*i].as_ref().is_some_and(|s| s.check != frag.check)) {
+            // Another frame under the same id: the pending one is stale; start over.
+            self.release(i);
+            evicted = true;
+        }
+        let idx = match found.filter(|_| !evicted) {
             Some(i) => {
                 let slot = self.slots[i].as_ref().expect("found slot is occupied");
                 if slot.total != frag.total_len || slot.count != frag.count {
@@ -101,6 +119,7 @@ impl Reassembler {
                 self.slots[i] = Some(Slot {
                     link,
                     msg_id: frag.msg_id,
+                    check: frag.check,
                     total: frag.total_len,
                     count: frag.count,
                     received: [0; 4],
@@ -117,6 +136,10 @@ impl Reassembler {
         slot.mark(frag.index);
         if slot.received_count == slot.count {
             let done = self.slots[idx].take().expect("slot is occupied");
+            if super::link::frame_check(&done.buf) != done.check {
+                self.recycle(done.buf);
+                return Err(DropReason::InconsistentFragment);
+            }
             return Ok(Reassembly::Complete(done.buf));
         }
         Ok(if evicted { Reassembly::PendingEvicted } else { Reassembly::Pending })
@@ -191,7 +214,7 @@ mod tests {
     }
 
     fn fragments(frame: &[u8], mtu: usize, msg_id: u16) -> Vec<Vec<u8>> {
-        let f = Fragmenter::new(frame.len(), mtu).unwrap();
+        let f = Fragmenter::new(frame, mtu).unwrap();
         (0..f.count())
             .map(|i| {
                 let mut out = Vec::new();
@@ -230,8 +253,60 @@ mod tests {
         let b = fragments(&frame(60), 20, 1);
         assert_eq!(push(&mut r, 0, 1, &a[0]), Ok(Reassembly::Pending));
         assert_eq!(push(&mut r, 0, 2, &b[0]), Ok(Reassembly::Pending));
-        assert_eq!(push(&mut r, 0, 1, &b[1]), Err(DropReason::InconsistentFragment));
         assert_eq!(r.in_progress(), 2);
+        // The same check (same frame) with another length or count is inconsistent.
+        let mut forged = a[1].clone();
+        forged[6] += 1; // count 5 -> 6, the chunk length no longer matches: malformed
+        assert!(LinkPdu::new_checked(&forged, 2048).is_err());
+        let mut shorter = a[1][..11].to_vec();
+        shorter[4] = 39; // total 40 -> 39 (still 5 chunks of 8), same check
+        shorter.extend_from_slice(&a[1][11..]);
+        assert_eq!(push(&mut r, 0, 1, &shorter), Err(DropReason::InconsistentFragment));
+        assert_eq!(r.in_progress(), 2);
+    }
+
+    /// The fuzz finding `node_typed_inputs/crash-0f261a62…`: two frames of the same length
+    /// under one message id on one link, the first missing a fragment, the second arriving
+    /// in reverse. Only the second frame, whole and unmixed, may come out.
+    #[test]
+    fn fragments_of_two_frames_under_one_id_are_never_spliced() {
+        let mut r = Reassembler::new(8, 2048, Duration::from_secs(2));
+        let first: Vec<u8> = (0..100u8).collect();
+        let second: Vec<u8> = (0..100u8).map(|b| b.wrapping_mul(7)).collect();
+        let a = fragments(&first, 40, 255);
+        let b = fragments(&second, 40, 255);
+        assert_eq!(a.len(), 4);
+        for pdu in &a[..3] {
+            assert_eq!(push(&mut r, 0, 1, pdu), Ok(Reassembly::Pending));
+        }
+        let mut out = Vec::new();
+        for (n, pdu) in b.iter().rev().enumerate() {
+            match push(&mut r, 1, 1, pdu) {
+                Ok(Reassembly::Complete(buf)) => out.push(buf),
+                Ok(Reassembly::PendingEvicted) => assert_eq!(n, 0, "the stale message is replaced once"),
+                other => assert_eq!(other, Ok(Reassembly::Pending)),
+            }
+        }
+        assert_eq!(out, [second], "exactly the second frame");
+        assert_eq!(r.in_progress(), 0);
+        // The first frame's missing fragment now starts a message of its own, never completing
+        // into anything else.
+        assert_eq!(push(&mut r, 2, 1, &a[3]), Ok(Reassembly::Pending));
+    }
+
+    #[test]
+    fn a_rebuilt_frame_failing_its_check_is_dropped() {
+        let original = frame(50);
+        let mut r = Reassembler::new(2, 2048, Duration::from_secs(1));
+        let mut p = fragments(&original, 20, 9);
+        let last = p.len() - 1;
+        p[last][11] ^= 0x40; // a corrupted chunk under the right header
+        for pdu in &p[..last] {
+            assert_eq!(push(&mut r, 0, 1, pdu), Ok(Reassembly::Pending));
+        }
+        assert_eq!(push(&mut r, 0, 1, &p[last]), Err(DropReason::InconsistentFragment));
+        assert_eq!(r.in_progress(), 0, "the broken message is discarded");
+        assert!(r.bytes_held() >= 50, "its buffer went back to the pool");
     }
 
     #[test]

@@ -59,6 +59,13 @@ fn coordination(o: &mut String, m: &Mesh) {
     let p = &m.partitions;
     let (parted, healed, joined) = p.events;
     let _ = writeln!(o, "  partition events          partitioned {parted}, healed {healed}, joined {joined} (core events, all nodes)");
+    if let Some((connected, forged)) = p.not_radio_split.filter(|(connected, _)| *connected > 0) {
+        let _ = writeln!(
+            o,
+            "    {:<24}{connected} of {parted}: the reporting node's links still reached nodes it lost; {forged} lost only forge victims or nodes behind them (a forged sequence number makes the victim's own frames, adverts included, stale)",
+            "not a radio split"
+        );
+    }
     for c in &p.cuts {
         let detection = match c.detection_s {
             Some(d) => format!("all {} affected nodes reported Partitioned within {d:.2} s", c.affected),

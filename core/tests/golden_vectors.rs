@@ -683,13 +683,18 @@ fn frames_of(pdus: &[Vec<u8>], kind: Kind) -> Vec<Vec<u8>> {
     pdus.iter().filter(|p| p.len() > 2 && p[0] == CTRL_WHOLE && p[2] == kind as u8).map(|p| p[1..].to_vec()).collect()
 }
 
-#[test]
-fn a_node_accepts_the_vectors_as_documented() {
+/// Node A with link 0 (MTU 185) up but not yet confirmed, drained; and the instant 1 ms.
+fn node_a_with_a_link() -> (Node, LinkId, Instant) {
     let link = LinkId(0);
-    let t = Instant::from_millis(1);
     let mut a = Node::new(Config::new(A, 1), Instant::ZERO).unwrap();
     a.handle_link_up(Instant::ZERO, link, LinkReport::new(185)).unwrap();
     drain(&mut a);
+    (a, link, Instant::from_millis(1))
+}
+
+#[test]
+fn a_node_accepts_the_vectors_as_documented() {
+    let (mut a, link, t) = node_a_with_a_link();
 
     // Before the handshake, only heartbeats are accepted.
     a.handle_receive(t, link, &pdus(&vector("game_data_broadcast"), 185, 0)[0]).unwrap();
@@ -748,11 +753,7 @@ fn a_node_accepts_the_vectors_as_documented() {
 /// nothing is delivered, acknowledged or relayed. The same bytes of version 2 are accepted.
 #[test]
 fn a_node_drops_frames_of_the_previous_version() {
-    let link = LinkId(0);
-    let t = Instant::from_millis(1);
-    let mut a = Node::new(Config::new(A, 1), Instant::ZERO).unwrap();
-    a.handle_link_up(Instant::ZERO, link, LinkReport::new(185)).unwrap();
-    drain(&mut a);
+    let (mut a, link, t) = node_a_with_a_link();
     let of_version = |mut frame: Vec<u8>, version: u8| {
         assert_eq!(frame[0], VERSION);
         frame[0] = version;
@@ -791,11 +792,7 @@ fn a_node_drops_frames_of_the_previous_version() {
 
 #[test]
 fn a_node_checks_link_acks_as_documented() {
-    let link = LinkId(0);
-    let t = Instant::from_millis(1);
-    let mut a = Node::new(Config::new(A, 1), Instant::ZERO).unwrap();
-    a.handle_link_up(Instant::ZERO, link, LinkReport::new(185)).unwrap();
-    drain(&mut a);
+    let (mut a, link, t) = node_a_with_a_link();
     // A `LinkAck` needs a confirmed link (§9 step 7).
     a.handle_receive(t, link, &pdus(&vector("link_ack"), 185, 0)[0]).unwrap();
     assert_eq!(a.metrics().drops.get(DropReason::LinkNotConfirmed), 1);

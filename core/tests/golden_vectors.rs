@@ -686,13 +686,18 @@ fn frames_of(pdus: &[Vec<u8>], kind: Kind) -> Vec<Vec<u8>> {
     pdus.iter().filter(|p| p.len() > 2 && p[0] == CTRL_WHOLE && p[2] == kind as u8).map(|p| p[1..].to_vec()).collect()
 }
 
-#[test]
-fn a_node_accepts_the_vectors_as_documented() {
+/// Node A with link 0 (MTU 185) up but not yet confirmed, drained; and the instant 1 ms.
+fn node_a_with_a_link() -> (Node, LinkId, Instant) {
     let link = LinkId(0);
-    let t = Instant::from_millis(1);
     let mut a = Node::new(Config::new(A, 1), Instant::ZERO).unwrap();
     a.handle_link_up(Instant::ZERO, link, LinkReport::new(185)).unwrap();
     drain(&mut a);
+    (a, link, Instant::from_millis(1))
+}
+
+#[test]
+fn a_node_accepts_the_vectors_as_documented() {
+    let (mut a, link, t) = node_a_with_a_link();
 
     // Before the handshake, only heartbeats are accepted.
     a.handle_receive(t, link, &pdus(&vector("game_data_broadcast"), 185, 0)[0]).unwrap();
@@ -746,13 +751,51 @@ fn a_node_accepts_the_vectors_as_documented() {
     }
 }
 
+/// The vectors with byte 0 set back to 1, the version before reservations (§10): every frame
+/// is dropped as `unsupported_version` and nothing else happens: the link is not confirmed,
+/// nothing is delivered, acknowledged or relayed. The same bytes of version 2 are accepted.
+#[test]
+fn a_node_drops_frames_of_the_previous_version() {
+    let (mut a, link, t) = node_a_with_a_link();
+    let of_version = |mut frame: Vec<u8>, version: u8| {
+        assert_eq!(frame[0], VERSION);
+        frame[0] = version;
+        pdus(&frame, 185, 0).remove(0)
+    };
+    let mut flow_data = vector("game_data_unicast");
+    flow_data[2] |= flags::FLOW;
+
+    a.handle_receive(t, link, &of_version(vector("heartbeat"), 1)).unwrap();
+    let (_, events) = drain(&mut a);
+    assert!(events.is_empty(), "{events:?}");
+    assert_eq!((a.metrics().heartbeats_received, a.metrics().drops.total()), (0, 1));
+    assert_eq!(a.metrics().drops.get(DropReason::UnsupportedVersion), 1);
+    a.handle_receive(t, link, &vector("link_whole_heartbeat")).unwrap();
+    let (_, events) = drain(&mut a);
+    assert!(events.iter().any(|e| matches!(e, Event::NeighbourUp { node, .. } if *node == B)), "{events:?}");
+
+    let old = ["game_data_broadcast", "routing_update", "topology_update", "election"].map(vector);
+    for frame in old.iter().cloned().chain([flow_data]) {
+        a.handle_receive(t, link, &of_version(frame, 1)).unwrap();
+    }
+    let later = t + core::time::Duration::from_millis(100);
+    a.handle_timeout(later).unwrap();
+    let (deliveries, _, sent) = drain_all(&mut a);
+    assert!(deliveries.is_empty());
+    // A sends only its own frames (heartbeats, its advert and announcement): no relay, no
+    // `LinkAck` (a frame dropped at §9 step 4 is not acknowledged).
+    let theirs = |p: &&Vec<u8>| p[0] != CTRL_WHOLE || p[9..17] != A.0.to_be_bytes() || p[2] == Kind::LinkAck as u8;
+    assert_eq!(sent.iter().find(theirs), None);
+    assert_eq!((a.metrics().drops.get(DropReason::UnsupportedVersion), a.metrics().drops.total()), (6, 6));
+    assert_eq!(a.metrics().frames_accepted, 0);
+    // The same broadcast at the current version is delivered.
+    a.handle_receive(later, link, &of_version(old[0].clone(), VERSION)).unwrap();
+    assert_eq!(drain(&mut a).0, vec![(C, 2, b"hello".to_vec())]);
+}
+
 #[test]
 fn a_node_checks_link_acks_as_documented() {
-    let link = LinkId(0);
-    let t = Instant::from_millis(1);
-    let mut a = Node::new(Config::new(A, 1), Instant::ZERO).unwrap();
-    a.handle_link_up(Instant::ZERO, link, LinkReport::new(185)).unwrap();
-    drain(&mut a);
+    let (mut a, link, t) = node_a_with_a_link();
     // A `LinkAck` needs a confirmed link (§9 step 7).
     a.handle_receive(t, link, &pdus(&vector("link_ack"), 185, 0)[0]).unwrap();
     assert_eq!(a.metrics().drops.get(DropReason::LinkNotConfirmed), 1);
@@ -786,7 +829,8 @@ fn documented_rejections() {
         let got = Frame::new_checked(&b, MAX).and_then(|f| Message::parse(&f).map(|_| ()));
         assert_eq!(got, Err(want), "{name}[{at}] = {value:#04x}");
     };
-    frame_case("heartbeat", 0, 2, DropReason::UnsupportedVersion);
+    frame_case("heartbeat", 0, 1, DropReason::UnsupportedVersion); // before reservations (§10)
+    frame_case("heartbeat", 0, 3, DropReason::UnsupportedVersion);
     frame_case("heartbeat", 1, 9, DropReason::UnknownKind);
     frame_case("heartbeat", 1, 0, DropReason::UnknownKind);
     frame_case("heartbeat", 1, 0xff, DropReason::UnknownKind);

@@ -18,7 +18,7 @@ pub mod routing;
 use blemesh_core::wire::{FrameHeader, Kind, encode_frame};
 use blemesh_core::{Destination, NodeId, Priority};
 
-/// A version-1 frame without trailer.
+/// A frame of the current version (`wire::VERSION`) without trailer.
 pub fn frame(kind: Kind, origin: u64, dst: Destination, seq: u32, ttl: u8, body: &[&[u8]]) -> Vec<u8> {
     let h = FrameHeader::new(kind, Priority::Normal, ttl, NodeId(origin), dst, seq);
     let mut out = Vec::new();

@@ -17,6 +17,13 @@ impl Engine {
     /// live mesh devices (a link counts when either end has confirmed it); [`NONE`] for
     /// devices that are off or outsiders.
     pub(crate) fn mesh_roots(&self) -> Vec<u32> {
+        self.mesh_roots_where(|_| true)
+    }
+
+    /// As [`Engine::mesh_roots`] over the devices `keep` accepts only: the others are
+    /// [`NONE`] and carry no link.
+    pub(crate) fn mesh_roots_where(&self, keep: impl Fn(usize) -> bool) -> Vec<u32> {
+        let live = |i: usize| self.live_mesh(i) && keep(i);
         let n = self.devices.len();
         let mut p: Vec<u32> = (0..n as u32).collect();
         fn find(p: &mut [u32], mut x: u32) -> u32 {
@@ -28,18 +35,18 @@ impl Engine {
         }
         for (i, d) in self.devices.iter().enumerate() {
             let Some(node) = &d.node else { continue };
-            if !self.live_mesh(i) {
+            if !live(i) {
                 continue;
             }
             for l in node.neighbours().filter(|l| l.is_confirmed()) {
                 let Some(j) = self.index_of(l.peer) else { continue };
-                if self.live_mesh(j as usize) {
+                if live(j as usize) {
                     let (a, b) = (find(&mut p, i as u32), find(&mut p, j));
                     p[a as usize] = b;
                 }
             }
         }
-        (0..n).map(|i| if self.live_mesh(i) { find(&mut p, i as u32) } else { NONE }).collect()
+        (0..n).map(|i| if live(i) { find(&mut p, i as u32) } else { NONE }).collect()
     }
 
     /// The `(term, coordinator)` every live mesh device follows, if they all follow the same

@@ -10,7 +10,10 @@
 //!   `interval_ms`, one is written again unchanged to a random link of the node.
 //! * **Forge** — every `interval_ms` it writes a broadcast game-data frame claiming a random
 //!   other node as origin, with a random sequence number. Without the security layer the
-//!   core cannot detect this; the report counts forged deliveries.
+//!   core cannot detect this; the report counts forged deliveries. A sequence number ahead
+//!   of the victim's own moves its windows there, so the victim's genuine frames, adverts
+//!   included, are dropped as stale and every node loses it from its view: the nodes report
+//!   `Partitioned` without a cut, which the report attributes ([`crate::partition_causes`]).
 //!
 //! In a secured scenario (`[security] enabled = true`) blackhole and replay nodes are
 //! insiders (they hold the network key, so their own frames authenticate), while forge nodes
@@ -145,6 +148,7 @@ impl Engine {
                 if victim == u64::from(d) {
                     victim = (victim + 1) % nodes;
                 }
+                let victim_index = victim;
                 let victim = self.devices[victim as usize].id;
                 let seq = self.rng.byzantine.next_u64() as u32;
                 let header = FrameHeader::new(Kind::GameData, Priority::Normal, 16, victim, Destination::Broadcast, seq);
@@ -158,6 +162,9 @@ impl Engine {
                 }
                 if sent {
                     self.stats.byzantine.forged_sent += 1;
+                    if let Some(causes) = self.stats.partition_causes.as_mut() {
+                        causes.on_forged(victim_index as u32);
+                    }
                 }
             }
         }

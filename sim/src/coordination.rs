@@ -137,6 +137,12 @@ pub struct PartitionReport {
     pub heal_success_ratio: Option<f64>,
     /// Every heal.
     pub heals: Vec<HealReport>,
+    /// Runs with Byzantine nodes only: `Partitioned` events while the reporting node's
+    /// confirmed links still reached nodes its view had lost, and of those, events that lost
+    /// only nodes whose origin a forge node had claimed or nodes behind them
+    /// ([`crate::partition_causes`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub not_radio_split: Option<(u64, u64)>,
 }
 
 /// Trust at the end of a secured run (every live mesh device's view of every other device,
@@ -231,6 +237,7 @@ pub fn partitions(e: &Engine) -> PartitionReport {
         heals_succeeded: succeeded,
         heal_success_ratio: (!heals.is_empty()).then(|| succeeded as f64 / heals.len() as f64),
         heals,
+        not_radio_split: e.stats.partition_causes.as_ref().map(|c| (c.radio_connected, c.forged_only)),
     }
 }
 

@@ -378,6 +378,9 @@ impl Engine {
         if self.stats.timeline.dirty() {
             self.check_timeline(at);
         }
+        if self.stats.partition_causes.as_ref().is_some_and(|c| c.has_pending()) {
+            self.classify_partitions();
+        }
         true
     }
 

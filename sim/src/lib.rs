@@ -38,6 +38,7 @@ pub mod html_timeline;
 pub mod invariants;
 mod mobility;
 pub mod netjson;
+pub mod partition_causes;
 pub mod queue;
 pub mod radio;
 pub mod report;

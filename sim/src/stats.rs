@@ -205,6 +205,8 @@ pub struct Stats {
     pub timeline: Timeline,
     /// Core election counters, summed over nodes (and departed incarnations).
     pub election: crate::coordination::ElectionTotals,
+    /// Why nodes reported `Partitioned`; kept in runs with Byzantine nodes only.
+    pub partition_causes: Option<crate::partition_causes::PartitionCauses>,
 }
 
 impl Stats {
@@ -223,6 +225,7 @@ impl Stats {
                 .iter()
                 .any(|b| b.behaviour == crate::scenario::Behaviour::Replay)
                 .then(HashSet::new),
+            partition_causes: (!s.byzantine.is_empty()).then(|| crate::partition_causes::PartitionCauses::new(s.nodes)),
             ..Stats::default()
         }
     }
@@ -297,6 +300,9 @@ impl Stats {
 
     pub(crate) fn on_event(&mut self, now: u64, i: u32, e: &Event) {
         self.timeline.on_event(now, i, e);
+        if let (Event::Partitioned { .. }, Some(causes)) = (e, self.partition_causes.as_mut()) {
+            causes.on_partitioned(i);
+        }
         if let Event::NeighbourUp { node, .. } = e {
             if self.outsiders.contains(node) {
                 self.outsider_accepted += 1;

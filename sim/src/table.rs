@@ -1,6 +1,6 @@
 //! The report as a load-test style text table.
 
-use std::fmt::Write as _;
+use std::fmt::{Display, Write as _};
 
 use crate::report::{Mesh, PriorityRow, Report};
 
@@ -30,6 +30,17 @@ fn list<T>(items: &[T], f: impl Fn(&T) -> String) -> String {
     if items.is_empty() { "none".into() } else { items.iter().map(f).collect::<Vec<_>>().join(", ") }
 }
 
+/// `name count` pairs, comma-separated, or "none".
+fn counts<K: Display, V: Display>(pairs: impl IntoIterator<Item = (K, V)>) -> String {
+    let pairs: Vec<(K, V)> = pairs.into_iter().collect();
+    list(&pairs, |(k, v)| format!("{k} {v}"))
+}
+
+/// Seconds with two decimals, or `none`.
+fn secs2(v: Option<f64>, none: &str) -> String {
+    v.map_or_else(|| none.to_string(), |s| format!("{s:.2} s"))
+}
+
 /// Election, partition detection and healing lines of the mesh section.
 fn coordination(o: &mut String, m: &Mesh) {
     let el = &m.election;
@@ -39,7 +50,7 @@ fn coordination(o: &mut String, m: &Mesh) {
             let _ = writeln!(
                 o,
                 "  coordinator election      node {node} (term {term}) agreed by every node at {t:.2} s, {} after the mesh formed",
-                el.election_after_formed_s.map_or_else(|| "-".into(), |s| format!("{s:.2} s"))
+                secs2(el.election_after_formed_s, "-")
             );
         }
         _ => {
@@ -53,12 +64,18 @@ fn coordination(o: &mut String, m: &Mesh) {
         "  election activity         {} coordinator changes; pre-votes {pre}, elections {started}, won {won}; votes granted {granted}, denied {denied}; events elected {elected}, lost {lost}, stepped down {stepped}",
         el.coordinator_changes
     );
-    let rejected: Vec<(&str, u64)> = el.rejected.iter().map(|(k, v)| (*k, *v)).collect();
-    let _ = writeln!(o, "  ballots rejected          {}; double votes {}", list(&rejected, |(k, v)| format!("{k} {v}")), el.double_votes);
+    let _ = writeln!(o, "  ballots rejected          {}; double votes {}", counts(&el.rejected), el.double_votes);
     let _ = writeln!(o, "  coordinators at end       {}", list(&el.coordinators_end, |(n, t, f)| format!("node {n} (term {t}, {f} followers)")));
     let p = &m.partitions;
     let (parted, healed, joined) = p.events;
     let _ = writeln!(o, "  partition events          partitioned {parted}, healed {healed}, joined {joined} (core events, all nodes)");
+    if let Some((connected, forged)) = p.not_radio_split.filter(|(connected, _)| *connected > 0) {
+        let _ = writeln!(
+            o,
+            "    {:<24}{connected} of {parted}: the reporting node's links still reached nodes it lost; {forged} lost only forge victims or nodes behind them (a forged sequence number makes the victim's own frames, adverts included, stale)",
+            "not a radio split"
+        );
+    }
     for c in &p.cuts {
         let detection = match c.detection_s {
             Some(d) => format!("all {} affected nodes reported Partitioned within {d:.2} s", c.affected),
@@ -68,9 +85,9 @@ fn coordination(o: &mut String, m: &Mesh) {
             o,
             "  partition detection       cut at {:.1} s: {detection} (mean {}{}); every side led by its own coordinator after {}",
             c.at_s,
-            c.mean_detection_s.map_or_else(|| "-".into(), |s| format!("{s:.2} s")),
+            secs2(c.mean_detection_s, "-"),
             if c.left > 0 { format!(", {} left first", c.left) } else { String::new() },
-            c.sides_elected_s.map_or_else(|| "never".into(), |s| format!("{s:.2} s"))
+            secs2(c.sides_elected_s, "never")
         );
     }
     if let Some(ratio) = p.heal_success_ratio {
@@ -87,8 +104,8 @@ fn coordination(o: &mut String, m: &Mesh) {
                 o,
                 "    {:<24}views merged after {}, one coordinator after {}",
                 format!("heal at {:.1} s", h.at_s),
-                h.merged_s.map_or_else(|| "never".into(), |s| format!("{s:.2} s")),
-                h.one_coordinator_s.map_or_else(|| "never".into(), |s| format!("{s:.2} s"))
+                secs2(h.merged_s, "never"),
+                secs2(h.one_coordinator_s, "never")
             );
         }
     }
@@ -181,11 +198,9 @@ pub fn render(report: &Report) -> String {
     let _ = writeln!(o, "\nCore");
     let (relayed, suppressed, ttl) = d.core_relays;
     let _ = writeln!(o, "  relays                    relayed {relayed}, suppressed {suppressed}, TTL expired {ttl}");
-    let drops: Vec<String> = d.core_drops.iter().map(|(k, v)| format!("{k} {v}")).collect();
-    let _ = writeln!(o, "  drops                     {}", if drops.is_empty() { "none".into() } else { drops.join(", ") });
+    let _ = writeln!(o, "  drops                     {}", counts(&d.core_drops));
     if !d.api_errors.is_empty() {
-        let errs: Vec<String> = d.api_errors.iter().map(|(k, v)| format!("{k} {v}")).collect();
-        let _ = writeln!(o, "  API errors                {}", errs.join(", "));
+        let _ = writeln!(o, "  API errors                {}", counts(&d.api_errors));
     }
     let (replays, forged, unknown, blackholed) = d.byzantine;
     if replays + forged + blackholed > 0 {
@@ -201,8 +216,7 @@ pub fn render(report: &Report) -> String {
             "  accepted from attackers   outsider frames {}, replays {}, forgeries {} (of {} replays, {} forgeries written)",
             sec.outsider_frames_accepted, sec.replays_accepted, sec.forged_accepted, sec.attempts.0, sec.attempts.1
         );
-        let drops: Vec<String> = sec.drops.iter().map(|(k, v)| format!("{k} {v}")).collect();
-        let _ = writeln!(o, "  rejected by the core      {}", if drops.is_empty() { "none".into() } else { drops.join(", ") });
+        let _ = writeln!(o, "  rejected by the core      {}", counts(&sec.drops));
         let t = &sec.trust;
         let _ = writeln!(
             o,

@@ -19,6 +19,8 @@ fn secured_run(seed: u64) {
     assert_eq!(sec.outsider_frames_accepted, 0, "seed {seed}");
     assert_eq!(sec.replays_accepted, 0, "seed {seed}");
     assert_eq!(sec.forged_accepted, 0, "seed {seed}");
+    // Forged and replayed frames never change a secured mesh's topology: no node loses another.
+    assert_eq!(r.mesh.partitions.events.0, 0, "seed {seed}");
     assert!(sec.drops.get("bad_tag").copied().unwrap_or(0) > 0, "outsider frames rejected: {:?}", sec.drops);
     // The honest graph (outsider left out) was connected throughout the load.
     assert!(r.mesh.connected_at_s.is_some_and(|t| t < 15.0) && r.mesh.max_components == 1, "seed {seed}: {:?}", r.mesh);

@@ -50,7 +50,7 @@ pub struct FrameHeader {
 const _: () = assert!(core::mem::size_of::<FrameHeader>() == FRAME_HEADER_LEN);
 
 impl FrameHeader {
-    /// A version-1 header with no body, no authentication and no hops travelled yet.
+    /// A header of this [`VERSION`] with no body, no authentication and no hops travelled yet.
     pub fn new(kind: Kind, priority: Priority, ttl: u8, origin: NodeId, dst: Destination, seq: u32) -> Self {
         FrameHeader {
             version: VERSION,
@@ -216,7 +216,8 @@ mod tests {
             assert_eq!(Frame::new_checked(&b, 2048).unwrap_err(), want);
         };
         check(&|b| b.truncate(10), DropReason::Truncated);
-        check(&|b| b[0] = 2, DropReason::UnsupportedVersion);
+        check(&|b| b[0] = 1, DropReason::UnsupportedVersion); // the version before FLOW
+        check(&|b| b[0] = VERSION + 1, DropReason::UnsupportedVersion);
         check(&|b| b[1] = 99, DropReason::UnknownKind);
         check(&|b| b[2] = 0x80, DropReason::ReservedBits);
         check(&|b| b.push(0), DropReason::LengthMismatch);

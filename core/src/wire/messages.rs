@@ -30,7 +30,7 @@ pub struct Announcement {
     pub uptime_secs: U32,
     /// Processing power in arbitrary units (election priority input).
     pub processing_power: U16,
-    /// Zero in version 1.
+    /// Zero in version 2.
     pub reserved: U16,
 }
 
@@ -61,7 +61,7 @@ pub struct Heartbeat {
     pub echo_delay: U32,
     /// Capability bits.
     pub capabilities: U16,
-    /// Zero in version 1.
+    /// Zero in version 2.
     pub reserved2: U16,
 }
 
@@ -71,7 +71,7 @@ pub struct Heartbeat {
 pub struct LinkAckHeader {
     /// Number of entries that follow, 1..=[`MAX_LINK_ACKS`].
     pub count: u8,
-    /// Zero in version 1.
+    /// Zero in version 2.
     pub reserved: [u8; 3],
 }
 
@@ -93,7 +93,7 @@ pub struct TopologyHeader {
     pub advert_version: U32,
     /// Number of entries that follow.
     pub entry_count: u8,
-    /// Zero in version 1.
+    /// Zero in version 2.
     pub reserved: [u8; 3],
 }
 
@@ -135,7 +135,7 @@ pub struct AckBody {
     pub acked_seq: U32,
     /// Hops the acknowledged message travelled.
     pub hops: u8,
-    /// Zero in version 1.
+    /// Zero in version 2.
     pub reserved: [u8; 3],
 }
 
@@ -165,7 +165,7 @@ pub struct ElectionBody {
     pub topology_version: U32,
     /// Members the sender counts in its component or membership.
     pub members: U16,
-    /// Zero in version 1.
+    /// Zero in version 2.
     pub reserved: U16,
 }
 

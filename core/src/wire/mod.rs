@@ -26,8 +26,11 @@ pub use frame::{Frame, FrameHeader, encode_frame};
 pub use link::{Fragmenter, LinkPdu};
 pub use messages::Message;
 
-/// The protocol version this crate speaks.
-pub const VERSION: u8 = 1;
+/// The protocol version this crate speaks: the first byte of every frame. A frame of any
+/// other version is dropped as [`DropReason::UnsupportedVersion`](crate::DropReason) and not
+/// relayed; version 2 added the `RoutingUpdate` reservation body and the [`flags::FLOW`] flag
+/// (`docs/PROTOCOL.md` §10).
+pub const VERSION: u8 = 2;
 /// Bytes of the frame header.
 pub const FRAME_HEADER_LEN: usize = 28;
 /// Bytes of the fragment header, control byte included.
@@ -95,6 +98,6 @@ pub mod flags {
     /// for its (origin, destination, priority) forward it along the reserved path and police
     /// it against the reservation's rate.
     pub const FLOW: u8 = 0b0001_0000;
-    /// Bits that must be zero in version 1.
+    /// Bits that must be zero in version 2.
     pub const RESERVED: u8 = !(PRIORITY_MASK | ACK_REQUESTED | FLOODED | FLOW);
 }

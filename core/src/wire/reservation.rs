@@ -43,7 +43,7 @@ pub struct ReservationHeader {
     pub path_len: u8,
     /// Index in the path of the node this message is addressed to.
     pub hop: u8,
-    /// Zero in version 1.
+    /// Zero in version 2.
     pub reserved: u8,
     /// `Reserve`/`Refresh`: latency bound of the whole path, milliseconds (0 = none).
     pub max_latency_ms: U16,
@@ -54,7 +54,7 @@ pub struct ReservationHeader {
     /// `Reserve`/`Refresh`: latency of the path up to the receiver, milliseconds, summed by
     /// the hops from their link metrics (saturating).
     pub latency_ms: U16,
-    /// Zero in version 1.
+    /// Zero in version 2.
     pub reserved2: U16,
     /// `Refuse`: the refusing node; `Teardown`: the node that lost its downstream link;
     /// zero for the other ops.

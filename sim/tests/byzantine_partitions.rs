@@ -1,0 +1,62 @@
+//! Partitions reported in runs with Byzantine nodes but no cut ([`blemesh_sim::partition_causes`]):
+//! on an unsecured mesh a forge node makes honest nodes lose its victims from their views
+//! while the radio links still connect everyone, and the report says so; a black hole and a
+//! replayer alone split nothing, and a scripted cut is a radio split.
+
+use blemesh_sim::builtin;
+use blemesh_sim::engine::Engine;
+use blemesh_sim::report::Report;
+use blemesh_sim::scenario::{Behaviour, Cut, Scenario};
+use blemesh_sim::table;
+
+/// The `byzantine` scenario for 45 s (the forger starts at 10 s; adverts age out after 16 s).
+fn byzantine() -> Scenario {
+    let mut s = builtin::byzantine();
+    s.duration_s = 45.0;
+    s
+}
+
+fn report(s: Scenario) -> Report {
+    let mut engine = Engine::new(s).unwrap();
+    engine.run();
+    Report::build(&engine, None)
+}
+
+#[test]
+fn forged_origins_explain_every_partition_without_a_cut() {
+    let r = report(byzantine());
+    let d = &r.deterministic;
+    let parted = d.mesh.partitions.events.0;
+    assert!(parted > 0, "the forger made nodes lose its victims");
+    assert_eq!(d.mesh.max_components, 1, "the radio links never split");
+    assert_eq!(d.mesh.partitions.not_radio_split, Some((parted, parted)));
+    let text = table::render(&r);
+    let line = format!(
+        "    not a radio split       {parted} of {parted}: the reporting node's links still reached nodes it lost; {parted} lost only forge victims or nodes behind them"
+    );
+    assert!(text.contains(&line), "{text}");
+}
+
+#[test]
+fn a_black_hole_and_a_replayer_alone_split_nothing() {
+    let mut s = byzantine();
+    s.byzantine.retain(|b| b.behaviour != Behaviour::Forge);
+    let r = report(s);
+    let d = &r.deterministic;
+    let (replays, _, _, blackholed) = d.byzantine;
+    assert!(replays > 0 && blackholed > 0, "both misbehaved: {:?}", d.byzantine);
+    assert_eq!(d.mesh.partitions.events.0, 0);
+    assert_eq!(d.mesh.partitions.not_radio_split, Some((0, 0)));
+    assert!(!table::render(&r).contains("not a radio split"));
+}
+
+#[test]
+fn a_scripted_cut_is_a_radio_split() {
+    let mut s = byzantine();
+    s.byzantine.retain(|b| b.behaviour != Behaviour::Forge);
+    s.cut = vec![Cut { at_s: 20.0, heal_s: Some(35.0), split_x_m: Some(40.0), group: Vec::new() }];
+    let r = report(s);
+    let p = &r.deterministic.mesh.partitions;
+    assert!(p.events.0 > 0 && p.cuts[0].detected == p.cuts[0].affected, "{p:?}");
+    assert_eq!(p.not_radio_split, Some((0, 0)));
+}

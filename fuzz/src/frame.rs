@@ -4,7 +4,8 @@
 
 use bolero::TypeGenerator;
 use blemesh_core::wire::messages::{Heartbeat, LinkAckEntry, LinkAckHeader, LinkEntry, TopologyHeader};
-use blemesh_core::wire::{FRAME_HEADER_LEN, Frame, FrameHeader, Kind, LinkPdu, Message, encode_frame, flags};
+use blemesh_core::wire::link::{CTRL_FRAGMENT, CTRL_WHOLE};
+use blemesh_core::wire::{FRAGMENT_HEADER_LEN, FRAME_HEADER_LEN, Frame, FrameHeader, Kind, LinkPdu, Message, encode_frame, flags};
 use blemesh_core::{Destination, NodeId, Priority};
 use zerocopy::IntoBytes;
 use zerocopy::network_endian::{I16, U16, U32, U64};
@@ -16,16 +17,17 @@ pub const MAX: usize = 2048;
 pub fn check_raw(bytes: &[u8]) {
     match LinkPdu::new_checked(bytes, MAX) {
         Ok(LinkPdu::Whole(f)) => {
-            assert_eq!(bytes[0], 0);
+            assert_eq!(bytes[0], CTRL_WHOLE);
             assert_eq!(f, &bytes[1..]);
         }
         Ok(LinkPdu::Fragment(f)) => {
-            assert_eq!(bytes[0], 1);
+            assert_eq!(bytes[0], CTRL_FRAGMENT);
+            assert_eq!(f.check.to_be_bytes(), bytes[7..FRAGMENT_HEADER_LEN], "the check is bytes 7..11");
             assert!(f.count >= 2 && f.index < f.count, "{f:?}");
             assert!(usize::from(f.total_len) <= MAX);
             assert!(!f.chunk.is_empty());
             assert!(f.offset() + f.chunk.len() <= usize::from(f.total_len), "fragment overruns its frame");
-            assert_eq!(f.chunk, &bytes[7..]);
+            assert_eq!(f.chunk, &bytes[FRAGMENT_HEADER_LEN..]);
         }
         Err(_) => {}
     }

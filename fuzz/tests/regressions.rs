@@ -115,3 +115,28 @@ fn node_never_splices_fragments_of_two_frames() {
     );
     check(&input);
 }
+
+/// `fuzz/crashes/frame_decode_raw/crash-5e97cd59…` (the first seconds of session 3's 10-minute
+/// run, right after the fragment format change): a 37-byte PDU starting `02` is now a valid
+/// fragment (control byte `0x02`, 11-byte header with the frame's CRC-32), but the target's
+/// consistency check still expected control byte 1 and a 7-byte header. A stale invariant, not
+/// a core bug: the check now uses `CTRL_FRAGMENT` and `FRAGMENT_HEADER_LEN` and also checks the
+/// `check` field. This replays the file and pins how it decodes.
+#[test]
+fn frame_decode_raw_fragments_have_the_eleven_byte_header() {
+    use blemesh_core::wire::LinkPdu;
+    let bytes = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/crashes/frame_decode_raw/crash-5e97cd5939dfe9f804e899f6aedb6ba74431d9a3"
+    ))
+    .expect("the crash file");
+    let Ok(LinkPdu::Fragment(f)) = LinkPdu::new_checked(&bytes, blemesh_fuzz::frame::MAX) else {
+        panic!("decodes as a fragment")
+    };
+    let be16 = |i: usize| u16::from_be_bytes([bytes[i], bytes[i + 1]]);
+    let check = u32::from_be_bytes([bytes[7], bytes[8], bytes[9], bytes[10]]);
+    assert_eq!((f.msg_id, f.total_len, f.index, f.count, f.check), (be16(1), be16(3), bytes[5], bytes[6], check));
+    assert_eq!((f.msg_id, f.total_len, f.count), (1536, 256, 10));
+    assert_eq!(f.chunk, &bytes[11..]);
+    blemesh_fuzz::frame::check_raw(&bytes);
+}

@@ -23,6 +23,7 @@ mod bridge;
 mod delivery;
 mod election;
 mod flows;
+mod heap_parts;
 mod link_advice;
 mod outbox;
 mod outlook;

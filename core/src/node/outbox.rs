@@ -141,6 +141,17 @@ impl Outbox {
         debug_assert_eq!(kept, self.tx.len());
     }
 
+    /// Drops the outbox part by part (see `Node::drop_by_part`).
+    pub(crate) fn drop_by_part(self, measure: &mut crate::heap_parts::MeasurePart<'_>) {
+        use crate::heap_parts::part;
+        let Outbox { tx, deliveries, events, pool, lent, .. } = self;
+        part(measure, "outbox: transmit queue", tx);
+        part(measure, "outbox: delivery queue", deliveries);
+        part(measure, "outbox: event queue", events);
+        part(measure, "outbox: idle buffer pool", pool);
+        part(measure, "outbox: lent buffer", lent);
+    }
+
     /// Bytes of buffer capacity held by queued, lent and pooled buffers.
     pub(crate) fn bytes_held(&self) -> usize {
         self.tx.iter().map(|t| t.buf.capacity()).sum::<usize>()

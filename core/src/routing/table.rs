@@ -67,14 +67,45 @@ pub struct RouteEntry {
     pub stats: RouteStats,
 }
 
+/// One stored route: the next hop as an index into the table's destinations (the graph's
+/// dense index), [`NO_NODE`] for none. 16 bytes instead of an `Option<Route>`'s 32.
+#[derive(Clone, Copy, Debug)]
+struct Slot {
+    cost: u64,
+    next: u32,
+    hops: u32,
+}
+
+impl Slot {
+    const NONE: Slot = Slot { cost: 0, next: NO_NODE, hops: 0 };
+}
+
+/// The statistics of one (destination, priority) and the primary next hop they were
+/// recorded for ([`NodeId::NONE`] when there was no primary).
+#[derive(Clone, Copy, Debug)]
+struct StatSlot {
+    stats: RouteStats,
+    via: NodeId,
+}
+
+impl StatSlot {
+    const NONE: StatSlot = StatSlot { stats: RouteStats { successes: 0, failures: 0, last_used: None }, via: NodeId::NONE };
+}
+
 /// The routing table of one node. See the [module documentation](self).
+///
+/// Storage, per destination: its id, eight 16-byte route slots (primary and backup of each
+/// policy), and, once any outcome or use was recorded, four statistics slots. A
+/// recomputation rewrites the slots in place and moves the statistics to the destinations'
+/// new positions in place (no second copy of the table is kept).
 #[derive(Clone, Debug, Default)]
 pub struct RoutingTable {
     me: NodeId,
     dests: Vec<NodeId>,
-    entries: Vec<[RouteEntry; 4]>,
-    old_dests: Vec<NodeId>,
-    old_entries: Vec<[RouteEntry; 4]>,
+    /// `[primary, backup]` of each priority, by destination index.
+    slots: Vec<[[Slot; 2]; 4]>,
+    /// Empty until the first statistic is recorded; then one entry per destination.
+    stats: Vec<[StatSlot; 4]>,
     weights: Vec<u64>,
     primary_first: Vec<u32>,
 }
@@ -93,13 +124,14 @@ impl RoutingTable {
     /// Recomputes every route over `graph` with `policies[p as usize]` for priority `p`.
     /// Reuses all buffers: with a graph of unchanged size it does not allocate.
     pub fn compute(&mut self, graph: &Graph, policies: &[Policy; 4], spf: &mut Spf) {
-        core::mem::swap(&mut self.dests, &mut self.old_dests);
-        core::mem::swap(&mut self.entries, &mut self.old_entries);
+        self.move_stats(graph);
         let n = graph.node_count();
         self.dests.clear();
+        reserve_to(&mut self.dests, n);
         self.dests.extend_from_slice(graph.nodes());
-        self.entries.clear();
-        self.entries.resize(n, [RouteEntry::default(); 4]);
+        self.slots.clear();
+        reserve_to(&mut self.slots, n);
+        self.slots.resize(n, [[Slot::NONE; 2]; 4]);
         if let Some(s) = graph.index_of(self.me) {
             for (p, policy) in policies.iter().enumerate() {
                 self.compute_policy(graph, s, p, policy, spf);
@@ -110,17 +142,18 @@ impl RoutingTable {
 
     fn compute_policy(&mut self, graph: &Graph, s: u32, p: usize, policy: &Policy, spf: &mut Spf) {
         self.weights.clear();
+        reserve_to(&mut self.weights, graph.edge_count());
         self.weights.extend((0..graph.edge_count()).map(|e| policy.link_cost(graph.metrics(e))));
         spf.run(graph, s, &self.weights, None);
         let n = graph.node_count() as u32;
         self.primary_first.clear();
+        reserve_to(&mut self.primary_first, n as usize);
         self.primary_first.extend((0..n).map(|v| spf.first_hop(v)));
         for v in 0..n {
             let fh = self.primary_first[v as usize];
             if fh != NO_NODE {
                 let d = spf.dist(v);
-                self.entries[v as usize][p].primary =
-                    Some(Route { next_hop: graph.node(fh), cost: d.cost, hops: d.hops });
+                self.slots[v as usize][p][0] = Slot { cost: d.cost, next: fh, hops: d.hops };
             }
         }
         for e in graph.edge_range(s) {
@@ -133,32 +166,50 @@ impl RoutingTable {
                 let fh = spf.first_hop(v);
                 if self.primary_first[v as usize] == nb && fh != NO_NODE {
                     let d = spf.dist(v);
-                    self.entries[v as usize][p].backup =
-                        Some(Route { next_hop: graph.node(fh), cost: d.cost, hops: d.hops });
+                    self.slots[v as usize][p][1] = Slot { cost: d.cost, next: fh, hops: d.hops };
                 }
             }
         }
     }
 
-    /// Carries statistics over from the previous table where the primary next hop is the same.
+    /// Before a recomputation: moves the statistics of destinations still in `graph` to
+    /// their new dense index, in place (both id lists are sorted, so entries only move left
+    /// when destinations left and right when destinations arrived: two passes).
+    fn move_stats(&mut self, graph: &Graph) {
+        if self.stats.is_empty() {
+            return;
+        }
+        let mut kept = 0;
+        for i in 0..self.dests.len() {
+            if graph.index_of(self.dests[i]).is_some() {
+                self.dests[kept] = self.dests[i];
+                self.stats[kept] = self.stats[i];
+                kept += 1;
+            }
+        }
+        let n = graph.node_count();
+        self.stats.truncate(kept);
+        reserve_to(&mut self.stats, n);
+        self.stats.resize(n, [StatSlot::NONE; 4]);
+        for i in (0..n).rev() {
+            if kept > 0 && self.dests[kept - 1] == graph.node(i as u32) {
+                kept -= 1;
+                self.stats[i] = self.stats[kept];
+            } else {
+                self.stats[i] = [StatSlot::NONE; 4];
+            }
+        }
+    }
+
+    /// After a recomputation: keeps the statistics where the primary next hop is the same
+    /// as when they were recorded, resets the others.
     fn merge_stats(&mut self) {
-        let (mut i, mut j) = (0, 0);
-        while i < self.dests.len() && j < self.old_dests.len() {
-            match self.dests[i].cmp(&self.old_dests[j]) {
-                core::cmp::Ordering::Less => i += 1,
-                core::cmp::Ordering::Greater => j += 1,
-                core::cmp::Ordering::Equal => {
-                    for p in 0..4 {
-                        let old = &self.old_entries[j][p];
-                        let new = &mut self.entries[i][p];
-                        if let (Some(a), Some(b)) = (old.primary, new.primary) {
-                            if a.next_hop == b.next_hop {
-                                new.stats = old.stats;
-                            }
-                        }
-                    }
-                    i += 1;
-                    j += 1;
+        for (i, stats) in self.stats.iter_mut().enumerate() {
+            for (p, st) in stats.iter_mut().enumerate() {
+                let next = self.slots[i][p][0].next;
+                let via = if next == NO_NODE { NodeId::NONE } else { self.dests[next as usize] };
+                if st.via != via || via == NodeId::NONE {
+                    *st = StatSlot { via, ..StatSlot::NONE };
                 }
             }
         }
@@ -169,21 +220,42 @@ impl RoutingTable {
         (self.dests.get(i) == Some(&dest)).then_some(i)
     }
 
+    fn route_at(&self, slot: Slot) -> Option<Route> {
+        (slot.next != NO_NODE).then(|| Route { next_hop: self.dests[slot.next as usize], cost: slot.cost, hops: slot.hops })
+    }
+
+    fn entry_at(&self, i: usize, p: usize) -> RouteEntry {
+        let [primary, backup] = self.slots[i][p];
+        RouteEntry {
+            primary: self.route_at(primary),
+            backup: self.route_at(backup),
+            stats: self.stats.get(i).map_or_else(RouteStats::default, |s| s[p].stats),
+        }
+    }
+
     /// The routes to `dest` at `priority`. `graph` must be the one last passed to
     /// [`compute`](Self::compute) (it provides the O(1) id → index map).
-    pub fn entry(&self, graph: &Graph, dest: NodeId, priority: Priority) -> Option<&RouteEntry> {
+    pub fn entry(&self, graph: &Graph, dest: NodeId, priority: Priority) -> Option<RouteEntry> {
         let i = self.slot(dest, graph)?;
-        Some(&self.entries[i][priority as usize])
+        Some(self.entry_at(i, priority as usize))
     }
 
     /// The primary next hop towards `dest` at `priority`; O(1), no allocation.
     pub fn next_hop(&self, graph: &Graph, dest: NodeId, priority: Priority) -> Option<NodeId> {
-        self.entry(graph, dest, priority)?.primary.map(|r| r.next_hop)
+        let i = self.slot(dest, graph)?;
+        self.route_at(self.slots[i][priority as usize][0]).map(|r| r.next_hop)
     }
 
     fn stats_mut(&mut self, graph: &Graph, dest: NodeId, priority: Priority) -> Option<&mut RouteStats> {
         let i = self.slot(dest, graph)?;
-        Some(&mut self.entries[i][priority as usize].stats)
+        if self.stats.is_empty() {
+            // First statistic: one entry per destination from now on, each recording the
+            // current primary next hop.
+            reserve_to(&mut self.stats, self.dests.len());
+            self.stats.resize(self.dests.len(), [StatSlot::NONE; 4]);
+            self.merge_stats();
+        }
+        Some(&mut self.stats[i][priority as usize].stats)
     }
 
     /// Records that the route to `dest` at `priority` was used at `now`.
@@ -206,7 +278,15 @@ impl RoutingTable {
     }
 
     /// All destinations with their four entries, by ascending id.
-    pub fn iter(&self) -> impl Iterator<Item = (NodeId, &[RouteEntry; 4])> + '_ {
-        self.dests.iter().copied().zip(self.entries.iter())
+    pub fn iter(&self) -> impl Iterator<Item = (NodeId, [RouteEntry; 4])> + '_ {
+        self.dests.iter().enumerate().map(|(i, d)| (*d, core::array::from_fn(|p| self.entry_at(i, p))))
+    }
+}
+
+/// Grows `v`'s capacity to exactly `n` when it is smaller (no doubling: a table rebuilt for
+/// the same mesh keeps its room, so steady state allocates nothing).
+fn reserve_to<T>(v: &mut Vec<T>, n: usize) {
+    if v.capacity() < n {
+        v.reserve_exact(n - v.len());
     }
 }

@@ -206,7 +206,7 @@ impl Node {
             last_advert: now,
             advert_dirty: false,
             last_route_computation: None,
-            pending_acks: Vec::with_capacity(config.max_pending_acks),
+            pending_acks: Vec::new(),
             // Retries of a message arrive within its few seconds of retries: a short memory.
             e2e_seen: DuplicateCache::new(4 * config.max_pending_acks, config.seed ^ 0xe2e),
             secure: None,

@@ -18,8 +18,9 @@ use crate::{Destination, DropReason, Event, LinkId, Metrics, NodeId, Priority};
 /// game delivery fits without the buffer growing later (which would allocate again).
 const NEW_BUFFER_BYTES: usize = 256;
 
-/// Items each queue has room for from the start (a burst of a few neighbours' traffic).
-const INITIAL_QUEUE: usize = 32;
+/// Items each queue has room for from the start (they double on demand; the node's outputs
+/// are drained after every input, so a few items are usually all a queue ever holds).
+const INITIAL_QUEUE: usize = 8;
 
 /// Buffers the pool allocates when first needed: the working set of a node relaying game
 /// traffic between a few neighbours (heartbeats, relays, ARQ copies and election traffic

@@ -108,6 +108,13 @@ impl Graph {
     /// Rebuilds from `db`, reusing buffers. Every origin with an advert becomes a node.
     pub fn rebuild(&mut self, db: &LinkStateDb) {
         self.clear();
+        // Exactly the room this database needs (the reported links bound the confirmed
+        // ones), not the doubling of repeated pushes; kept for the next rebuild.
+        let links: usize = db.adverts().map(|(_, a)| a.entries.len()).sum();
+        reserve_to(&mut self.nodes, db.len());
+        reserve_to(&mut self.offsets, db.len() + 1);
+        reserve_to(&mut self.targets, links);
+        reserve_to(&mut self.metrics, links);
         for (origin, _) in db.adverts() {
             self.push_node(origin);
         }
@@ -255,6 +262,13 @@ impl Graph {
     /// Degree (number of confirmed neighbours) of node `u`.
     pub fn degree(&self, u: u32) -> usize {
         self.edge_range(u).len()
+    }
+}
+
+/// Grows `v`'s capacity to exactly `n` when it is smaller.
+fn reserve_to<T>(v: &mut Vec<T>, n: usize) {
+    if v.capacity() < n {
+        v.reserve_exact(n - v.len());
     }
 }
 

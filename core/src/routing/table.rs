@@ -80,32 +80,30 @@ impl Slot {
     const NONE: Slot = Slot { cost: 0, next: NO_NODE, hops: 0 };
 }
 
-/// The statistics of one (destination, priority) and the primary next hop they were
-/// recorded for ([`NodeId::NONE`] when there was no primary).
+/// The statistics of one (destination, priority) that has any, and the primary next hop
+/// they were recorded for ([`NodeId::NONE`] when there was no primary).
 #[derive(Clone, Copy, Debug)]
-struct StatSlot {
-    stats: RouteStats,
+struct StatEntry {
+    dest: NodeId,
     via: NodeId,
-}
-
-impl StatSlot {
-    const NONE: StatSlot = StatSlot { stats: RouteStats { successes: 0, failures: 0, last_used: None }, via: NodeId::NONE };
+    stats: RouteStats,
+    priority: u8,
 }
 
 /// The routing table of one node. See the [module documentation](self).
 ///
-/// Storage, per destination: its id, eight 16-byte route slots (primary and backup of each
-/// policy), and, once any outcome or use was recorded, four statistics slots. A
-/// recomputation rewrites the slots in place and moves the statistics to the destinations'
-/// new positions in place (no second copy of the table is kept).
+/// Storage, per destination: its id and eight 16-byte route slots (primary and backup of
+/// each policy); statistics only for the (destination, priority) pairs that were used, in a
+/// list sorted by both. A recomputation rewrites the slots in place and drops the statistics
+/// whose primary next hop changed (no second copy of the table is kept).
 #[derive(Clone, Debug, Default)]
 pub struct RoutingTable {
     me: NodeId,
     dests: Vec<NodeId>,
     /// `[primary, backup]` of each priority, by destination index.
     slots: Vec<[[Slot; 2]; 4]>,
-    /// Empty until the first statistic is recorded; then one entry per destination.
-    stats: Vec<[StatSlot; 4]>,
+    /// Statistics of the routes used, sorted by (destination, priority).
+    stats: Vec<StatEntry>,
     weights: Vec<u64>,
     primary_first: Vec<u32>,
 }
@@ -124,7 +122,6 @@ impl RoutingTable {
     /// Recomputes every route over `graph` with `policies[p as usize]` for priority `p`.
     /// Reuses all buffers: with a graph of unchanged size it does not allocate.
     pub fn compute(&mut self, graph: &Graph, policies: &[Policy; 4], spf: &mut Spf) {
-        self.move_stats(graph);
         let n = graph.node_count();
         self.dests.clear();
         reserve_to(&mut self.dests, n);
@@ -137,7 +134,7 @@ impl RoutingTable {
                 self.compute_policy(graph, s, p, policy, spf);
             }
         }
-        self.merge_stats();
+        self.merge_stats(graph);
     }
 
     fn compute_policy(&mut self, graph: &Graph, s: u32, p: usize, policy: &Policy, spf: &mut Spf) {
@@ -172,47 +169,26 @@ impl RoutingTable {
         }
     }
 
-    /// Before a recomputation: moves the statistics of destinations still in `graph` to
-    /// their new dense index, in place (both id lists are sorted, so entries only move left
-    /// when destinations left and right when destinations arrived: two passes).
-    fn move_stats(&mut self, graph: &Graph) {
-        if self.stats.is_empty() {
-            return;
-        }
-        let mut kept = 0;
-        for i in 0..self.dests.len() {
-            if graph.index_of(self.dests[i]).is_some() {
-                self.dests[kept] = self.dests[i];
-                self.stats[kept] = self.stats[i];
-                kept += 1;
-            }
-        }
-        let n = graph.node_count();
-        self.stats.truncate(kept);
-        reserve_to(&mut self.stats, n);
-        self.stats.resize(n, [StatSlot::NONE; 4]);
-        for i in (0..n).rev() {
-            if kept > 0 && self.dests[kept - 1] == graph.node(i as u32) {
-                kept -= 1;
-                self.stats[i] = self.stats[kept];
-            } else {
-                self.stats[i] = [StatSlot::NONE; 4];
-            }
-        }
+    /// The primary next hop towards destination index `i` at priority `p`, or
+    /// [`NodeId::NONE`].
+    fn primary_via(&self, i: usize, p: usize) -> NodeId {
+        let next = self.slots[i][p][0].next;
+        if next == NO_NODE { NodeId::NONE } else { self.dests[next as usize] }
     }
 
-    /// After a recomputation: keeps the statistics where the primary next hop is the same
-    /// as when they were recorded, resets the others.
-    fn merge_stats(&mut self) {
-        for (i, stats) in self.stats.iter_mut().enumerate() {
-            for (p, st) in stats.iter_mut().enumerate() {
-                let next = self.slots[i][p][0].next;
-                let via = if next == NO_NODE { NodeId::NONE } else { self.dests[next as usize] };
-                if st.via != via || via == NodeId::NONE {
-                    *st = StatSlot { via, ..StatSlot::NONE };
-                }
-            }
-        }
+    /// After a recomputation: keeps the statistics whose destination is still known with the
+    /// same primary next hop as when they were recorded; the others reset (are dropped).
+    fn merge_stats(&mut self, graph: &Graph) {
+        let mut stats = core::mem::take(&mut self.stats);
+        stats.retain(|st| {
+            let Some(i) = graph.index_of(st.dest) else { return false };
+            st.via != NodeId::NONE && st.via == self.primary_via(i as usize, usize::from(st.priority))
+        });
+        self.stats = stats;
+    }
+
+    fn find_stats(&self, dest: NodeId, priority: usize) -> Result<usize, usize> {
+        self.stats.binary_search_by_key(&(dest, priority as u8), |st| (st.dest, st.priority))
     }
 
     fn slot(&self, dest: NodeId, graph: &Graph) -> Option<usize> {
@@ -229,7 +205,7 @@ impl RoutingTable {
         RouteEntry {
             primary: self.route_at(primary),
             backup: self.route_at(backup),
-            stats: self.stats.get(i).map_or_else(RouteStats::default, |s| s[p].stats),
+            stats: self.find_stats(self.dests[i], p).map_or_else(|_| RouteStats::default(), |j| self.stats[j].stats),
         }
     }
 
@@ -248,14 +224,20 @@ impl RoutingTable {
 
     fn stats_mut(&mut self, graph: &Graph, dest: NodeId, priority: Priority) -> Option<&mut RouteStats> {
         let i = self.slot(dest, graph)?;
-        if self.stats.is_empty() {
-            // First statistic: one entry per destination from now on, each recording the
-            // current primary next hop.
-            reserve_to(&mut self.stats, self.dests.len());
-            self.stats.resize(self.dests.len(), [StatSlot::NONE; 4]);
-            self.merge_stats();
-        }
-        Some(&mut self.stats[i][priority as usize].stats)
+        let p = priority as usize;
+        let j = match self.find_stats(dest, p) {
+            Ok(j) => j,
+            Err(j) => {
+                // Grown a quarter at a time: a route used once keeps its room.
+                if self.stats.len() == self.stats.capacity() {
+                    self.stats.reserve_exact((self.stats.len() / 4).max(4));
+                }
+                let via = self.primary_via(i, p);
+                self.stats.insert(j, StatEntry { dest, via, stats: RouteStats::default(), priority: p as u8 });
+                j
+            }
+        };
+        Some(&mut self.stats[j].stats)
     }
 
     /// Records that the route to `dest` at `priority` was used at `now`.

@@ -243,6 +243,7 @@ impl Node {
             state.estimator.on_rssi(now, rssi);
         }
         self.links.insert(state);
+        self.outbox.fit_to_mtu(report.mtu);
         self.ble_link_up(self.links.len() - 1);
         Ok(())
     }
@@ -257,6 +258,7 @@ impl Node {
         let state = self.links.get_mut(link).ok_or(Error::UnknownLink(link))?;
         let shrunk = report.mtu < state.mtu;
         state.mtu = report.mtu;
+        self.outbox.fit_to_mtu(report.mtu);
         if report.connection_interval.is_some() {
             state.interval = report.connection_interval;
         }

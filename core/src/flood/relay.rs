@@ -30,7 +30,7 @@ pub struct PendingRelay {
 }
 
 /// At most `capacity` pending relays. Slots and frame buffers are allocated when first
-/// needed and recycled: the table grows (doubling) to the most relays ever pending at once
+/// needed and recycled: the table grows (by a quarter) to the most relays ever pending at once
 /// (never beyond the capacity); a buffer is allocated to the size of the frame that first
 /// needs it and grows to the largest frame it carried, so a steady relay load allocates
 /// nothing and buffers hold the traffic's frame sizes, not a fixed 256 bytes.
@@ -60,7 +60,7 @@ impl RelayTable {
             Some(i) => i,
             None if self.slots.len() < self.capacity => {
                 if self.slots.len() == self.slots.capacity() {
-                    let more = self.slots.len().max(4).min(self.capacity - self.slots.len());
+                    let more = (self.slots.len() / 4).max(4).min(self.capacity - self.slots.len());
                     self.slots.reserve_exact(more);
                     // Room to keep a buffer for every slot.
                     self.free.reserve_exact(self.slots.capacity().saturating_sub(self.free.len()));

@@ -45,9 +45,10 @@ pub(crate) struct LinkArq {
 }
 
 impl LinkArq {
-    /// ARQ state whose window of `window` frames is allocated up front.
+    /// ARQ state for a window of `window` frames: room for a few up front, grown on demand
+    /// to the most in flight at once (the sender never holds more than the window).
     pub(crate) fn with_window(window: usize) -> Self {
-        LinkArq { unacked: VecDeque::with_capacity(window), ..LinkArq::default() }
+        LinkArq { unacked: VecDeque::with_capacity(window.min(4)), ..LinkArq::default() }
     }
 
     /// The retransmission timeout for a link with these RTT estimates.

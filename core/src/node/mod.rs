@@ -187,7 +187,7 @@ impl Node {
             started: now,
             seq,
             battery: None,
-            links: LinkTable::new(config.max_links),
+            links: LinkTable::new(),
             registry: NodeRegistry::new(config.max_nodes, config.node_gone_after, config.seed ^ 0x4e0d),
             flood: Flood::new(&config),
             reassembly: Reassembler::new(config.max_reassemblies, config.max_message_size, config.reassembly_timeout),

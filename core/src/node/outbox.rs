@@ -64,10 +64,8 @@ pub(crate) struct Outbox {
     pool_cap: usize,
     /// Buffers the pool has allocated so far.
     allocated: usize,
-    /// Capacity of the buffers the pool allocates and keeps.
-    buffer_bytes: usize,
-    /// Whether `buffer_bytes` was fitted to a link's MTU yet.
-    fitted: bool,
+    /// The largest MTU of the links seen, 0 before the first.
+    link_mtu: u16,
     pub lent: Option<Vec<u8>>,
 }
 
@@ -84,8 +82,7 @@ impl Outbox {
             pool: Vec::new(),
             pool_cap,
             allocated: 0,
-            buffer_bytes: NEW_BUFFER_BYTES,
-            fitted: false,
+            link_mtu: 0,
             lent: None,
         }
     }
@@ -94,7 +91,7 @@ impl Outbox {
         if self.pool.is_empty() {
             self.grow_pool();
         }
-        let mut b = self.pool.pop().unwrap_or_else(|| Vec::with_capacity(self.buffer_bytes));
+        let mut b = self.pool.pop().unwrap_or_else(|| Vec::with_capacity(self.buffer_bytes()));
         b.clear();
         b
     }
@@ -108,14 +105,14 @@ impl Outbox {
         let n = step.min(self.pool_cap.saturating_sub(self.allocated));
         self.allocated += n;
         self.pool.reserve_exact(self.allocated.min(self.pool_cap).saturating_sub(self.pool.len()));
-        let bytes = self.buffer_bytes;
+        let bytes = self.buffer_bytes();
         self.pool.extend((0..n).map(|_| Vec::with_capacity(bytes)));
     }
 
     pub(crate) fn give_buf(&mut self, buf: Vec<u8>) {
         // Buffers smaller than the pool's own (an emptied `Vec`, say) would only grow
         // again when reused: they are dropped.
-        if self.pool.len() < self.pool_cap && buf.capacity() >= self.buffer_bytes {
+        if self.pool.len() < self.pool_cap && buf.capacity() >= self.buffer_bytes() {
             self.pool.push(buf);
         }
     }
@@ -125,9 +122,12 @@ impl Outbox {
     /// one), instead of a fixed 256 bytes. A larger frame grows its buffer once, and the
     /// buffer is kept.
     pub(crate) fn fit_to_mtu(&mut self, mtu: u16) {
-        let mtu = usize::from(mtu).max(MIN_BUFFER_BYTES);
-        self.buffer_bytes = if self.fitted { self.buffer_bytes.max(mtu) } else { mtu };
-        self.fitted = true;
+        self.link_mtu = self.link_mtu.max(mtu);
+    }
+
+    /// Capacity of the buffers the pool allocates and keeps.
+    fn buffer_bytes(&self) -> usize {
+        if self.link_mtu == 0 { NEW_BUFFER_BYTES } else { usize::from(self.link_mtu).max(MIN_BUFFER_BYTES) }
     }
 
     /// Room for `n` more PDUs.

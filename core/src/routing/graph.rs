@@ -20,12 +20,14 @@
 //!
 //! Nodes get dense indices `0..n` in ascending [`NodeId`] order; edges are stored in CSR form
 //! sorted by (source, target), so algorithms work on arrays. [`Graph::index_of`] maps an id to
-//! its index in O(1) (hash map with a fixed hasher; never iterated). Rebuilding reuses every
+//! its index in O(1) (a hash table of 4-byte dense indices, with a fixed hasher, comparing
+//! through the node array: a quarter of a map holding the ids too; never iterated). Rebuilding reuses every
 //! buffer, so a rebuild of a same-sized topology does not allocate.
 
 use alloc::vec::Vec;
 use foldhash::fast::FixedState;
-use hashbrown::HashMap;
+use core::hash::BuildHasher;
+use hashbrown::HashTable;
 
 use super::lsdb::LinkStateDb;
 use crate::NodeId;
@@ -85,7 +87,8 @@ impl LinkMetrics {
 #[derive(Clone, Debug, Default)]
 pub struct Graph {
     nodes: Vec<NodeId>,
-    index: HashMap<NodeId, u32, FixedState>,
+    /// Dense indices, found by the hash of their node's id.
+    index: HashTable<u32>,
     offsets: Vec<u32>,
     targets: Vec<u32>,
     metrics: Vec<LinkMetrics>,
@@ -135,7 +138,7 @@ impl Graph {
                 );
                 m.rssi = e.rssi.min(back.rssi);
                 m.far_battery = db.battery(e.neighbour);
-                self.targets.push(self.index[&e.neighbour]);
+                self.targets.push(self.index_of(e.neighbour).expect("every origin with an advert is a node"));
                 self.metrics.push(m);
             }
             self.offsets.push(self.targets.len() as u32);
@@ -168,7 +171,7 @@ impl Graph {
         let mut i = 0;
         for u in 0..g.nodes.len() {
             while i < directed.len() && directed[i].0 == g.nodes[u] {
-                g.targets.push(g.index[&directed[i].1]);
+                g.targets.push(g.index_of(directed[i].1).expect("every endpoint is a node"));
                 g.metrics.push(directed[i].2);
                 i += 1;
             }
@@ -190,8 +193,10 @@ impl Graph {
         if self.offsets.is_empty() {
             self.offsets.push(0);
         }
-        self.index.insert(id, self.nodes.len() as u32);
+        let i = self.nodes.len() as u32;
         self.nodes.push(id);
+        let nodes = &self.nodes;
+        self.index.insert_unique(hash(id), i, |&j| hash(nodes[j as usize]));
     }
 
     /// The topology version of the database this graph was built from (0 for [`from_links`]).
@@ -213,7 +218,7 @@ impl Graph {
 
     /// The dense index of `id`, O(1).
     pub fn index_of(&self, id: NodeId) -> Option<u32> {
-        self.index.get(&id).copied()
+        self.index.find(hash(id), |&j| self.nodes[j as usize] == id).copied()
     }
 
     /// The node at dense index `i`.
@@ -263,6 +268,11 @@ impl Graph {
     pub fn degree(&self, u: u32) -> usize {
         self.edge_range(u).len()
     }
+}
+
+/// The hash of a node id in the index (fixed: the graph is never iterated by hash).
+fn hash(id: NodeId) -> u64 {
+    FixedState::default().hash_one(id)
 }
 
 /// Grows `v`'s capacity to exactly `n` when it is smaller.

@@ -85,6 +85,12 @@ pub enum InsertOutcome {
     Invalid,
 }
 
+/// Most entries the expiry heap holds for `adverts` stored adverts before it is rebuilt:
+/// one per advert plus superseded ones, up to half as many again (and 16).
+fn max_ages(adverts: usize) -> usize {
+    adverts + adverts / 2 + 16
+}
+
 /// `true` when serial number `b` is newer than `a` (RFC 1982, 32 bits).
 pub fn version_newer(b: u32, a: u32) -> bool {
     let d = b.wrapping_sub(a);
@@ -96,8 +102,8 @@ pub fn version_newer(b: u32, a: u32) -> bool {
 pub struct LinkStateDb {
     max_age: Duration,
     /// By origin, sorted (a vector: about half the bytes of a `BTreeMap`).
-    adverts: SortedMap<Advert>,
-    battery: SortedMap<u8>,
+    adverts: SortedMap<NodeId, Advert>,
+    battery: SortedMap<NodeId, u8>,
     topology_version: u64,
     /// `(received_at, origin)` of every stored advert, plus superseded entries not yet at the
     /// top. Invariant: after every `&mut self` method the top (if any) is current.
@@ -225,7 +231,7 @@ impl LinkStateDb {
                 self.adverts.insert(origin, Advert { version, entries, received_at: now });
                 // Room for the most entries `settle` lets the heap hold, so refreshes of
                 // known origins never allocate.
-                let room = 2 * self.adverts.len() + 17;
+                let room = max_ages(self.adverts.len()) + 1;
                 self.ages.reserve(room.saturating_sub(self.ages.len()));
                 self.topology_version += 1;
                 (InsertOutcome::Changed, Some(now))
@@ -240,9 +246,10 @@ impl LinkStateDb {
     }
 
     /// Restores the heap invariant: drops superseded entries from the top, and rebuilds the
-    /// heap from the adverts when superseded entries outnumber current ones (amortised O(1)).
+    /// heap from the adverts when superseded entries exceed half the current ones (amortised
+    /// O(1): a rebuild of `n` entries follows at least `n / 2` pushes).
     fn settle(&mut self) {
-        if self.ages.len() > 2 * self.adverts.len() + 16 {
+        if self.ages.len() > max_ages(self.adverts.len()) {
             let mut ages = core::mem::take(&mut self.ages).into_vec();
             ages.clear();
             ages.extend(self.adverts.iter().map(|(o, a)| Reverse((a.received_at, o))));
@@ -396,7 +403,7 @@ mod tests {
             }
             let scan = db.adverts().map(|(_, a)| a.received_at + max_age + Duration::from_micros(1)).min();
             assert_eq!(db.next_expiry(), scan, "step {step}");
-            assert!(db.ages.len() <= 2 * db.len() + 17, "superseded entries are bounded");
+            assert!(db.ages.len() <= max_ages(db.len()) + 1, "superseded entries are bounded");
         }
         assert!(expired_total > 0, "the sequence exercised expiry");
     }

@@ -1,63 +1,78 @@
-//! [`SortedMap`]: a map from [`NodeId`] kept as one vector sorted by key.
+//! [`SortedMap`]: a map kept as one vector sorted by key.
 //!
 //! The link-state database holds one entry per origin of the mesh, looked up by binary
-//! search and iterated in ascending id order (the order the graph is built in). A `BTreeMap`
+//! search and iterated in ascending id order (the order the graph is built in); the link
+//! predictor one per link of this node. A `BTreeMap`
 //! of the same entries spends about twice the bytes on half-full nodes; this vector grows
 //! by a quarter at a time (amortised O(1) growth, at most a quarter unused) and an insert or
 //! removal of an origin, which is rare, shifts the entries after it.
 
 use alloc::vec::Vec;
 
-use crate::NodeId;
-
-/// A map from node id to `V`, sorted by id. See the [module documentation](self).
+/// A map from `K` to `V`, sorted by key. See the [module documentation](self).
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct SortedMap<V> {
-    entries: Vec<(NodeId, V)>,
+pub(crate) struct SortedMap<K, V> {
+    entries: Vec<(K, V)>,
 }
 
-impl<V> Default for SortedMap<V> {
+impl<K, V> Default for SortedMap<K, V> {
     fn default() -> Self {
         SortedMap { entries: Vec::new() }
     }
 }
 
-impl<V> SortedMap<V> {
-    fn find(&self, key: NodeId) -> Result<usize, usize> {
+impl<K: Ord + Copy, V> SortedMap<K, V> {
+    fn find(&self, key: K) -> Result<usize, usize> {
         self.entries.binary_search_by_key(&key, |e| e.0)
     }
 
     /// The value of `key`.
-    pub(crate) fn get(&self, key: NodeId) -> Option<&V> {
+    pub(crate) fn get(&self, key: K) -> Option<&V> {
         self.find(key).ok().map(|i| &self.entries[i].1)
     }
 
     /// The value of `key`, mutably.
-    pub(crate) fn get_mut(&mut self, key: NodeId) -> Option<&mut V> {
+    pub(crate) fn get_mut(&mut self, key: K) -> Option<&mut V> {
         self.find(key).ok().map(|i| &mut self.entries[i].1)
     }
 
     /// Sets the value of `key`; returns the previous one.
-    pub(crate) fn insert(&mut self, key: NodeId, value: V) -> Option<V> {
+    pub(crate) fn insert(&mut self, key: K, value: V) -> Option<V> {
         match self.find(key) {
             Ok(i) => Some(core::mem::replace(&mut self.entries[i].1, value)),
             Err(i) => {
-                if self.entries.len() == self.entries.capacity() {
-                    self.entries.reserve_exact((self.entries.len() / 4).max(4));
-                }
-                self.entries.insert(i, (key, value));
+                self.insert_at(i, key, value);
                 None
             }
         }
     }
 
+    /// The value of `key`, inserted as `make()` first if missing.
+    pub(crate) fn get_or_insert_with(&mut self, key: K, make: impl FnOnce() -> V) -> &mut V {
+        let i = match self.find(key) {
+            Ok(i) => i,
+            Err(i) => {
+                self.insert_at(i, key, make());
+                i
+            }
+        };
+        &mut self.entries[i].1
+    }
+
+    fn insert_at(&mut self, i: usize, key: K, value: V) {
+        if self.entries.len() == self.entries.capacity() {
+            self.entries.reserve_exact((self.entries.len() / 4).max(4));
+        }
+        self.entries.insert(i, (key, value));
+    }
+
     /// Removes `key`; returns its value.
-    pub(crate) fn remove(&mut self, key: NodeId) -> Option<V> {
+    pub(crate) fn remove(&mut self, key: K) -> Option<V> {
         self.find(key).ok().map(|i| self.entries.remove(i).1)
     }
 
     /// Entries by ascending key.
-    pub(crate) fn iter(&self) -> impl Iterator<Item = (NodeId, &V)> + '_ {
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (K, &V)> + '_ {
         self.entries.iter().map(|(k, v)| (*k, v))
     }
 
@@ -75,6 +90,7 @@ impl<V> SortedMap<V> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::NodeId;
     use alloc::collections::BTreeMap;
 
     /// Same answers as a `BTreeMap` through a seeded mix of inserts, removals and lookups.
@@ -91,6 +107,7 @@ mod tests {
             match (x >> 32) % 4 {
                 0 => assert_eq!(map.remove(key), model.remove(&key)),
                 1 => assert_eq!(map.get(key), model.get(&key)),
+                2 => assert_eq!(*map.get_or_insert_with(key, || step), *model.entry(key).or_insert(step)),
                 _ => assert_eq!(map.insert(key, step), model.insert(key, step)),
             }
             if let Some(v) = map.get_mut(key) {

@@ -67,17 +67,39 @@ pub struct RouteEntry {
     pub stats: RouteStats,
 }
 
-/// One stored route: the next hop as an index into the table's destinations (the graph's
-/// dense index), [`NO_NODE`] for none. 16 bytes instead of an `Option<Route>`'s 32.
+/// Largest graph whose every route the table can store: next hops (dense indices) and hop
+/// counts are 16-bit. In a larger graph (beyond any BLE mesh; only a database flooded with
+/// invented origins gets there) the routes through or to indices past it are left out, and
+/// frames to those destinations are flooded.
+pub const MAX_TABLE_NODES: usize = NO_SLOT as usize;
+
+/// `Slot::next` of "no route".
+const NO_SLOT: u16 = u16::MAX;
+
+/// One stored route, 12 bytes (an `Option<Route>` takes 32): the cost in two 32-bit halves
+/// (so the slot is 4-aligned), the next hop as a 16-bit index into the table's destinations
+/// (the graph's dense index; [`NO_SLOT`] for none), the hop count.
 #[derive(Clone, Copy, Debug)]
 struct Slot {
-    cost: u64,
-    next: u32,
-    hops: u32,
+    cost: [u32; 2],
+    next: u16,
+    hops: u16,
 }
 
 impl Slot {
-    const NONE: Slot = Slot { cost: 0, next: NO_NODE, hops: 0 };
+    const NONE: Slot = Slot { cost: [0; 2], next: NO_SLOT, hops: 0 };
+
+    /// The slot of a route, if its next hop index and hop count fit (always below
+    /// [`MAX_TABLE_NODES`] nodes).
+    fn new(cost: u64, next: u32, hops: u32) -> Option<Slot> {
+        let next = u16::try_from(next).ok().filter(|n| *n != NO_SLOT)?;
+        let hops = u16::try_from(hops).ok()?;
+        Some(Slot { cost: [cost as u32, (cost >> 32) as u32], next, hops })
+    }
+
+    fn cost(&self) -> u64 {
+        u64::from(self.cost[0]) | (u64::from(self.cost[1]) << 32)
+    }
 }
 
 /// The statistics of one (destination, priority) that has any, and the primary next hop
@@ -92,7 +114,7 @@ struct StatEntry {
 
 /// The routing table of one node. See the [module documentation](self).
 ///
-/// Storage, per destination: its id and eight 16-byte route slots (primary and backup of
+/// Storage, per destination: its id and eight 12-byte route slots (primary and backup of
 /// each policy); statistics only for the (destination, priority) pairs that were used, in a
 /// list sorted by both. A recomputation rewrites the slots in place and drops the statistics
 /// whose primary next hop changed (no second copy of the table is kept).
@@ -150,7 +172,7 @@ impl RoutingTable {
             let fh = self.primary_first[v as usize];
             if fh != NO_NODE {
                 let d = spf.dist(v);
-                self.slots[v as usize][p][0] = Slot { cost: d.cost, next: fh, hops: d.hops };
+                self.slots[v as usize][p][0] = Slot::new(d.cost, fh, d.hops).unwrap_or(Slot::NONE);
             }
         }
         for e in graph.edge_range(s) {
@@ -163,7 +185,7 @@ impl RoutingTable {
                 let fh = spf.first_hop(v);
                 if self.primary_first[v as usize] == nb && fh != NO_NODE {
                     let d = spf.dist(v);
-                    self.slots[v as usize][p][1] = Slot { cost: d.cost, next: fh, hops: d.hops };
+                    self.slots[v as usize][p][1] = Slot::new(d.cost, fh, d.hops).unwrap_or(Slot::NONE);
                 }
             }
         }
@@ -173,7 +195,7 @@ impl RoutingTable {
     /// [`NodeId::NONE`].
     fn primary_via(&self, i: usize, p: usize) -> NodeId {
         let next = self.slots[i][p][0].next;
-        if next == NO_NODE { NodeId::NONE } else { self.dests[next as usize] }
+        if next == NO_SLOT { NodeId::NONE } else { self.dests[usize::from(next)] }
     }
 
     /// After a recomputation: keeps the statistics whose destination is still known with the
@@ -197,7 +219,11 @@ impl RoutingTable {
     }
 
     fn route_at(&self, slot: Slot) -> Option<Route> {
-        (slot.next != NO_NODE).then(|| Route { next_hop: self.dests[slot.next as usize], cost: slot.cost, hops: slot.hops })
+        (slot.next != NO_SLOT).then(|| Route {
+            next_hop: self.dests[usize::from(slot.next)],
+            cost: slot.cost(),
+            hops: u32::from(slot.hops),
+        })
     }
 
     fn entry_at(&self, i: usize, p: usize) -> RouteEntry {
@@ -270,5 +296,29 @@ impl RoutingTable {
 fn reserve_to<T>(v: &mut Vec<T>, n: usize) {
     if v.capacity() < n {
         v.reserve_exact(n - v.len());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::routing::graph::LinkMetrics;
+
+    /// In a line longer than [`MAX_TABLE_NODES`], the routes whose hop count does not fit
+    /// 16 bits are left out; the others are exact.
+    #[test]
+    fn routes_beyond_the_slot_range_are_left_out() {
+        let n = MAX_TABLE_NODES as u64 + 2;
+        let m = LinkMetrics::new(1, 1.0, 0, 100);
+        let graph = Graph::from_links((1..n).map(|i| (NodeId(i), NodeId(i + 1), m)));
+        assert_eq!(graph.node_count(), MAX_TABLE_NODES + 2);
+        let mut table = RoutingTable::new(NodeId(1));
+        table.compute(&graph, &Policy::DEFAULTS, &mut Spf::new());
+        let route = |d: u64| table.entry(&graph, NodeId(d), Priority::Normal).unwrap().primary;
+        assert_eq!(route(2).map(|r| (r.next_hop, r.hops)), Some((NodeId(2), 1)));
+        let last = NodeId(1 + u64::from(u16::MAX));
+        assert_eq!(route(last.0).map(|r| (r.next_hop, r.hops)), Some((NodeId(2), u32::from(u16::MAX))));
+        assert_eq!(route(last.0 + 1), None, "65,536 hops do not fit a slot");
+        assert_eq!(table.next_hop(&graph, NodeId(n), Priority::Normal), None);
     }
 }

@@ -45,10 +45,10 @@ pub(crate) struct LinkArq {
 }
 
 impl LinkArq {
-    /// ARQ state for a window of `window` frames: room for a few up front, grown on demand
-    /// to the most in flight at once (the sender never holds more than the window).
+    /// ARQ state whose window of `window` frames is allocated up front (grown on demand, a
+    /// rare new peak of frames in flight allocated in steady state: `alloc_steady_state`).
     pub(crate) fn with_window(window: usize) -> Self {
-        LinkArq { unacked: VecDeque::with_capacity(window.min(4)), ..LinkArq::default() }
+        LinkArq { unacked: VecDeque::with_capacity(window), ..LinkArq::default() }
     }
 
     /// The retransmission timeout for a link with these RTT estimates.

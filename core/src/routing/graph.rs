@@ -83,6 +83,16 @@ impl LinkMetrics {
     }
 }
 
+/// The narrow metrics of one edge (10 bytes).
+#[derive(Clone, Copy, Debug)]
+struct SmallMetrics {
+    latency_ms: u16,
+    bandwidth_kbps: u16,
+    rssi: i16,
+    congestion: u8,
+    far_battery: Option<u8>,
+}
+
 /// The routing graph. See the [module documentation](self).
 #[derive(Clone, Debug, Default)]
 pub struct Graph {
@@ -91,7 +101,10 @@ pub struct Graph {
     index: HashTable<u32>,
     offsets: Vec<u32>,
     targets: Vec<u32>,
-    metrics: Vec<LinkMetrics>,
+    /// The metrics of each edge, by column: 26 bytes per edge where a `LinkMetrics` takes 32.
+    reliability: Vec<f64>,
+    unreliability: Vec<u64>,
+    small: Vec<SmallMetrics>,
     version: u64,
 }
 
@@ -117,7 +130,9 @@ impl Graph {
         reserve_to(&mut self.nodes, db.len());
         reserve_to(&mut self.offsets, db.len() + 1);
         reserve_to(&mut self.targets, links);
-        reserve_to(&mut self.metrics, links);
+        reserve_to(&mut self.reliability, links);
+        reserve_to(&mut self.unreliability, links);
+        reserve_to(&mut self.small, links);
         for (origin, _) in db.adverts() {
             self.push_node(origin);
         }
@@ -139,7 +154,7 @@ impl Graph {
                 m.rssi = e.rssi.min(back.rssi);
                 m.far_battery = db.battery(e.neighbour);
                 self.targets.push(self.index_of(e.neighbour).expect("every origin with an advert is a node"));
-                self.metrics.push(m);
+                self.push_metrics(m);
             }
             self.offsets.push(self.targets.len() as u32);
         }
@@ -172,7 +187,7 @@ impl Graph {
         for u in 0..g.nodes.len() {
             while i < directed.len() && directed[i].0 == g.nodes[u] {
                 g.targets.push(g.index_of(directed[i].1).expect("every endpoint is a node"));
-                g.metrics.push(directed[i].2);
+                g.push_metrics(directed[i].2);
                 i += 1;
             }
             g.offsets.push(g.targets.len() as u32);
@@ -186,7 +201,9 @@ impl Graph {
         self.offsets.clear();
         self.offsets.push(0);
         self.targets.clear();
-        self.metrics.clear();
+        self.reliability.clear();
+        self.unreliability.clear();
+        self.small.clear();
     }
 
     fn push_node(&mut self, id: NodeId) {
@@ -248,8 +265,29 @@ impl Graph {
     }
 
     /// The metrics of edge `e`.
-    pub fn metrics(&self, e: usize) -> &LinkMetrics {
-        &self.metrics[e]
+    pub fn metrics(&self, e: usize) -> LinkMetrics {
+        let s = self.small[e];
+        LinkMetrics {
+            latency_ms: s.latency_ms,
+            reliability: self.reliability[e],
+            congestion: s.congestion,
+            bandwidth_kbps: s.bandwidth_kbps,
+            rssi: s.rssi,
+            far_battery: s.far_battery,
+            unreliability: self.unreliability[e],
+        }
+    }
+
+    fn push_metrics(&mut self, m: LinkMetrics) {
+        self.reliability.push(m.reliability);
+        self.unreliability.push(m.unreliability);
+        self.small.push(SmallMetrics {
+            latency_ms: m.latency_ms,
+            bandwidth_kbps: m.bandwidth_kbps,
+            rssi: m.rssi,
+            congestion: m.congestion,
+            far_battery: m.far_battery,
+        });
     }
 
     /// The edge `u → v`, found by binary search in `u`'s sorted adjacency.

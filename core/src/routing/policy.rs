@@ -76,12 +76,8 @@ impl Policy {
     /// The four default policies, indexed by `Priority as usize`.
     pub const DEFAULTS: [Policy; 4] = [Policy::CRITICAL, Policy::HIGH, Policy::NORMAL, Policy::BACKGROUND];
 
-    /// The cost of one directed link (saturating); `m` by value (as [`Graph::metrics`]
-    /// gives it) or by reference.
-    ///
-    /// [`Graph::metrics`]: super::graph::Graph::metrics
-    pub fn link_cost(&self, m: impl core::borrow::Borrow<LinkMetrics>) -> u64 {
-        let m = m.borrow();
+    /// The cost of one directed link (saturating).
+    pub fn link_cost(&self, m: &LinkMetrics) -> u64 {
         self.per_hop
             .saturating_add(self.per_latency_ms.saturating_mul(u64::from(m.latency_ms)))
             .saturating_add(self.per_unreliability.saturating_mul(m.unreliability))

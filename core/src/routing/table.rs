@@ -162,7 +162,7 @@ impl RoutingTable {
     fn compute_policy(&mut self, graph: &Graph, s: u32, p: usize, policy: &Policy, spf: &mut Spf) {
         self.weights.clear();
         reserve_to(&mut self.weights, graph.edge_count());
-        self.weights.extend((0..graph.edge_count()).map(|e| policy.link_cost(graph.metrics(e))));
+        self.weights.extend((0..graph.edge_count()).map(|e| policy.link_cost(&graph.metrics(e))));
         spf.run(graph, s, &self.weights, None);
         let n = graph.node_count() as u32;
         self.primary_first.clear();

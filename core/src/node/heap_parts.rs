@@ -6,8 +6,10 @@ use super::Node;
 
 impl Node {
     /// Drops the node one part at a time, handing each part to `measure` (see
-    /// [`MeasurePart`]) so a counting allocator can attribute the heap it frees. The router
-    /// and the flood state are split further. Parts not named are dropped last, as `"rest"`.
+    /// [`MeasurePart`]) so a counting allocator can attribute the heap it frees. The router,
+    /// the flood state and the outbox are split further. The fields not named (plain values,
+    /// the PRNG) are dropped after the last call: the caller finds them as the difference
+    /// between the whole drop and the named parts.
     ///
     /// A diagnostic for `blemesh-benches`' `memory --parts`; the node is consumed.
     #[doc(hidden)]

@@ -101,7 +101,8 @@ impl Router {
         self.table.next_hop(&self.graph, dest, priority)
     }
 
-    /// Primary, backup and statistics towards `dest` at `priority`. O(1).
+    /// Primary, backup and statistics towards `dest` at `priority`: O(1) for the routes, a
+    /// binary search among the routes used for the statistics.
     pub fn route(&self, dest: NodeId, priority: Priority) -> Option<RouteEntry> {
         self.table.entry(&self.graph, dest, priority)
     }

@@ -167,6 +167,14 @@ pub fn measure(name: &'static str, adjust: fn(Config) -> Config) -> MemoryReport
     let fresh = Node::new(adjust(Config::new(NodeId(1), 1)), Instant::ZERO).expect("valid config");
     let fresh_heap = heap_freed_by_drop(fresh);
 
+    let (nodes, buffer_bytes) = converged_mesh(adjust);
+    let converged_heap = nodes.into_iter().map(heap_freed_by_drop).collect();
+    MemoryReport { config: name, inline: size_of::<Node>(), fresh_heap, converged_heap, buffer_bytes }
+}
+
+/// The nodes of the measured mesh after convergence (see [`measure`]), with their
+/// `Node::buffer_bytes`.
+fn converged_mesh(adjust: fn(Config) -> Config) -> (Vec<Node>, Vec<usize>) {
     let topo = random_connected(MESH_NODES, MESH_NODES / 2, 7, 50);
     let mut h = Harness::with_config(topo.clone(), HarnessConfig::default(), |_, c| adjust(c));
     h.run_for(Duration::from_secs(30));
@@ -175,7 +183,48 @@ pub fn measure(name: &'static str, adjust: fn(Config) -> Config) -> MemoryReport
         assert!(h.nodes[i].registry().len() >= MESH_NODES - 1, "node {i} heard every other node");
     }
     let buffer_bytes = h.nodes.iter().map(Node::buffer_bytes).collect();
-    let nodes = std::mem::take(&mut h.nodes);
-    let converged_heap = nodes.into_iter().map(heap_freed_by_drop).collect();
-    MemoryReport { config: name, inline: size_of::<Node>(), fresh_heap, converged_heap, buffer_bytes }
+    (std::mem::take(&mut h.nodes), buffer_bytes)
+}
+
+/// Heap of one part of a converged node, over the nodes of the measured mesh.
+#[derive(Clone, Debug)]
+pub struct PartBytes {
+    /// The part's name (as `Node::drop_by_part` gives it).
+    pub name: &'static str,
+    /// Mean bytes per node.
+    pub mean: usize,
+    /// Largest bytes of one node.
+    pub max: usize,
+}
+
+/// Heap of each part of a converged node (the mesh of [`measure`]), found by dropping the
+/// node's parts one at a time under the counting allocator; `"rest"` is whatever the
+/// named parts did not free. Panics if [`CountingAlloc`] is not installed.
+pub fn measure_parts(adjust: fn(Config) -> Config) -> Vec<PartBytes> {
+    assert!(counting_installed(), "install blemesh_benches::memory::CountingAlloc as the global allocator");
+    let (nodes, _) = converged_mesh(adjust);
+    let mut per_node: Vec<Vec<(&'static str, usize)>> = Vec::with_capacity(nodes.len());
+    for node in nodes {
+        let mut parts: Vec<(&'static str, usize)> = Vec::with_capacity(64);
+        let before = net_bytes();
+        node.drop_by_part(&mut |name, drop_it| {
+            let b = net_bytes();
+            drop_it();
+            parts.push((name, (b - net_bytes()).max(0) as usize));
+        });
+        let total = (before - net_bytes()).max(0) as usize;
+        let named: usize = parts.iter().map(|p| p.1).sum();
+        parts.push(("rest", total.saturating_sub(named)));
+        parts.push(("total heap", total));
+        per_node.push(parts);
+    }
+    let names: Vec<&'static str> = per_node[0].iter().map(|p| p.0).collect();
+    names
+        .iter()
+        .enumerate()
+        .map(|(i, &name)| {
+            let bytes: Vec<usize> = per_node.iter().map(|p| p[i].1).collect();
+            PartBytes { name, mean: bytes.iter().sum::<usize>() / bytes.len(), max: bytes.iter().copied().max().unwrap_or(0) }
+        })
+        .collect()
 }

@@ -114,7 +114,7 @@ pub fn benchmarks(c: &mut Criterion) {
         let graph = our_graph(&links);
         assert_eq!(graph.node_count(), n);
         let policy = Policy::HIGH;
-        let weights: Vec<u64> = (0..graph.edge_count()).map(|e| policy.link_cost(graph.metrics(e))).collect();
+        let weights: Vec<u64> = (0..graph.edge_count()).map(|e| policy.link_cost(&graph.metrics(e))).collect();
         let pg = petgraph_graph(n, &links, &policy);
         let mut spf = Spf::new();
         spf.run(&graph, 0, &weights, None);

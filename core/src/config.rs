@@ -47,7 +47,21 @@ pub struct Config {
     pub seq_window: u16,
     /// Origins whose sequence windows are tracked at once. Default 256.
     pub max_sources: usize,
-    /// Entries of the duplicate cache (origin, sequence). Default 1024.
+    /// Entries of the duplicate cache (origin, sequence), at most
+    /// [`crate::flood::dupcache::MAX_CAPACITY`]. Default 256 (4 KiB when full).
+    ///
+    /// The per-origin sequence windows already recognise every copy of a message from the
+    /// `max_sources` origins they track, however late, so the cache only matters for copies
+    /// of an origin whose window is gone: evicted because more than `max_sources` origins
+    /// are active, or reset after `node_gone_after` of silence (too long ago for a late copy
+    /// to still be in flight). It must hold the ids heard while such a copy can still arrive:
+    /// ids needed = floods heard per second × the longest time a copy arrives late. A copy is
+    /// late by at most its relay jitter per hop (20 ms × `default_ttl` 16 = 0.32 s) plus link
+    /// ARQ retransmissions and queueing (about a second on a loaded BLE link): call it 2 s.
+    /// A 50-node mesh floods about 15 ids per second of its own (adverts every 5 s,
+    /// announcements every 10 s) plus the game's broadcasts, so 256 ids cover 2 s at up to
+    /// 128 floods per second (about 2 broadcasts per second per node on top); raise it for
+    /// meshes of more than `max_sources` nodes with heavier flooding.
     pub duplicate_cache: usize,
     /// Largest random delay before relaying a flooded frame. Default 20 ms.
     pub relay_jitter: Duration,
@@ -198,7 +212,7 @@ impl Config {
             max_ttl: 32,
             seq_window: 256,
             max_sources: 256,
-            duplicate_cache: 1024,
+            duplicate_cache: 256,
             relay_jitter: Duration::from_millis(20),
             relay_suppression: 2,
             max_pending_relays: 32,
@@ -278,8 +292,8 @@ impl Config {
         if self.max_sources == 0 {
             return err("max_sources", "must be at least 1");
         }
-        if self.duplicate_cache == 0 {
-            return err("duplicate_cache", "must be at least 1");
+        if self.duplicate_cache == 0 || self.duplicate_cache > crate::flood::dupcache::MAX_CAPACITY {
+            return err("duplicate_cache", "must be between 1 and 65,535");
         }
         if self.max_pending_relays == 0 {
             return err("max_pending_relays", "must be at least 1");
@@ -363,8 +377,9 @@ mod tests {
     fn nonsense_is_rejected_with_the_field_named() {
         let base = Config::new(NodeId(7), 1);
         type Mutation = fn(&mut Config);
-        let cases: [(&str, Mutation); 12] = [
+        let cases: [(&str, Mutation); 13] = [
             ("node_id", |c| c.node_id = NodeId::BROADCAST),
+            ("duplicate_cache", |c| c.duplicate_cache = 65_536),
             ("hello_interval", |c| c.hello_interval = Duration::from_secs(5)),
             ("lost_after_missed", |c| c.lost_after_missed = 1),
             ("default_ttl", |c| c.default_ttl = 0),

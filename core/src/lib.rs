@@ -111,6 +111,8 @@ pub mod election;
 mod error;
 pub mod flow;
 pub mod flood;
+#[doc(hidden)]
+pub mod heap_parts;
 mod id;
 mod lru;
 mod metrics;

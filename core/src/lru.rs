@@ -5,7 +5,7 @@
 //! it. Entries live in a slab (`Vec`) linked into a recency list by `u32` indices; a
 //! [`HashTable`] of slab indices, keyed by a seeded hash of the node id, finds them.
 //!
-//! **Memory.** Nothing is allocated up front. The slab grows (doubling) to the largest
+//! **Memory.** Nothing is allocated up front. The slab grows (by a quarter) to the largest
 //! number of entries ever held, never beyond the cap; the index keeps room for twice the
 //! entries it holds, so the tombstones that removals leave are cleared by rehashing in place
 //! and an insert at an earlier peak never allocates. Steady state (as many origins as
@@ -126,8 +126,8 @@ impl<V> LruMap<V> {
         }
         let i = self.slots.len() as u32;
         if self.slots.len() == self.slots.capacity() {
-            // Double, but never beyond the cap.
-            let more = self.slots.len().max(4).min(self.cap - self.slots.len());
+            // Grow by a quarter (at most a quarter unused), never beyond the cap.
+            let more = (self.slots.len() / 4).max(4).min(self.cap - self.slots.len());
             self.slots.reserve_exact(more);
         }
         self.slots.push(Slot { key, prev: NIL, next: self.head, value });

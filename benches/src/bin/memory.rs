@@ -1,15 +1,26 @@
 //! Prints the bytes held per node in a converged 50-node mesh (see `blemesh_benches::memory`).
 //!
-//! `cargo run --release -p blemesh-benches --bin memory`
+//! `cargo run --release -p blemesh-benches --bin memory` (tables), add `-- --parts` for the
+//! heap of a converged node part by part (each part dropped alone under the counting allocator).
 #![allow(clippy::print_stdout)]
 
-use blemesh_benches::memory::{CountingAlloc, breakdown, default_config, measure, sized_for_64};
+use blemesh_benches::memory::{CountingAlloc, breakdown, default_config, measure, measure_parts, sized_for_64};
 use blemesh_core::{Config, NodeId};
 
 #[global_allocator]
 static ALLOC: CountingAlloc = CountingAlloc;
 
 fn main() {
+    if std::env::args().any(|a| a == "--parts") {
+        println!("Heap of a converged node of the 50-node mesh by part, defaults:");
+        println!();
+        println!("| part | mean bytes | max bytes |");
+        println!("| --- | ---: | ---: |");
+        for p in measure_parts(default_config) {
+            println!("| {} | {} | {} |", p.name, p.mean, p.max);
+        }
+        return;
+    }
     println!("| configuration | size_of::<Node>() | fresh node heap | converged: mean per node | converged: max per node | buffer_bytes (mean) |");
     println!("| --- | ---: | ---: | ---: | ---: | ---: |");
     for (name, adjust) in [("defaults", default_config as fn(_) -> _), ("sized for 64 nodes", sized_for_64)] {

@@ -40,7 +40,7 @@ fn main() {
         let links = mesh(n, n as u64);
         let graph = our_graph(&links);
         let policy = Policy::HIGH;
-        let weights: Vec<u64> = (0..graph.edge_count()).map(|e| policy.link_cost(graph.metrics(e))).collect();
+        let weights: Vec<u64> = (0..graph.edge_count()).map(|e| policy.link_cost(&graph.metrics(e))).collect();
         let pg = petgraph_graph(n, &links, &policy);
         let mut spf = Spf::new();
         spf.run(&graph, 0, &weights, None);

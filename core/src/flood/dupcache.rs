@@ -2,10 +2,12 @@
 //! ids plus an open-addressing index of ring positions over them.
 //!
 //! Nothing is allocated up front: the ring grows (doubling, never beyond the capacity) with
-//! the ids cached, and the index (linear probing over 4-byte ring positions, not copies of
+//! the ids cached, and the index (linear probing over 2-byte ring positions, not copies of
 //! the ids; at most half full; deletion by backward shift, so no tombstones) doubles with
-//! it. Once the ring is full, inserting and evicting allocate nothing. At the default
-//! capacity of 1,024 ids a full cache holds 12 KiB of ring and 8 KiB of index.
+//! it. Once the ring is full, inserting and evicting allocate nothing. A full cache of
+//! `capacity` ids holds `12 × capacity` bytes of ring and at most `4 × capacity` of index
+//! (3 KiB + 1 KiB at the default 256). The capacity is at most [`MAX_CAPACITY`], so that a
+//! ring position fits the index's 16 bits.
 
 use alloc::vec;
 use alloc::vec::Vec;
@@ -30,7 +32,11 @@ impl Packed {
 }
 
 /// An empty index cell.
-const EMPTY: u32 = u32::MAX;
+const EMPTY: u16 = u16::MAX;
+
+/// Largest capacity of a [`DuplicateCache`] (ring positions are 16-bit, one value marks an
+/// empty cell).
+pub const MAX_CAPACITY: usize = EMPTY as usize;
 
 /// The last `capacity` accepted message ids.
 #[derive(Debug)]
@@ -39,21 +45,21 @@ pub struct DuplicateCache {
     next: usize,
     /// Ring positions by hash, linear probing; its length is zero or a power of two at
     /// least twice the ids held.
-    index: Vec<u32>,
+    index: Vec<u16>,
     hasher: FixedState,
     capacity: usize,
 }
 
 impl DuplicateCache {
-    /// A cache of `capacity` ids (at least one); `seed` keys the hash so peers cannot aim
-    /// collisions.
+    /// A cache of `capacity` ids (clamped to `1..=`[`MAX_CAPACITY`]); `seed` keys the hash so
+    /// peers cannot aim collisions.
     pub fn new(capacity: usize, seed: u64) -> Self {
         DuplicateCache {
             ring: Vec::new(),
             next: 0,
             index: Vec::new(),
             hasher: FixedState::with_seed(seed),
-            capacity: capacity.clamp(1, (EMPTY - 1) as usize),
+            capacity: capacity.clamp(1, MAX_CAPACITY),
         }
     }
 
@@ -121,7 +127,7 @@ impl DuplicateCache {
         while self.index[i] != EMPTY {
             i = (i + 1) & mask;
         }
-        self.index[i] = pos as u32;
+        self.index[i] = pos as u16;
     }
 
     /// Doubles the index (at least 32 cells) and indexes every ring entry again.
@@ -166,7 +172,7 @@ impl DuplicateCache {
 
     /// Heap bytes reserved (ring and index).
     pub fn heap_bytes(&self) -> usize {
-        self.ring.capacity() * core::mem::size_of::<Packed>() + self.index.capacity() * 4
+        self.ring.capacity() * core::mem::size_of::<Packed>() + self.index.capacity() * 2
     }
 }
 
@@ -215,6 +221,20 @@ mod tests {
         assert!(c.ring.capacity() <= cap);
         assert_eq!(c.index.len(), 256, "the index stays at twice the capacity, rounded up");
         assert!(model.iter().all(|m| c.contains(m)));
+    }
+
+    #[test]
+    fn the_largest_capacity_keeps_every_position_apart_from_the_empty_mark() {
+        let mut c = DuplicateCache::new(usize::MAX, 2);
+        assert_eq!(c.capacity, MAX_CAPACITY);
+        let total = MAX_CAPACITY as u32 + 1000;
+        for s in 0..total {
+            assert!(c.insert(id(s)));
+        }
+        assert_eq!(c.len(), MAX_CAPACITY);
+        assert!((0..1000).all(|s| !c.contains(&id(s))), "the oldest 1,000 were evicted");
+        assert!((1000..total).all(|s| c.contains(&id(s))), "the last MAX_CAPACITY are cached");
+        assert_eq!(c.heap_bytes(), MAX_CAPACITY * 12 + (1 << 17) * 2);
     }
 
     #[test]

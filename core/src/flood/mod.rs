@@ -50,6 +50,15 @@ pub struct Flood {
 }
 
 impl Flood {
+    /// Drops the flood state part by part (see `Node::drop_by_part`).
+    pub(crate) fn drop_by_part(self, measure: &mut crate::heap_parts::MeasurePart<'_>) {
+        use crate::heap_parts::part;
+        let Flood { sources, cache, relays, .. } = self;
+        part(measure, "flood: duplicate cache", cache);
+        part(measure, "flood: sequence windows", sources);
+        part(measure, "flood: relay table", relays);
+    }
+
     /// Flood state sized by `config`.
     pub fn new(config: &Config) -> Self {
         Flood {

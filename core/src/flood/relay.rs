@@ -29,13 +29,11 @@ pub struct PendingRelay {
     pub frame: Vec<u8>,
 }
 
-/// Capacity of a new relay buffer (a typical game frame fits without growing it later).
-const NEW_BUFFER_BYTES: usize = 256;
-
 /// At most `capacity` pending relays. Slots and frame buffers are allocated when first
-/// needed and recycled: the table grows (doubling, a buffer per new slot) to the most relays
-/// ever pending at once (never beyond the capacity), each buffer to the largest frame it
-/// carried, so a steady relay load allocates nothing.
+/// needed and recycled: the table grows (by a quarter) to the most relays ever pending at once
+/// (never beyond the capacity); a buffer is allocated to the size of the frame that first
+/// needs it and grows to the largest frame it carried, so a steady relay load allocates
+/// nothing and buffers hold the traffic's frame sizes, not a fixed 256 bytes.
 #[derive(Debug)]
 pub struct RelayTable {
     slots: Vec<Option<PendingRelay>>,
@@ -62,11 +60,10 @@ impl RelayTable {
             Some(i) => i,
             None if self.slots.len() < self.capacity => {
                 if self.slots.len() == self.slots.capacity() {
-                    let more = self.slots.len().max(4).min(self.capacity - self.slots.len());
+                    let more = (self.slots.len() / 4).max(4).min(self.capacity - self.slots.len());
                     self.slots.reserve_exact(more);
-                    // A buffer for every new slot, and room to keep a buffer for every slot.
+                    // Room to keep a buffer for every slot.
                     self.free.reserve_exact(self.slots.capacity().saturating_sub(self.free.len()));
-                    self.free.extend((0..more).map(|_| Vec::with_capacity(NEW_BUFFER_BYTES)));
                 }
                 self.slots.push(None);
                 self.slots.len() - 1
@@ -74,7 +71,12 @@ impl RelayTable {
             None => return Err(DropReason::RelayTableFull),
         };
         let slot = &mut self.slots[i];
-        let mut buf = self.free.pop().unwrap_or_else(|| Vec::with_capacity(NEW_BUFFER_BYTES.max(frame.len())));
+        // A recycled buffer the frame fits in if there is one (no growth), else any.
+        let fit = self.free.iter().rposition(|b| b.capacity() >= frame.len());
+        let mut buf = match fit {
+            Some(i) => self.free.swap_remove(i),
+            None => self.free.pop().unwrap_or_else(|| Vec::with_capacity(frame.len())),
+        };
         buf.clear();
         buf.extend_from_slice(frame);
         let mut heard_from = SmallVec::new();
@@ -149,7 +151,16 @@ mod tests {
             }
         }
         assert!(t.slots.capacity() < 32 && t.slots.len() == 5, "grew to the 5 used at once");
-        assert_eq!(t.free.len(), t.slots.capacity(), "a buffer per slot, every one back");
+        assert_eq!(t.free.len(), 5, "a buffer per relay pending at once, every one back");
+        assert!(t.free.iter().all(|b| b.capacity() == 100), "buffers sized to the frames");
+        // A larger frame grows one buffer once; smaller ones reuse buffers that fit.
+        t.schedule(id(50), Instant::ZERO, None, &[0; 180]).unwrap();
+        let big = t.pop_due(Instant::ZERO).unwrap().frame;
+        t.recycle(big);
+        t.schedule(id(51), Instant::ZERO, None, &[0; 150]).unwrap();
+        let p = t.pop_due(Instant::ZERO).unwrap();
+        assert!(p.frame.capacity() >= 180, "the 150-byte frame took the buffer it fits in");
+        assert!(t.free.iter().all(|b| b.capacity() == 100), "no other buffer grew");
     }
 
     #[test]

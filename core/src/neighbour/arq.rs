@@ -45,7 +45,8 @@ pub(crate) struct LinkArq {
 }
 
 impl LinkArq {
-    /// ARQ state whose window of `window` frames is allocated up front.
+    /// ARQ state whose window of `window` frames is allocated up front (grown on demand, a
+    /// rare new peak of frames in flight allocated in steady state: `alloc_steady_state`).
     pub(crate) fn with_window(window: usize) -> Self {
         LinkArq { unacked: VecDeque::with_capacity(window), ..LinkArq::default() }
     }

@@ -14,15 +14,17 @@ pub use registry::{Capabilities, NodeInfo, NodeRegistry, NodeStatus};
 
 use crate::{LinkId, NodeId};
 
-/// The links that are up, at most [`crate::Config::max_links`].
-#[derive(Debug)]
+/// The links that are up, at most [`crate::Config::max_links`]. Room for a link (about
+/// 480 bytes) is made when one comes up beyond the most ever up at once, not for
+/// `max_links` up front.
+#[derive(Debug, Default)]
 pub(crate) struct LinkTable {
     links: Vec<LinkState>,
 }
 
 impl LinkTable {
-    pub(crate) fn new(max: usize) -> Self {
-        LinkTable { links: Vec::with_capacity(max) }
+    pub(crate) fn new() -> Self {
+        LinkTable::default()
     }
 
     pub(crate) fn len(&self) -> usize {
@@ -30,6 +32,9 @@ impl LinkTable {
     }
 
     pub(crate) fn insert(&mut self, state: LinkState) {
+        if self.links.len() == self.links.capacity() {
+            self.links.reserve_exact(1);
+        }
         self.links.push(state);
     }
 

@@ -48,6 +48,11 @@ impl Node {
         buf.extend_from_slice(payload);
         let deadline = now + self.config.ack_timeout;
         let pending = PendingAck { msg, to, via, priority, ttl, first_sent: now, deadline, attempts: 1, payload: buf };
+        if self.pending_acks.len() == self.pending_acks.capacity() {
+            // Grown on demand, never beyond `max_pending_acks` (`can_track_ack` was checked).
+            let room = self.config.max_pending_acks.saturating_sub(self.pending_acks.len());
+            self.pending_acks.reserve_exact(self.pending_acks.len().max(4).min(room.max(1)));
+        }
         self.pending_acks.push(pending);
         self.metrics.delivery[priority as usize].sent += 1;
         Some(msg)

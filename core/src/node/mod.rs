@@ -23,6 +23,7 @@ mod bridge;
 mod delivery;
 mod election;
 mod flows;
+mod heap_parts;
 mod link_advice;
 mod outbox;
 mod outlook;
@@ -186,7 +187,7 @@ impl Node {
             started: now,
             seq,
             battery: None,
-            links: LinkTable::new(config.max_links),
+            links: LinkTable::new(),
             registry: NodeRegistry::new(config.max_nodes, config.node_gone_after, config.seed ^ 0x4e0d),
             flood: Flood::new(&config),
             reassembly: Reassembler::new(config.max_reassemblies, config.max_message_size, config.reassembly_timeout),
@@ -205,7 +206,7 @@ impl Node {
             last_advert: now,
             advert_dirty: false,
             last_route_computation: None,
-            pending_acks: Vec::with_capacity(config.max_pending_acks),
+            pending_acks: Vec::new(),
             // Retries of a message arrive within its few seconds of retries: a short memory.
             e2e_seen: DuplicateCache::new(4 * config.max_pending_acks, config.seed ^ 0xe2e),
             secure: None,
@@ -242,6 +243,7 @@ impl Node {
             state.estimator.on_rssi(now, rssi);
         }
         self.links.insert(state);
+        self.outbox.fit_to_mtu(report.mtu);
         self.ble_link_up(self.links.len() - 1);
         Ok(())
     }
@@ -256,6 +258,7 @@ impl Node {
         let state = self.links.get_mut(link).ok_or(Error::UnknownLink(link))?;
         let shrunk = report.mtu < state.mtu;
         state.mtu = report.mtu;
+        self.outbox.fit_to_mtu(report.mtu);
         if report.connection_interval.is_some() {
             state.interval = report.connection_interval;
         }

@@ -14,17 +14,27 @@ use alloc::vec::Vec;
 use crate::error::Queue;
 use crate::{Destination, DropReason, Event, LinkId, Metrics, NodeId, Priority};
 
-/// Capacity of a buffer the pool allocates: a link PDU at BLE's usual MTU (185) or a typical
-/// game delivery fits without the buffer growing later (which would allocate again).
+/// Capacity of a buffer the pool allocates before any link is up: a link PDU at BLE's
+/// largest usual MTU (247) or a typical game delivery fits without the buffer growing later
+/// (which would allocate again). Once links are up, buffers are the size of the largest PDU
+/// they carry ([`Outbox::fit_to_mtu`]).
 const NEW_BUFFER_BYTES: usize = 256;
 
-/// Items each queue has room for from the start (a burst of a few neighbours' traffic).
-const INITIAL_QUEUE: usize = 32;
+/// Smallest buffer the pool allocates once sized to links (a heartbeat with its neighbour
+/// list, a link acknowledgement).
+const MIN_BUFFER_BYTES: usize = 64;
+
+/// Items each queue has room for from the start (they double on demand; the node's outputs
+/// are drained after every input, so a few items are usually all a queue ever holds).
+const INITIAL_QUEUE: usize = 8;
 
 /// Buffers the pool allocates when first needed: the working set of a node relaying game
 /// traffic between a few neighbours (heartbeats, relays, ARQ copies and election traffic
 /// in flight at once) measured at 12 to 16 in the allocation test.
 const FIRST_BUFFERS: usize = 16;
+
+/// Fewest buffers the pool adds when it runs dry after the first time.
+const GROW_BUFFERS: usize = 8;
 
 #[derive(Debug)]
 pub(crate) struct TxItem {
@@ -54,6 +64,8 @@ pub(crate) struct Outbox {
     pool_cap: usize,
     /// Buffers the pool has allocated so far.
     allocated: usize,
+    /// The largest MTU of the links seen, 0 before the first.
+    link_mtu: u16,
     pub lent: Option<Vec<u8>>,
 }
 
@@ -70,6 +82,7 @@ impl Outbox {
             pool: Vec::new(),
             pool_cap,
             allocated: 0,
+            link_mtu: 0,
             lent: None,
         }
     }
@@ -78,27 +91,43 @@ impl Outbox {
         if self.pool.is_empty() {
             self.grow_pool();
         }
-        let mut b = self.pool.pop().unwrap_or_else(|| Vec::with_capacity(NEW_BUFFER_BYTES));
+        let mut b = self.pool.pop().unwrap_or_else(|| Vec::with_capacity(self.buffer_bytes()));
         b.clear();
         b
     }
 
-    /// The pool ran dry: adds half as many buffers as it ever allocated (the first time
-    /// `FIRST_BUFFERS`; within the cap), so a working set that creeps upwards allocates
-    /// rarely, and makes room in the pool to take every buffer back.
+    /// The pool ran dry: adds a quarter of the buffers it allocated so far, at least
+    /// `GROW_BUFFERS` (the first time `FIRST_BUFFERS`; within the cap), so a working set that
+    /// creeps upwards allocates rarely and at most a quarter of the pool sits unused, and
+    /// makes room in the pool to take every buffer back.
     fn grow_pool(&mut self) {
-        let n = (self.allocated / 2).max(FIRST_BUFFERS).min(self.pool_cap.saturating_sub(self.allocated));
+        let step = if self.allocated == 0 { FIRST_BUFFERS } else { (self.allocated / 4).max(GROW_BUFFERS) };
+        let n = step.min(self.pool_cap.saturating_sub(self.allocated));
         self.allocated += n;
         self.pool.reserve_exact(self.allocated.min(self.pool_cap).saturating_sub(self.pool.len()));
-        self.pool.extend((0..n).map(|_| Vec::with_capacity(NEW_BUFFER_BYTES)));
+        let bytes = self.buffer_bytes();
+        self.pool.extend((0..n).map(|_| Vec::with_capacity(bytes)));
     }
 
     pub(crate) fn give_buf(&mut self, buf: Vec<u8>) {
         // Buffers smaller than the pool's own (an emptied `Vec`, say) would only grow
         // again when reused: they are dropped.
-        if self.pool.len() < self.pool_cap && buf.capacity() >= NEW_BUFFER_BYTES {
+        if self.pool.len() < self.pool_cap && buf.capacity() >= self.buffer_bytes() {
             self.pool.push(buf);
         }
+    }
+
+    /// A link with PDUs of up to `mtu` bytes is up: the pool's new buffers are the size of
+    /// the largest PDU of the links seen (most of what it holds is PDUs and frames that fit
+    /// one), instead of a fixed 256 bytes. A larger frame grows its buffer once, and the
+    /// buffer is kept.
+    pub(crate) fn fit_to_mtu(&mut self, mtu: u16) {
+        self.link_mtu = self.link_mtu.max(mtu);
+    }
+
+    /// Capacity of the buffers the pool allocates and keeps.
+    fn buffer_bytes(&self) -> usize {
+        if self.link_mtu == 0 { NEW_BUFFER_BYTES } else { usize::from(self.link_mtu).max(MIN_BUFFER_BYTES) }
     }
 
     /// Room for `n` more PDUs.
@@ -139,6 +168,17 @@ impl Outbox {
             }
         }
         debug_assert_eq!(kept, self.tx.len());
+    }
+
+    /// Drops the outbox part by part (see `Node::drop_by_part`).
+    pub(crate) fn drop_by_part(self, measure: &mut crate::heap_parts::MeasurePart<'_>) {
+        use crate::heap_parts::part;
+        let Outbox { tx, deliveries, events, pool, lent, .. } = self;
+        part(measure, "outbox: transmit queue", tx);
+        part(measure, "outbox: delivery queue", deliveries);
+        part(measure, "outbox: event queue", events);
+        part(measure, "outbox: idle buffer pool", pool);
+        part(measure, "outbox: lent buffer", lent);
     }
 
     /// Bytes of buffer capacity held by queued, lent and pooled buffers.

@@ -87,7 +87,7 @@ impl Node {
     fn is_downstream(&self, primary: &Route, backup: &Route, priority: Priority) -> bool {
         let graph = self.router.graph();
         let Some(e) = graph.edge_between(self.config.node_id, backup.next_hop) else { return false };
-        let first = self.router.policies()[priority as usize].link_cost(graph.metrics(e));
+        let first = self.router.policies()[priority as usize].link_cost(&graph.metrics(e));
         let rest = (backup.cost.saturating_sub(first), backup.hops.saturating_sub(1));
         rest < (primary.cost, primary.hops)
     }

@@ -33,6 +33,9 @@ impl Components {
         }
         all.sort_unstable();
         all.dedup();
+        // Kept for the components' lifetime: give back the room of the duplicate endpoints
+        // (about twice the links).
+        all.shrink_to_fit();
         let index = |n: NodeId| all.binary_search(&n).expect("every endpoint was inserted");
         let mut uf = UnionFind::new(all.len());
         for &(a, b) in links {

@@ -69,7 +69,7 @@ pub fn backbone(graph: &Graph, policy: &Policy, max_degree: usize) -> Vec<LinkDe
         for e in graph.edge_range(u) {
             let v = graph.target(e);
             if u < v {
-                links.push((policy.link_cost(graph.metrics(e)), u, v));
+                links.push((policy.link_cost(&graph.metrics(e)), u, v));
             }
         }
     }

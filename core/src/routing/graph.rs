@@ -20,12 +20,14 @@
 //!
 //! Nodes get dense indices `0..n` in ascending [`NodeId`] order; edges are stored in CSR form
 //! sorted by (source, target), so algorithms work on arrays. [`Graph::index_of`] maps an id to
-//! its index in O(1) (hash map with a fixed hasher; never iterated). Rebuilding reuses every
+//! its index in O(1) (a hash table of 4-byte dense indices, with a fixed hasher, comparing
+//! through the node array: a quarter of a map holding the ids too; never iterated). Rebuilding reuses every
 //! buffer, so a rebuild of a same-sized topology does not allocate.
 
 use alloc::vec::Vec;
 use foldhash::fast::FixedState;
-use hashbrown::HashMap;
+use core::hash::BuildHasher;
+use hashbrown::HashTable;
 
 use super::lsdb::LinkStateDb;
 use crate::NodeId;
@@ -81,14 +83,28 @@ impl LinkMetrics {
     }
 }
 
+/// The narrow metrics of one edge (10 bytes).
+#[derive(Clone, Copy, Debug)]
+struct SmallMetrics {
+    latency_ms: u16,
+    bandwidth_kbps: u16,
+    rssi: i16,
+    congestion: u8,
+    far_battery: Option<u8>,
+}
+
 /// The routing graph. See the [module documentation](self).
 #[derive(Clone, Debug, Default)]
 pub struct Graph {
     nodes: Vec<NodeId>,
-    index: HashMap<NodeId, u32, FixedState>,
+    /// Dense indices, found by the hash of their node's id.
+    index: HashTable<u32>,
     offsets: Vec<u32>,
     targets: Vec<u32>,
-    metrics: Vec<LinkMetrics>,
+    /// The metrics of each edge, by column: 26 bytes per edge where a `LinkMetrics` takes 32.
+    reliability: Vec<f64>,
+    unreliability: Vec<u64>,
+    small: Vec<SmallMetrics>,
     version: u64,
 }
 
@@ -108,6 +124,15 @@ impl Graph {
     /// Rebuilds from `db`, reusing buffers. Every origin with an advert becomes a node.
     pub fn rebuild(&mut self, db: &LinkStateDb) {
         self.clear();
+        // Exactly the room this database needs (the reported links bound the confirmed
+        // ones), not the doubling of repeated pushes; kept for the next rebuild.
+        let links: usize = db.adverts().map(|(_, a)| a.entries.len()).sum();
+        reserve_to(&mut self.nodes, db.len());
+        reserve_to(&mut self.offsets, db.len() + 1);
+        reserve_to(&mut self.targets, links);
+        reserve_to(&mut self.reliability, links);
+        reserve_to(&mut self.unreliability, links);
+        reserve_to(&mut self.small, links);
         for (origin, _) in db.adverts() {
             self.push_node(origin);
         }
@@ -128,8 +153,8 @@ impl Graph {
                 );
                 m.rssi = e.rssi.min(back.rssi);
                 m.far_battery = db.battery(e.neighbour);
-                self.targets.push(self.index[&e.neighbour]);
-                self.metrics.push(m);
+                self.targets.push(self.index_of(e.neighbour).expect("every origin with an advert is a node"));
+                self.push_metrics(m);
             }
             self.offsets.push(self.targets.len() as u32);
         }
@@ -161,8 +186,8 @@ impl Graph {
         let mut i = 0;
         for u in 0..g.nodes.len() {
             while i < directed.len() && directed[i].0 == g.nodes[u] {
-                g.targets.push(g.index[&directed[i].1]);
-                g.metrics.push(directed[i].2);
+                g.targets.push(g.index_of(directed[i].1).expect("every endpoint is a node"));
+                g.push_metrics(directed[i].2);
                 i += 1;
             }
             g.offsets.push(g.targets.len() as u32);
@@ -176,15 +201,19 @@ impl Graph {
         self.offsets.clear();
         self.offsets.push(0);
         self.targets.clear();
-        self.metrics.clear();
+        self.reliability.clear();
+        self.unreliability.clear();
+        self.small.clear();
     }
 
     fn push_node(&mut self, id: NodeId) {
         if self.offsets.is_empty() {
             self.offsets.push(0);
         }
-        self.index.insert(id, self.nodes.len() as u32);
+        let i = self.nodes.len() as u32;
         self.nodes.push(id);
+        let nodes = &self.nodes;
+        self.index.insert_unique(hash(id), i, |&j| hash(nodes[j as usize]));
     }
 
     /// The topology version of the database this graph was built from (0 for [`from_links`]).
@@ -206,7 +235,7 @@ impl Graph {
 
     /// The dense index of `id`, O(1).
     pub fn index_of(&self, id: NodeId) -> Option<u32> {
-        self.index.get(&id).copied()
+        self.index.find(hash(id), |&j| self.nodes[j as usize] == id).copied()
     }
 
     /// The node at dense index `i`.
@@ -236,8 +265,29 @@ impl Graph {
     }
 
     /// The metrics of edge `e`.
-    pub fn metrics(&self, e: usize) -> &LinkMetrics {
-        &self.metrics[e]
+    pub fn metrics(&self, e: usize) -> LinkMetrics {
+        let s = self.small[e];
+        LinkMetrics {
+            latency_ms: s.latency_ms,
+            reliability: self.reliability[e],
+            congestion: s.congestion,
+            bandwidth_kbps: s.bandwidth_kbps,
+            rssi: s.rssi,
+            far_battery: s.far_battery,
+            unreliability: self.unreliability[e],
+        }
+    }
+
+    fn push_metrics(&mut self, m: LinkMetrics) {
+        self.reliability.push(m.reliability);
+        self.unreliability.push(m.unreliability);
+        self.small.push(SmallMetrics {
+            latency_ms: m.latency_ms,
+            bandwidth_kbps: m.bandwidth_kbps,
+            rssi: m.rssi,
+            congestion: m.congestion,
+            far_battery: m.far_battery,
+        });
     }
 
     /// The edge `u → v`, found by binary search in `u`'s sorted adjacency.
@@ -255,6 +305,18 @@ impl Graph {
     /// Degree (number of confirmed neighbours) of node `u`.
     pub fn degree(&self, u: u32) -> usize {
         self.edge_range(u).len()
+    }
+}
+
+/// The hash of a node id in the index (fixed: the graph is never iterated by hash).
+fn hash(id: NodeId) -> u64 {
+    FixedState::default().hash_one(id)
+}
+
+/// Grows `v`'s capacity to exactly `n` when it is smaller.
+fn reserve_to<T>(v: &mut Vec<T>, n: usize) {
+    if v.capacity() < n {
+        v.reserve_exact(n - v.len());
     }
 }
 

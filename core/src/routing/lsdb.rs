@@ -21,7 +21,9 @@
 //! reach the top, so [`LinkStateDb::next_expiry`] is O(1) and [`LinkStateDb::expire`] only
 //! touches the adverts that actually expire (both ran a full scan on every timer tick).
 
-use alloc::collections::{BTreeMap, BinaryHeap};
+use alloc::collections::BinaryHeap;
+
+use super::sorted_map::SortedMap;
 use core::cmp::Reverse;
 use alloc::vec::Vec;
 use core::time::Duration;
@@ -83,6 +85,12 @@ pub enum InsertOutcome {
     Invalid,
 }
 
+/// Most entries the expiry heap holds for `adverts` stored adverts before it is rebuilt:
+/// one per advert plus superseded ones, up to half as many again (and 16).
+fn max_ages(adverts: usize) -> usize {
+    adverts + adverts / 2 + 16
+}
+
 /// `true` when serial number `b` is newer than `a` (RFC 1982, 32 bits).
 pub fn version_newer(b: u32, a: u32) -> bool {
     let d = b.wrapping_sub(a);
@@ -93,14 +101,15 @@ pub fn version_newer(b: u32, a: u32) -> bool {
 #[derive(Clone, Debug)]
 pub struct LinkStateDb {
     max_age: Duration,
-    adverts: BTreeMap<NodeId, Advert>,
-    battery: BTreeMap<NodeId, u8>,
+    /// By origin, sorted (a vector: about half the bytes of a `BTreeMap`).
+    adverts: SortedMap<NodeId, Advert>,
+    battery: SortedMap<NodeId, u8>,
     topology_version: u64,
     /// `(received_at, origin)` of every stored advert, plus superseded entries not yet at the
     /// top. Invariant: after every `&mut self` method the top (if any) is current.
     ages: BinaryHeap<Reverse<(Instant, NodeId)>>,
-    /// The incoming advert's entries, built here and swapped with the stored list when they
-    /// differ, so that replacing an origin's advert allocates nothing once both lists grew.
+    /// The incoming advert's entries, built here and copied into the stored list when they
+    /// differ, so that replacing an origin's advert allocates nothing once the lists grew.
     scratch: Vec<LinkAdvert>,
 }
 
@@ -109,8 +118,8 @@ impl LinkStateDb {
     pub fn new(max_age: Duration) -> Self {
         LinkStateDb {
             max_age,
-            adverts: BTreeMap::new(),
-            battery: BTreeMap::new(),
+            adverts: SortedMap::default(),
+            battery: SortedMap::default(),
             topology_version: 0,
             ages: BinaryHeap::new(),
             scratch: Vec::new(),
@@ -129,12 +138,12 @@ impl LinkStateDb {
 
     /// The stored advert of `origin`.
     pub fn advert(&self, origin: NodeId) -> Option<&Advert> {
-        self.adverts.get(&origin)
+        self.adverts.get(origin)
     }
 
     /// All stored adverts, by ascending origin.
     pub fn adverts(&self) -> impl Iterator<Item = (NodeId, &Advert)> + '_ {
-        self.adverts.iter().map(|(k, v)| (*k, v))
+        self.adverts.iter()
     }
 
     /// Number of origins with a stored advert.
@@ -149,7 +158,7 @@ impl LinkStateDb {
 
     /// Residual battery of `node` in percent, if known.
     pub fn battery(&self, node: NodeId) -> Option<u8> {
-        self.battery.get(&node).copied()
+        self.battery.get(node).copied()
     }
 
     /// Records the residual battery of `node` (0..=100; `None` or values above 100 mean
@@ -162,7 +171,7 @@ impl LinkStateDb {
         }
         match new {
             Some(p) => self.battery.insert(node, p),
-            None => self.battery.remove(&node),
+            None => self.battery.remove(node),
         };
         self.topology_version += 1;
     }
@@ -186,7 +195,7 @@ impl LinkStateDb {
             }
         }
         list.sort_unstable_by_key(|e| e.neighbour);
-        let (outcome, received_at) = match self.adverts.get_mut(&origin) {
+        let (outcome, received_at) = match self.adverts.get_mut(origin) {
             Some(old) if version == old.version => {
                 if old.entries == list {
                     let before = old.received_at;
@@ -204,17 +213,25 @@ impl LinkStateDb {
                 if old.entries == list {
                     (InsertOutcome::Refreshed, moved)
                 } else {
-                    core::mem::swap(&mut old.entries, &mut list);
+                    // Copied rather than swapped with the scratch list: each advert keeps
+                    // room for exactly the most entries it ever had, so replacing it
+                    // allocates only when the origin gains neighbours beyond that.
+                    if old.entries.capacity() < list.len() {
+                        old.entries.reserve_exact(list.len() - old.entries.len());
+                    }
+                    old.entries.clear();
+                    old.entries.extend_from_slice(&list);
                     self.topology_version += 1;
                     (InsertOutcome::Changed, moved)
                 }
             }
             None => {
-                let entries = core::mem::take(&mut list);
+                let mut entries = Vec::with_capacity(list.len());
+                entries.extend_from_slice(&list);
                 self.adverts.insert(origin, Advert { version, entries, received_at: now });
                 // Room for the most entries `settle` lets the heap hold, so refreshes of
                 // known origins never allocate.
-                let room = 2 * self.adverts.len() + 17;
+                let room = max_ages(self.adverts.len()) + 1;
                 self.ages.reserve(room.saturating_sub(self.ages.len()));
                 self.topology_version += 1;
                 (InsertOutcome::Changed, Some(now))
@@ -229,16 +246,17 @@ impl LinkStateDb {
     }
 
     /// Restores the heap invariant: drops superseded entries from the top, and rebuilds the
-    /// heap from the adverts when superseded entries outnumber current ones (amortised O(1)).
+    /// heap from the adverts when superseded entries exceed half the current ones (amortised
+    /// O(1): a rebuild of `n` entries follows at least `n / 2` pushes).
     fn settle(&mut self) {
-        if self.ages.len() > 2 * self.adverts.len() + 16 {
+        if self.ages.len() > max_ages(self.adverts.len()) {
             let mut ages = core::mem::take(&mut self.ages).into_vec();
             ages.clear();
-            ages.extend(self.adverts.iter().map(|(o, a)| Reverse((a.received_at, *o))));
+            ages.extend(self.adverts.iter().map(|(o, a)| Reverse((a.received_at, o))));
             self.ages = BinaryHeap::from(ages);
         }
         while let Some(Reverse((at, origin))) = self.ages.peek().copied() {
-            if self.adverts.get(&origin).is_some_and(|a| a.received_at == at) {
+            if self.adverts.get(origin).is_some_and(|a| a.received_at == at) {
                 break;
             }
             self.ages.pop();
@@ -247,7 +265,7 @@ impl LinkStateDb {
 
     /// Forgets the advert of `origin` (e.g. the node left). Returns whether one was stored.
     pub fn remove(&mut self, origin: NodeId) -> bool {
-        let removed = self.adverts.remove(&origin).is_some();
+        let removed = self.adverts.remove(origin).is_some();
         if removed {
             self.topology_version += 1;
             self.settle();
@@ -264,7 +282,7 @@ impl LinkStateDb {
                 break;
             }
             self.ages.pop();
-            self.adverts.remove(&origin);
+            self.adverts.remove(origin);
             removed += 1;
             self.settle();
         }
@@ -385,7 +403,7 @@ mod tests {
             }
             let scan = db.adverts().map(|(_, a)| a.received_at + max_age + Duration::from_micros(1)).min();
             assert_eq!(db.next_expiry(), scan, "step {step}");
-            assert!(db.ages.len() <= 2 * db.len() + 17, "superseded entries are bounded");
+            assert!(db.ages.len() <= max_ages(db.len()) + 1, "superseded entries are bounded");
         }
         assert!(expired_total > 0, "the sequence exercised expiry");
     }

@@ -25,6 +25,7 @@ pub mod policy;
 pub mod predict;
 pub mod reservations;
 pub mod router;
+mod sorted_map;
 pub mod spf;
 pub mod table;
 

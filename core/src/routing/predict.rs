@@ -18,7 +18,7 @@
 //! within a horizon. Routes are ranked by `(cost + 1) × (1 + peak load) / survival`, with
 //! survival `Π (1 − risk)` over their links.
 
-use alloc::collections::BTreeMap;
+use super::sorted_map::SortedMap;
 use alloc::vec::Vec;
 use core::time::Duration;
 
@@ -166,12 +166,13 @@ pub struct LinkPredictor {
     pub rssi_floor_dbm: f64,
     /// Width of the risk ramp above the floor, dB. Default 10.
     pub margin_db: f64,
-    links: BTreeMap<(NodeId, NodeId), LinkTrend>,
+    /// By link, in a sorted vector (this node's few links: a `BTreeMap` node is mostly empty).
+    links: SortedMap<(NodeId, NodeId), LinkTrend>,
 }
 
 impl Default for LinkPredictor {
     fn default() -> Self {
-        LinkPredictor { smoothing: (0.5, 0.3), rssi_floor_dbm: -90.0, margin_db: 10.0, links: BTreeMap::new() }
+        LinkPredictor { smoothing: (0.5, 0.3), rssi_floor_dbm: -90.0, margin_db: 10.0, links: SortedMap::default() }
     }
 }
 
@@ -187,12 +188,12 @@ impl LinkPredictor {
 
     fn trend_mut(&mut self, a: NodeId, b: NodeId) -> &mut LinkTrend {
         let (al, be) = self.smoothing;
-        self.links.entry(key(a, b)).or_insert(LinkTrend { load: Holt::new(al, be), rssi: Holt::new(al, be) })
+        self.links.get_or_insert_with(key(a, b), || LinkTrend { load: Holt::new(al, be), rssi: Holt::new(al, be) })
     }
 
     /// The forecasts of link `a — b`.
     pub fn link(&self, a: NodeId, b: NodeId) -> Option<&LinkTrend> {
-        self.links.get(&key(a, b))
+        self.links.get(key(a, b))
     }
 
     /// Records the utilisation (`0..=1`) of link `a — b` at `now`.
@@ -207,7 +208,7 @@ impl LinkPredictor {
 
     /// Forgets link `a — b` (it went down).
     pub fn forget(&mut self, a: NodeId, b: NodeId) {
-        self.links.remove(&key(a, b));
+        self.links.remove(key(a, b));
     }
 
     /// Predicted utilisation of `a — b` at `at`, clamped to `0..=1`.

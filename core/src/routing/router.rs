@@ -101,8 +101,9 @@ impl Router {
         self.table.next_hop(&self.graph, dest, priority)
     }
 
-    /// Primary, backup and statistics towards `dest` at `priority`. O(1).
-    pub fn route(&self, dest: NodeId, priority: Priority) -> Option<&RouteEntry> {
+    /// Primary, backup and statistics towards `dest` at `priority`: O(1) for the routes, a
+    /// binary search among the routes used for the statistics.
+    pub fn route(&self, dest: NodeId, priority: Priority) -> Option<RouteEntry> {
         self.table.entry(&self.graph, dest, priority)
     }
 
@@ -139,6 +140,16 @@ impl Router {
     /// The policies in use, indexed by `Priority as usize`.
     pub fn policies(&self) -> &[Policy; 4] {
         &self.policies
+    }
+
+    /// Drops the router part by part (see `Node::drop_by_part`).
+    pub(crate) fn drop_by_part(self, measure: &mut crate::heap_parts::MeasurePart<'_>) {
+        use crate::heap_parts::part;
+        let Router { lsdb, graph, spf, table, .. } = self;
+        part(measure, "routing: link-state database", lsdb);
+        part(measure, "routing: graph", graph);
+        part(measure, "routing: SPF scratch", spf);
+        part(measure, "routing: table", table);
     }
 }
 

@@ -67,14 +67,65 @@ pub struct RouteEntry {
     pub stats: RouteStats,
 }
 
+/// Largest graph whose every route the table can store: next hops (dense indices) and hop
+/// counts are 16-bit. In a larger graph (beyond any BLE mesh; only a database flooded with
+/// invented origins gets there) the routes through or to indices past it are left out, and
+/// frames to those destinations are flooded.
+pub const MAX_TABLE_NODES: usize = NO_SLOT as usize;
+
+/// `Slot::next` of "no route".
+const NO_SLOT: u16 = u16::MAX;
+
+/// One stored route, 12 bytes (an `Option<Route>` takes 32): the cost in two 32-bit halves
+/// (so the slot is 4-aligned), the next hop as a 16-bit index into the table's destinations
+/// (the graph's dense index; [`NO_SLOT`] for none), the hop count.
+#[derive(Clone, Copy, Debug)]
+struct Slot {
+    cost: [u32; 2],
+    next: u16,
+    hops: u16,
+}
+
+impl Slot {
+    const NONE: Slot = Slot { cost: [0; 2], next: NO_SLOT, hops: 0 };
+
+    /// The slot of a route, if its next hop index and hop count fit (always below
+    /// [`MAX_TABLE_NODES`] nodes).
+    fn new(cost: u64, next: u32, hops: u32) -> Option<Slot> {
+        let next = u16::try_from(next).ok().filter(|n| *n != NO_SLOT)?;
+        let hops = u16::try_from(hops).ok()?;
+        Some(Slot { cost: [cost as u32, (cost >> 32) as u32], next, hops })
+    }
+
+    fn cost(&self) -> u64 {
+        u64::from(self.cost[0]) | (u64::from(self.cost[1]) << 32)
+    }
+}
+
+/// The statistics of one (destination, priority) that has any, and the primary next hop
+/// they were recorded for ([`NodeId::NONE`] when there was no primary).
+#[derive(Clone, Copy, Debug)]
+struct StatEntry {
+    dest: NodeId,
+    via: NodeId,
+    stats: RouteStats,
+    priority: u8,
+}
+
 /// The routing table of one node. See the [module documentation](self).
+///
+/// Storage, per destination: its id and eight 12-byte route slots (primary and backup of
+/// each policy); statistics only for the (destination, priority) pairs that were used, in a
+/// list sorted by both. A recomputation rewrites the slots in place and drops the statistics
+/// whose primary next hop changed (no second copy of the table is kept).
 #[derive(Clone, Debug, Default)]
 pub struct RoutingTable {
     me: NodeId,
     dests: Vec<NodeId>,
-    entries: Vec<[RouteEntry; 4]>,
-    old_dests: Vec<NodeId>,
-    old_entries: Vec<[RouteEntry; 4]>,
+    /// `[primary, backup]` of each priority, by destination index.
+    slots: Vec<[[Slot; 2]; 4]>,
+    /// Statistics of the routes used, sorted by (destination, priority).
+    stats: Vec<StatEntry>,
     weights: Vec<u64>,
     primary_first: Vec<u32>,
 }
@@ -93,34 +144,35 @@ impl RoutingTable {
     /// Recomputes every route over `graph` with `policies[p as usize]` for priority `p`.
     /// Reuses all buffers: with a graph of unchanged size it does not allocate.
     pub fn compute(&mut self, graph: &Graph, policies: &[Policy; 4], spf: &mut Spf) {
-        core::mem::swap(&mut self.dests, &mut self.old_dests);
-        core::mem::swap(&mut self.entries, &mut self.old_entries);
         let n = graph.node_count();
         self.dests.clear();
+        reserve_to(&mut self.dests, n);
         self.dests.extend_from_slice(graph.nodes());
-        self.entries.clear();
-        self.entries.resize(n, [RouteEntry::default(); 4]);
+        self.slots.clear();
+        reserve_to(&mut self.slots, n);
+        self.slots.resize(n, [[Slot::NONE; 2]; 4]);
         if let Some(s) = graph.index_of(self.me) {
             for (p, policy) in policies.iter().enumerate() {
                 self.compute_policy(graph, s, p, policy, spf);
             }
         }
-        self.merge_stats();
+        self.merge_stats(graph);
     }
 
     fn compute_policy(&mut self, graph: &Graph, s: u32, p: usize, policy: &Policy, spf: &mut Spf) {
         self.weights.clear();
-        self.weights.extend((0..graph.edge_count()).map(|e| policy.link_cost(graph.metrics(e))));
+        reserve_to(&mut self.weights, graph.edge_count());
+        self.weights.extend((0..graph.edge_count()).map(|e| policy.link_cost(&graph.metrics(e))));
         spf.run(graph, s, &self.weights, None);
         let n = graph.node_count() as u32;
         self.primary_first.clear();
+        reserve_to(&mut self.primary_first, n as usize);
         self.primary_first.extend((0..n).map(|v| spf.first_hop(v)));
         for v in 0..n {
             let fh = self.primary_first[v as usize];
             if fh != NO_NODE {
                 let d = spf.dist(v);
-                self.entries[v as usize][p].primary =
-                    Some(Route { next_hop: graph.node(fh), cost: d.cost, hops: d.hops });
+                self.slots[v as usize][p][0] = Slot::new(d.cost, fh, d.hops).unwrap_or(Slot::NONE);
             }
         }
         for e in graph.edge_range(s) {
@@ -133,35 +185,32 @@ impl RoutingTable {
                 let fh = spf.first_hop(v);
                 if self.primary_first[v as usize] == nb && fh != NO_NODE {
                     let d = spf.dist(v);
-                    self.entries[v as usize][p].backup =
-                        Some(Route { next_hop: graph.node(fh), cost: d.cost, hops: d.hops });
+                    self.slots[v as usize][p][1] = Slot::new(d.cost, fh, d.hops).unwrap_or(Slot::NONE);
                 }
             }
         }
     }
 
-    /// Carries statistics over from the previous table where the primary next hop is the same.
-    fn merge_stats(&mut self) {
-        let (mut i, mut j) = (0, 0);
-        while i < self.dests.len() && j < self.old_dests.len() {
-            match self.dests[i].cmp(&self.old_dests[j]) {
-                core::cmp::Ordering::Less => i += 1,
-                core::cmp::Ordering::Greater => j += 1,
-                core::cmp::Ordering::Equal => {
-                    for p in 0..4 {
-                        let old = &self.old_entries[j][p];
-                        let new = &mut self.entries[i][p];
-                        if let (Some(a), Some(b)) = (old.primary, new.primary) {
-                            if a.next_hop == b.next_hop {
-                                new.stats = old.stats;
-                            }
-                        }
-                    }
-                    i += 1;
-                    j += 1;
-                }
-            }
-        }
+    /// The primary next hop towards destination index `i` at priority `p`, or
+    /// [`NodeId::NONE`].
+    fn primary_via(&self, i: usize, p: usize) -> NodeId {
+        let next = self.slots[i][p][0].next;
+        if next == NO_SLOT { NodeId::NONE } else { self.dests[usize::from(next)] }
+    }
+
+    /// After a recomputation: keeps the statistics whose destination is still known with the
+    /// same primary next hop as when they were recorded; the others reset (are dropped).
+    fn merge_stats(&mut self, graph: &Graph) {
+        let mut stats = core::mem::take(&mut self.stats);
+        stats.retain(|st| {
+            let Some(i) = graph.index_of(st.dest) else { return false };
+            st.via != NodeId::NONE && st.via == self.primary_via(i as usize, usize::from(st.priority))
+        });
+        self.stats = stats;
+    }
+
+    fn find_stats(&self, dest: NodeId, priority: usize) -> Result<usize, usize> {
+        self.stats.binary_search_by_key(&(dest, priority as u8), |st| (st.dest, st.priority))
     }
 
     fn slot(&self, dest: NodeId, graph: &Graph) -> Option<usize> {
@@ -169,21 +218,52 @@ impl RoutingTable {
         (self.dests.get(i) == Some(&dest)).then_some(i)
     }
 
+    fn route_at(&self, slot: Slot) -> Option<Route> {
+        (slot.next != NO_SLOT).then(|| Route {
+            next_hop: self.dests[usize::from(slot.next)],
+            cost: slot.cost(),
+            hops: u32::from(slot.hops),
+        })
+    }
+
+    fn entry_at(&self, i: usize, p: usize) -> RouteEntry {
+        let [primary, backup] = self.slots[i][p];
+        RouteEntry {
+            primary: self.route_at(primary),
+            backup: self.route_at(backup),
+            stats: self.find_stats(self.dests[i], p).map_or_else(|_| RouteStats::default(), |j| self.stats[j].stats),
+        }
+    }
+
     /// The routes to `dest` at `priority`. `graph` must be the one last passed to
     /// [`compute`](Self::compute) (it provides the O(1) id → index map).
-    pub fn entry(&self, graph: &Graph, dest: NodeId, priority: Priority) -> Option<&RouteEntry> {
+    pub fn entry(&self, graph: &Graph, dest: NodeId, priority: Priority) -> Option<RouteEntry> {
         let i = self.slot(dest, graph)?;
-        Some(&self.entries[i][priority as usize])
+        Some(self.entry_at(i, priority as usize))
     }
 
     /// The primary next hop towards `dest` at `priority`; O(1), no allocation.
     pub fn next_hop(&self, graph: &Graph, dest: NodeId, priority: Priority) -> Option<NodeId> {
-        self.entry(graph, dest, priority)?.primary.map(|r| r.next_hop)
+        let i = self.slot(dest, graph)?;
+        self.route_at(self.slots[i][priority as usize][0]).map(|r| r.next_hop)
     }
 
     fn stats_mut(&mut self, graph: &Graph, dest: NodeId, priority: Priority) -> Option<&mut RouteStats> {
         let i = self.slot(dest, graph)?;
-        Some(&mut self.entries[i][priority as usize].stats)
+        let p = priority as usize;
+        let j = match self.find_stats(dest, p) {
+            Ok(j) => j,
+            Err(j) => {
+                // Grown a quarter at a time: a route used once keeps its room.
+                if self.stats.len() == self.stats.capacity() {
+                    self.stats.reserve_exact((self.stats.len() / 4).max(4));
+                }
+                let via = self.primary_via(i, p);
+                self.stats.insert(j, StatEntry { dest, via, stats: RouteStats::default(), priority: p as u8 });
+                j
+            }
+        };
+        Some(&mut self.stats[j].stats)
     }
 
     /// Records that the route to `dest` at `priority` was used at `now`.
@@ -206,7 +286,39 @@ impl RoutingTable {
     }
 
     /// All destinations with their four entries, by ascending id.
-    pub fn iter(&self) -> impl Iterator<Item = (NodeId, &[RouteEntry; 4])> + '_ {
-        self.dests.iter().copied().zip(self.entries.iter())
+    pub fn iter(&self) -> impl Iterator<Item = (NodeId, [RouteEntry; 4])> + '_ {
+        self.dests.iter().enumerate().map(|(i, d)| (*d, core::array::from_fn(|p| self.entry_at(i, p))))
+    }
+}
+
+/// Grows `v`'s capacity to exactly `n` when it is smaller (no doubling: a table rebuilt for
+/// the same mesh keeps its room, so steady state allocates nothing).
+fn reserve_to<T>(v: &mut Vec<T>, n: usize) {
+    if v.capacity() < n {
+        v.reserve_exact(n - v.len());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::routing::graph::LinkMetrics;
+
+    /// In a line longer than [`MAX_TABLE_NODES`], the routes whose hop count does not fit
+    /// 16 bits are left out; the others are exact.
+    #[test]
+    fn routes_beyond_the_slot_range_are_left_out() {
+        let n = MAX_TABLE_NODES as u64 + 2;
+        let m = LinkMetrics::new(1, 1.0, 0, 100);
+        let graph = Graph::from_links((1..n).map(|i| (NodeId(i), NodeId(i + 1), m)));
+        assert_eq!(graph.node_count(), MAX_TABLE_NODES + 2);
+        let mut table = RoutingTable::new(NodeId(1));
+        table.compute(&graph, &Policy::DEFAULTS, &mut Spf::new());
+        let route = |d: u64| table.entry(&graph, NodeId(d), Priority::Normal).unwrap().primary;
+        assert_eq!(route(2).map(|r| (r.next_hop, r.hops)), Some((NodeId(2), 1)));
+        let last = NodeId(1 + u64::from(u16::MAX));
+        assert_eq!(route(last.0).map(|r| (r.next_hop, r.hops)), Some((NodeId(2), u32::from(u16::MAX))));
+        assert_eq!(route(last.0 + 1), None, "65,536 hops do not fit a slot");
+        assert_eq!(table.next_hop(&graph, NodeId(n), Priority::Normal), None);
     }
 }

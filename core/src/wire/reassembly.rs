@@ -46,8 +46,10 @@ impl Slot {
 /// Rebuilds frames from fragments, per link and message id.
 #[derive(Debug)]
 pub struct Reassembler {
+    /// Grown one at a time to the most messages in progress at once, at most `max`.
     slots: Vec<Option<Slot>>,
     free: Vec<Vec<u8>>,
+    max: usize,
     max_message: usize,
     timeout: Duration,
 }
@@ -66,9 +68,10 @@ pub enum Reassembly {
 
 impl Reassembler {
     /// A reassembler for `max` concurrent messages of at most `max_message` bytes (the
-    /// fragment parser enforces that bound; buffers are sized to each message).
+    /// fragment parser enforces that bound; buffers are sized to each message). Nothing is
+    /// allocated until a fragmented message arrives.
     pub fn new(max: usize, max_message: usize, timeout: Duration) -> Self {
-        Reassembler { slots: (0..max).map(|_| None).collect(), free: Vec::with_capacity(max), max_message, timeout }
+        Reassembler { slots: Vec::new(), free: Vec::new(), max, max_message, timeout }
     }
 
     /// Messages in progress.
@@ -106,6 +109,11 @@ impl Reassembler {
                 }
                 let i = match self.slots.iter().position(Option::is_none) {
                     Some(i) => i,
+                    None if self.slots.len() < self.max => {
+                        self.slots.reserve_exact(1);
+                        self.slots.push(None);
+                        self.slots.len() - 1
+                    }
                     None => {
                         evicted = true;
                         let oldest = self.oldest().expect("reassembler has at least one slot");

@@ -180,7 +180,8 @@ pub fn render(report: &Report) -> String {
     let _ = writeln!(o, "  verdict                   {}", r.verdict);
     let _ = writeln!(o, "\nCore");
     let (relayed, suppressed, ttl) = d.core_relays;
-    let _ = writeln!(o, "  relays                    relayed {relayed}, suppressed {suppressed}, TTL expired {ttl}");
+    let pruned = d.relay_targets_pruned;
+    let _ = writeln!(o, "  relays                    relayed {relayed}, suppressed {suppressed}, TTL expired {ttl}, links pruned {pruned}");
     let drops: Vec<String> = d.core_drops.iter().map(|(k, v)| format!("{k} {v}")).collect();
     let _ = writeln!(o, "  drops                     {}", if drops.is_empty() { "none".into() } else { drops.join(", ") });
     if !d.api_errors.is_empty() {

@@ -148,7 +148,7 @@ pub fn benchmarks(c: &mut Criterion) {
             let mut dups = 0usize;
             for &id in black_box(&keys) {
                 let id = MessageId { origin: id.origin, seq: id.seq + base };
-                dups += usize::from(flood.admit(Instant::ZERO, id, Some(LinkId(0))) != Admission::New);
+                dups += usize::from(flood.admit(Instant::ZERO, id, Some((LinkId(0), 1))) != Admission::New);
             }
             dups
         })

@@ -65,9 +65,14 @@ pub struct Config {
     pub duplicate_cache: usize,
     /// Largest random delay before relaying a flooded frame. Default 20 ms.
     pub relay_jitter: Duration,
-    /// A relay is cancelled once copies from this many other neighbours were heard while
-    /// waiting, provided those neighbours cover every remaining neighbour (known from
-    /// heartbeats). `0` disables suppression. Default 2.
+    /// Neighbour-coverage pruning of flood relays: a relay skips a neighbour once this many
+    /// neighbours that sent the frame here before the relay jitter ran out are that
+    /// neighbour's neighbours too (by both their heartbeats), as they sent it there already;
+    /// a relay with nothing left to send is suppressed. `0` disables pruning. Default 2:
+    /// on a lossy transport a coverer's copy can still be lost (link ARQ gives up after
+    /// `link_retries`, or its window evicts it), and two coverers keep floods whole at 20–30 %
+    /// loss. `1` prunes far more and suits a reliable link layer (BLE with `link_arq` off, as
+    /// in the simulator).
     pub relay_suppression: u8,
     /// Frames waiting for their relay jitter at once. Default 32 (enough for about 3000
     /// relayed frames per second at the default jitter).
@@ -84,13 +89,20 @@ pub struct Config {
     /// How long a receiver gathers acknowledgements before sending them. Default 5 ms.
     pub link_ack_delay: Duration,
 
-    /// Interval at which this node re-floods its topology advert even when nothing changed.
-    /// Default 5 s.
+    /// Interval at which this node checks its own topology advert: it is flooded when it
+    /// differs (after the metric hysteresis) from the one flooded last, so metric drift
+    /// propagates within this interval. Default 5 s.
     pub advert_interval: Duration,
+    /// An unchanged advert is flooded again once this long passed since the last one (a
+    /// refresh, so that the mesh's databases do not age it out). At least
+    /// `advert_interval`. Default 30 s.
+    pub advert_refresh: Duration,
     /// Shortest gap between two adverts of this node (changes within it are batched).
     /// Default 100 ms.
     pub advert_min_gap: Duration,
-    /// An advert not refreshed for this long is dropped from the topology. Default 16 s.
+    /// An advert not refreshed for this long is dropped from the topology. At least three
+    /// `advert_refresh` intervals (a lost refresh or two must not age a live node out).
+    /// Default 100 s.
     pub advert_max_age: Duration,
     /// Route recomputation hold-down: after the routing table was computed, a topology change
     /// waits until this long after that computation before the table is recomputed (changes
@@ -221,8 +233,9 @@ impl Config {
             link_arq_window: 16,
             link_ack_delay: Duration::from_millis(5),
             advert_interval: Duration::from_secs(5),
+            advert_refresh: Duration::from_secs(30),
             advert_min_gap: Duration::from_millis(100),
-            advert_max_age: Duration::from_secs(16),
+            advert_max_age: Duration::from_secs(100),
             route_holddown: Duration::from_millis(200),
             handoff_rssi_dbm: -90,
             handoff_horizon: Duration::from_secs(2),
@@ -307,8 +320,11 @@ impl Config {
         if self.advert_interval.is_zero() || self.advert_min_gap > self.advert_interval {
             return err("advert_min_gap", "must be at most a non-zero advert_interval");
         }
-        if self.advert_max_age < self.advert_interval * 3 {
-            return err("advert_max_age", "must be at least three advert intervals");
+        if self.advert_refresh < self.advert_interval {
+            return err("advert_refresh", "must be at least advert_interval");
+        }
+        if self.advert_max_age < self.advert_refresh * 3 {
+            return err("advert_max_age", "must be at least three advert_refresh intervals");
         }
         if self.ack_timeout.is_zero() {
             return err("ack_timeout", "must be non-zero");
@@ -377,9 +393,11 @@ mod tests {
     fn nonsense_is_rejected_with_the_field_named() {
         let base = Config::new(NodeId(7), 1);
         type Mutation = fn(&mut Config);
-        let cases: [(&str, Mutation); 13] = [
+        let cases: [(&str, Mutation); 15] = [
             ("node_id", |c| c.node_id = NodeId::BROADCAST),
             ("duplicate_cache", |c| c.duplicate_cache = 65_536),
+            ("advert_refresh", |c| c.advert_refresh = Duration::from_secs(4)),
+            ("advert_max_age", |c| c.advert_max_age = Duration::from_secs(89)),
             ("hello_interval", |c| c.hello_interval = Duration::from_secs(5)),
             ("lost_after_missed", |c| c.lost_after_missed = 1),
             ("default_ttl", |c| c.default_ttl = 0),

@@ -220,9 +220,12 @@ pub struct Metrics {
     pub heartbeats_received: u64,
     /// Flooded frames relayed (once per frame, whatever the number of links).
     pub relayed: u64,
-    /// Relays cancelled: every neighbour had sent the frame already, or enough neighbours
-    /// relayed it and they cover every remaining neighbour.
+    /// Relays cancelled: every neighbour had sent the frame already or is covered by
+    /// neighbours that relayed it (see [`crate::Config::relay_suppression`]).
     pub relays_suppressed: u64,
+    /// Links a relay skipped because neighbours that relayed the frame earlier cover them
+    /// (neighbour-coverage pruning), summed over relays.
+    pub relay_targets_pruned: u64,
     /// Frames not relayed because their TTL ran out.
     pub ttl_expired: u64,
     /// Payloads delivered to the application.

@@ -268,8 +268,7 @@ impl Engine {
         let d = if to == 0 { link.a } else { link.b };
         if link.up && link.attached[usize::from(to)] {
             self.capture_for_replay(d, &bytes);
-            self.with_node(d, at, |n, now| n.handle_receive(now, LinkId(l), &bytes));
-            self.drain(d, at);
+            self.with_node_drained(d, at, at, |n, now| n.handle_receive(now, LinkId(l), &bytes));
         } else {
             self.stats.radio.lost_on_break += 1;
         }

@@ -316,9 +316,10 @@ impl Engine {
         if let Some(v) = p.relay_jitter_ms {
             c.relay_jitter = Duration::from_millis(v);
         }
-        if let Some(v) = p.relay_suppression {
-            c.relay_suppression = v;
-        }
+        // The modelled BLE link layer acknowledges and retransmits every PDU until the link
+        // is declared lost, so without link ARQ one coverer suffices for relay pruning (the
+        // core's default of 2 is for lossy transports under link ARQ).
+        c.relay_suppression = p.relay_suppression.unwrap_or(if c.link_arq { c.relay_suppression } else { 1 });
         if let Some(v) = p.default_ttl {
             c.default_ttl = v;
         }
@@ -411,8 +412,23 @@ impl Engine {
             return; // stale: the node rescheduled, or it is off
         }
         dev.timer_at = u64::MAX;
-        self.with_node(i, at, |n, now| n.handle_timeout(now));
-        self.drain(i, at + 1);
+        self.with_node_drained(i, at, at + 1, |n, now| n.handle_timeout(now));
+    }
+
+    /// [`Engine::with_node`] followed by [`Engine::drain`]`(i, earliest)`, timed as one span:
+    /// one pair of clock reads instead of two (in `hour50` the clock reads were about 9 % of
+    /// the CPU; the core work measured is the same).
+    pub(crate) fn with_node_drained<T>(
+        &mut self,
+        i: u32,
+        at: u64,
+        earliest: u64,
+        f: impl FnOnce(&mut Node, Instant) -> Result<T, blemesh_core::Error>,
+    ) -> Option<T> {
+        let t0 = std::time::Instant::now();
+        let r = self.call_node(i, at, f);
+        self.drain_timed(i, earliest, Some(t0));
+        r
     }
 
     /// Calls `f` on device `i`'s node at `at` µs, timing it; API errors are counted.
@@ -422,10 +438,21 @@ impl Engine {
         at: u64,
         f: impl FnOnce(&mut Node, Instant) -> Result<T, blemesh_core::Error>,
     ) -> Option<T> {
-        let node = self.devices[i as usize].node.as_mut()?;
         let t0 = std::time::Instant::now();
-        let r = f(node, Instant::from_micros(at));
+        let r = self.call_node(i, at, f);
         self.core_time += t0.elapsed();
+        r
+    }
+
+    /// Calls `f` on device `i`'s node at `at` µs, untimed; API errors are counted.
+    fn call_node<T>(
+        &mut self,
+        i: u32,
+        at: u64,
+        f: impl FnOnce(&mut Node, Instant) -> Result<T, blemesh_core::Error>,
+    ) -> Option<T> {
+        let node = self.devices[i as usize].node.as_mut()?;
+        let r = f(node, Instant::from_micros(at));
         if self.record_steps {
             self.step_log.touched.push(i);
         }
@@ -442,19 +469,30 @@ impl Engine {
     /// statistics, transmissions to the link queues, and the timeout is scheduled no earlier
     /// than `earliest` µs.
     pub(crate) fn drain(&mut self, i: u32, earliest: u64) {
+        self.drain_timed(i, earliest, None);
+    }
+
+    /// [`Engine::drain`], its core time counted from `started` (a span that began before it)
+    /// or from its own start.
+    fn drain_timed(&mut self, i: u32, earliest: u64, started: Option<std::time::Instant>) {
         let now = self.now;
         let Engine {
             devices, links, queue, stats, pool, step_log, record_steps, byzantine, byzantine_of, scenario, core_time, id_index, ..
         } = self;
         let dev = &mut devices[i as usize];
-        let Some(node) = dev.node.as_mut() else { return };
+        let Some(node) = dev.node.as_mut() else {
+            if let Some(t0) = started {
+                *core_time += t0.elapsed();
+            }
+            return;
+        };
         let adopt = scenario.radio.adopt_connection_parameters;
         let cap = scenario.radio.radio_queue;
         let byz = byzantine_of[i as usize].map(|b| &mut byzantine[b as usize]);
         let mut byz = byz.filter(|b| b.active(now));
         // Timed as one span (two clock reads per drain rather than per poll); the span
         // includes copying PDUs into the link queues, a small part of it.
-        let t0 = std::time::Instant::now();
+        let t0 = started.unwrap_or_else(std::time::Instant::now);
         loop {
             match node.poll_output() {
                 Output::Transmit(t) => {

@@ -206,6 +206,8 @@ pub struct Results {
     pub core_drops: BTreeMap<&'static str, u64>,
     /// Relayed, suppressed, TTL expired (summed core counters).
     pub core_relays: (u64, u64, u64),
+    /// Links skipped by relays because neighbours that relayed first cover them (summed).
+    pub relay_targets_pruned: u64,
     /// API errors returned by the core.
     pub api_errors: BTreeMap<String, u64>,
     /// Byzantine: replays, forgeries, deliveries of unknown messages, PDUs blackholed.
@@ -361,6 +363,7 @@ impl Report {
                 radio: radio_section(e),
                 core_drops: s.core_drops.clone(),
                 core_relays: s.core_relays,
+                relay_targets_pruned: s.relay_targets_pruned,
                 api_errors: s.api_errors.clone(),
                 byzantine: (s.byzantine.replays_sent, s.byzantine.forged_sent, s.byzantine.unknown_deliveries, s.radio.blackholed),
                 security: security.then(|| SecurityReport {

@@ -190,6 +190,8 @@ pub struct Stats {
     pub core_drops: BTreeMap<&'static str, u64>,
     /// Core relay counters summed: relayed, suppressed, TTL expired.
     pub core_relays: (u64, u64, u64),
+    /// Links skipped by relays because covering neighbours relayed first (summed).
+    pub relay_targets_pruned: u64,
     /// Routing counters and end-to-end acknowledged delivery, summed over nodes.
     pub routing: RoutingStats,
     /// Security rejections by reason (core `Metrics::security`, summed).
@@ -371,6 +373,7 @@ impl Stats {
         self.core_relays.0 += m.relayed;
         self.core_relays.1 += m.relays_suppressed;
         self.core_relays.2 += m.ttl_expired;
+        self.relay_targets_pruned += m.relay_targets_pruned;
         for (reason, count) in m.security.iter() {
             if count > 0 {
                 *self.security_drops.entry(reason.name()).or_default() += count;

@@ -197,7 +197,8 @@ pub fn render(report: &Report) -> String {
     let _ = writeln!(o, "  verdict                   {}", r.verdict);
     let _ = writeln!(o, "\nCore");
     let (relayed, suppressed, ttl) = d.core_relays;
-    let _ = writeln!(o, "  relays                    relayed {relayed}, suppressed {suppressed}, TTL expired {ttl}");
+    let pruned = d.relay_targets_pruned;
+    let _ = writeln!(o, "  relays                    relayed {relayed}, suppressed {suppressed}, TTL expired {ttl}, links pruned {pruned}");
     let _ = writeln!(o, "  drops                     {}", counts(&d.core_drops));
     if !d.api_errors.is_empty() {
         let _ = writeln!(o, "  API errors                {}", counts(&d.api_errors));

@@ -9,10 +9,11 @@ use blemesh_sim::report::Report;
 use blemesh_sim::scenario::{Behaviour, Cut, Scenario};
 use blemesh_sim::table;
 
-/// The `byzantine` scenario for 45 s (the forger starts at 10 s; adverts age out after 16 s).
+/// The `byzantine` scenario for 130 s: the forger starts at 10 s, and its victims' adverts,
+/// dropped as stale from then on, age out after `advert_max_age` (100 s).
 fn byzantine() -> Scenario {
     let mut s = builtin::byzantine();
-    s.duration_s = 45.0;
+    s.duration_s = 130.0;
     s
 }
 

@@ -70,13 +70,14 @@ impl Flood {
         }
     }
 
-    /// Judges a multi-hop frame received on `from` and records it when new. A duplicate also
-    /// counts as a copy heard for a pending relay of the same frame.
+    /// Judges a multi-hop frame received on `from` (the link and the frame's TTL as received)
+    /// and records it when new. A duplicate also counts as a copy heard for a pending relay of
+    /// the same frame.
     ///
     /// An origin silent for [`Config::node_gone_after`] gets a fresh window, so a restarted
     /// unsecured node is heard again (secured nodes never reuse numbers and keep windows:
     /// [`Flood::never_reset_idle_windows`]).
-    pub fn admit(&mut self, now: Instant, id: MessageId, from: Option<LinkId>) -> Admission {
+    pub fn admit(&mut self, now: Instant, id: MessageId, from: Option<(LinkId, u8)>) -> Admission {
         let verdict = if self.cache.contains(&id) {
             Admission::Duplicate
         } else {
@@ -87,8 +88,8 @@ impl Flood {
                 self.cache.insert(id);
             }
             Admission::Duplicate => {
-                if let Some(link) = from {
-                    self.relays.heard_copy(&id, link);
+                if let Some((link, ttl)) = from {
+                    self.relays.heard_copy(&id, link, ttl);
                 }
             }
             Admission::Stale => {}
@@ -151,9 +152,9 @@ mod tests {
         c.seq_window = 64;
         let mut f = Flood::new(&c);
         let t = Instant::from_secs(1);
-        assert_eq!(f.admit(t, id(7, 10), Some(LinkId(1))), Admission::New);
-        f.relays.schedule(id(7, 10), t, Some(LinkId(1)), b"x").unwrap();
-        assert_eq!(f.admit(t, id(7, 10), Some(LinkId(2))), Admission::Duplicate);
+        assert_eq!(f.admit(t, id(7, 10), Some((LinkId(1), 5))), Admission::New);
+        f.relays.schedule(id(7, 10), t, t, Some(LinkId(1)), 4, b"x").unwrap();
+        assert_eq!(f.admit(t, id(7, 10), Some((LinkId(2), 5))), Admission::Duplicate);
         assert_eq!(f.relays.pop_due(t).unwrap().copies, 1);
         assert_eq!(f.admit(t, id(7, 10 + 64), None), Admission::New);
         assert_eq!(f.admit(t, id(7, 9), None), Admission::Stale);

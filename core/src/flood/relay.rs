@@ -2,11 +2,13 @@
 //!
 //! Each accepted flooded frame that may travel further waits a seeded random delay. Copies of
 //! it heard meanwhile are counted per neighbour, and the links they came from are
-//! remembered: those neighbours have the frame already. When the delay ends the node sends
-//! it to every other confirmed link, unless the relay is **suppressed**: every link already
-//! delivered a copy, or enough neighbours relayed it (the counter-based scheme of Ni et al.,
-//! MobiCom 1999) *and* they cover every remaining neighbour (checked by the node with the
-//! two-hop lists of heartbeats, so suppression never starves a node).
+//! remembered: those neighbours have the frame already. A copy that came with at least the
+//! TTL this node's relay would carry is also marked as *covering*: the neighbour that sent it
+//! passed the frame on to its own neighbours with that TTL. When the delay ends the node
+//! sends the frame only to the confirmed links that neither delivered a copy nor are covered
+//! by such a neighbour (neighbour-coverage self-pruning, Lim & Kim 2001; the two-hop
+//! knowledge comes from heartbeats, see `Node::run_relay`), and **suppresses** the relay when
+//! no link is left.
 
 use alloc::vec::Vec;
 
@@ -19,12 +21,21 @@ use crate::{DropReason, Instant, LinkId, MessageId};
 pub struct PendingRelay {
     /// The frame's id.
     pub id: MessageId,
+    /// When the first copy arrived.
+    pub received: Instant,
     /// When the jitter ends.
     pub due: Instant,
     /// Neighbours other than the first that sent a copy while waiting.
     pub copies: u8,
-    /// Links that delivered a copy (the first included): do not send there.
+    /// Links that delivered a copy (the first included): do not send there. At most 8 are
+    /// kept; a copy from a ninth neighbour is counted but not remembered (that neighbour then
+    /// gets a redundant copy, never too few).
     pub heard_from: SmallVec<[LinkId; 8]>,
+    /// Bit `k` set: the copy from `heard_from[k]` carried at least [`PendingRelay::ttl`], so
+    /// that neighbour sent the frame on with a TTL no lower than this relay's.
+    pub covering: u8,
+    /// The TTL this relay goes out with.
+    pub ttl: u8,
     /// The frame, TTL and hops already updated for the next hop.
     pub frame: Vec<u8>,
 }
@@ -47,13 +58,17 @@ impl RelayTable {
         RelayTable { slots: Vec::new(), capacity, free: Vec::new() }
     }
 
-    /// Schedules `frame` (received on `from`, if any) for relay at `due`. Returns the stored
-    /// copy, for the caller to update TTL and hop count in place.
+    /// Schedules `frame` (received at `received` on `from`, if any) for relay at `due` with
+    /// TTL `ttl` (the received TTL less one; the first copy's sender counts as covering).
+    /// Returns the stored copy, for the caller to update TTL and hop count in place.
+    #[allow(clippy::too_many_arguments)]
     pub fn schedule(
         &mut self,
         id: MessageId,
+        received: Instant,
         due: Instant,
         from: Option<LinkId>,
+        ttl: u8,
         frame: &[u8],
     ) -> Result<&mut Vec<u8>, DropReason> {
         let i = match self.slots.iter().position(Option::is_none) {
@@ -81,17 +96,22 @@ impl RelayTable {
         buf.extend_from_slice(frame);
         let mut heard_from = SmallVec::new();
         heard_from.extend(from);
-        let pending = slot.insert(PendingRelay { id, due, copies: 0, heard_from, frame: buf });
+        let covering = u8::from(from.is_some());
+        let pending = slot.insert(PendingRelay { id, received, due, copies: 0, heard_from, covering, ttl, frame: buf });
         Ok(&mut pending.frame)
     }
 
-    /// A copy of `id` arrived on `link`. Only the first copy from each neighbour counts
-    /// (a retransmission is not a second relayer). Returns whether a relay of it is pending.
-    pub fn heard_copy(&mut self, id: &MessageId, link: LinkId) -> bool {
+    /// A copy of `id` carrying TTL `ttl` arrived on `link`. Only the first copy from each
+    /// neighbour counts (a retransmission is not a second relayer). Returns whether a relay
+    /// of it is pending.
+    pub fn heard_copy(&mut self, id: &MessageId, link: LinkId, ttl: u8) -> bool {
         let Some(p) = self.slots.iter_mut().flatten().find(|p| p.id == *id) else { return false };
         if !p.heard_from.contains(&link) {
             p.copies = p.copies.saturating_add(1);
             if p.heard_from.len() < p.heard_from.inline_size() {
+                if ttl >= p.ttl {
+                    p.covering |= 1 << p.heard_from.len();
+                }
                 p.heard_from.push(link);
             }
         }
@@ -144,7 +164,7 @@ mod tests {
         assert_eq!((t.slots.capacity(), t.free.capacity()), (0, 0), "nothing up front");
         for round in 0..3u32 {
             for s in 0..5 {
-                t.schedule(id(round * 10 + s), Instant::ZERO, None, &[0; 100]).unwrap();
+                t.schedule(id(round * 10 + s), Instant::ZERO, Instant::ZERO, None, 3, &[0; 100]).unwrap();
             }
             while let Some(p) = t.pop_due(Instant::ZERO) {
                 t.recycle(p.frame);
@@ -154,10 +174,10 @@ mod tests {
         assert_eq!(t.free.len(), 5, "a buffer per relay pending at once, every one back");
         assert!(t.free.iter().all(|b| b.capacity() == 100), "buffers sized to the frames");
         // A larger frame grows one buffer once; smaller ones reuse buffers that fit.
-        t.schedule(id(50), Instant::ZERO, None, &[0; 180]).unwrap();
+        t.schedule(id(50), Instant::ZERO, Instant::ZERO, None, 3, &[0; 180]).unwrap();
         let big = t.pop_due(Instant::ZERO).unwrap().frame;
         t.recycle(big);
-        t.schedule(id(51), Instant::ZERO, None, &[0; 150]).unwrap();
+        t.schedule(id(51), Instant::ZERO, Instant::ZERO, None, 3, &[0; 150]).unwrap();
         let p = t.pop_due(Instant::ZERO).unwrap();
         assert!(p.frame.capacity() >= 180, "the 150-byte frame took the buffer it fits in");
         assert!(t.free.iter().all(|b| b.capacity() == 100), "no other buffer grew");
@@ -166,13 +186,13 @@ mod tests {
     #[test]
     fn due_order_copies_and_capacity() {
         let mut t = RelayTable::new(2);
-        t.schedule(id(1), Instant::from_millis(20), Some(LinkId(1)), b"a").unwrap();
-        t.schedule(id(2), Instant::from_millis(10), None, b"b").unwrap();
-        assert_eq!(t.schedule(id(3), Instant::ZERO, None, b"c").unwrap_err(), DropReason::RelayTableFull);
-        assert!(t.heard_copy(&id(1), LinkId(2)));
-        assert!(t.heard_copy(&id(1), LinkId(2)), "a retransmission is no new copy");
-        assert!(t.heard_copy(&id(1), LinkId(3)));
-        assert!(!t.heard_copy(&id(9), LinkId(2)));
+        t.schedule(id(1), Instant::ZERO, Instant::from_millis(20), Some(LinkId(1)), 4, b"a").unwrap();
+        t.schedule(id(2), Instant::ZERO, Instant::from_millis(10), None, 4, b"b").unwrap();
+        assert_eq!(t.schedule(id(3), Instant::ZERO, Instant::ZERO, None, 4, b"c").unwrap_err(), DropReason::RelayTableFull);
+        assert!(t.heard_copy(&id(1), LinkId(2), 4));
+        assert!(t.heard_copy(&id(1), LinkId(2), 9), "a retransmission is no new copy");
+        assert!(t.heard_copy(&id(1), LinkId(3), 3));
+        assert!(!t.heard_copy(&id(9), LinkId(2), 4));
         assert_eq!(t.next_deadline(), Some(Instant::from_millis(10)));
         assert!(t.pop_due(Instant::from_millis(9)).is_none());
         let first = t.pop_due(Instant::from_millis(30)).unwrap();
@@ -180,6 +200,7 @@ mod tests {
         let second = t.pop_due(Instant::from_millis(30)).unwrap();
         assert_eq!(second.copies, 2);
         assert_eq!(&second.heard_from[..], &[LinkId(1), LinkId(2), LinkId(3)]);
+        assert_eq!(second.covering, 0b011, "the first sender and the copy with TTL 4 cover; TTL 3 does not");
         assert!(t.is_empty());
     }
 }

@@ -61,6 +61,11 @@ pub struct LinkState {
     /// The neighbour's confirmed neighbours, from its last heartbeat (at most 8 kept; the
     /// rest are left out, which only makes relay suppression more cautious).
     pub peer_neighbours: SmallVec<[crate::NodeId; 8]>,
+    /// When a heartbeat last added a node to [`LinkState::peer_neighbours`]. A frame this
+    /// neighbour sent before confirming a link was not sent on it: only a frame received
+    /// after this instant proves the neighbour sent it on every link it lists (links are
+    /// FIFO, and the neighbour confirmed each listed link before sending that heartbeat).
+    pub peer_neighbours_grew_at: Instant,
     pub(crate) arq: LinkArq,
     pub(crate) interval: Option<Duration>,
     pub(crate) degraded_quality: bool,
@@ -92,6 +97,7 @@ impl LinkState {
             peer_connections: 0,
             peer_capabilities: 0,
             peer_neighbours: SmallVec::new(),
+            peer_neighbours_grew_at: now,
             arq: LinkArq::with_window(arq_window),
             interval,
             degraded_quality: false,
@@ -146,9 +152,13 @@ impl LinkState {
         self.peer_battery = hb.battery;
         self.peer_connections = hb.connections;
         self.peer_capabilities = hb.capabilities.get();
-        self.peer_neighbours.clear();
         let room = self.peer_neighbours.inline_size();
-        self.peer_neighbours.extend(neighbours.iter().take(room).map(|n| NodeId(n.get())));
+        let listed = neighbours.iter().take(room).map(|n| NodeId(n.get()));
+        if listed.clone().any(|n| !self.peer_neighbours.contains(&n)) {
+            self.peer_neighbours_grew_at = now;
+        }
+        self.peer_neighbours.clear();
+        self.peer_neighbours.extend(listed);
         let mut outcome = HeartbeatOutcome::default();
         match self.status {
             LinkStatus::Pending if heard_us => {

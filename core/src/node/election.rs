@@ -133,6 +133,17 @@ impl Node {
             }
         }
         self.components = Components::build(&nodes, &links);
+        // Nodes that (re)joined may lack this node's advert (aged out during a long
+        // partition, never heard after a restart, or flooded before they were connected):
+        // it is flooded again without waiting for the refresh. At once when this node
+        // follows a coordinator (two settled meshes merging: until every view holds both,
+        // each side may elect on its own); while the mesh is still forming, at the next
+        // regular check (many joins, one flood).
+        let wanted_at = if self.election.coordinator().is_some() {
+            now
+        } else {
+            self.last_advert_check + self.config.advert_interval
+        };
         for event in self.partitions.update(&self.components) {
             let event = match event {
                 PartitionEvent::Partitioned { unreachable, component, .. } => Event::Partitioned {
@@ -140,9 +151,11 @@ impl Node {
                     unreachable: unreachable.len() as u32,
                 },
                 PartitionEvent::Healed { rejoined, component, .. } => {
+                    self.advert_wanted = Some(self.advert_wanted.map_or(wanted_at, |w| w.min(wanted_at)));
                     Event::Healed { members: component.len() as u32, rejoined: rejoined.len() as u32 }
                 }
                 PartitionEvent::Joined { joined, component } => {
+                    self.advert_wanted = Some(self.advert_wanted.map_or(wanted_at, |w| w.min(wanted_at)));
                     Event::Joined { members: component.len() as u32, joined: joined.len() as u32 }
                 }
             };

@@ -16,6 +16,8 @@
 //! The receive path lives in `receive.rs`, originating and relaying in `transmit.rs`, timers
 //! in `timers.rs`, the output queues in `outbox.rs`, BLE radio decisions in `ble.rs`.
 
+#[cfg(test)]
+mod advert_tests;
 mod ble;
 #[cfg(test)]
 mod ble_tests;
@@ -30,6 +32,8 @@ mod outlook;
 #[cfg(test)]
 mod properties;
 mod receive;
+#[cfg(test)]
+mod relay_tests;
 #[cfg(test)]
 mod reservation_tests;
 mod reservations;
@@ -82,8 +86,18 @@ pub struct Node {
     router: Router,
     advert_version: u32,
     advertised: AdvertEntries,
+    /// When this node's advert was last flooded.
     last_advert: Instant,
+    /// When this node's advert was last checked for changes.
+    last_advert_check: Instant,
+    /// The set of neighbours changed: check the advert `advert_min_gap` after the last one.
     advert_dirty: bool,
+    /// Nodes joined this node's view of the mesh: flood the advert even if unchanged, from
+    /// this instant on, so that they learn this node's links without waiting for a refresh
+    /// (see `on_topology_changed` and `next_advert`).
+    advert_wanted: Option<Instant>,
+    /// When the advert was last flooded because nodes joined.
+    last_wanted_advert: Option<Instant>,
     /// When the routing table was last computed (the route hold-down counts from it).
     last_route_computation: Option<Instant>,
     pending_acks: Vec<PendingAck>,
@@ -204,7 +218,10 @@ impl Node {
             advert_version: 0,
             advertised: AdvertEntries::new(),
             last_advert: now,
+            last_advert_check: now,
             advert_dirty: false,
+            advert_wanted: None,
+            last_wanted_advert: None,
             last_route_computation: None,
             pending_acks: Vec::new(),
             // Retries of a message arrive within its few seconds of retries: a short memory.

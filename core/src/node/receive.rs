@@ -102,7 +102,7 @@ impl Node {
         if header.ttl == 0 {
             return Err(DropReason::ZeroTtl);
         }
-        match self.flood.admit(now, frame.message_id(), Some(link)) {
+        match self.flood.admit(now, frame.message_id(), Some((link, header.ttl))) {
             Admission::New => {}
             Admission::Duplicate => return Err(DropReason::Duplicate),
             Admission::Stale => return Err(DropReason::Stale),
@@ -275,7 +275,7 @@ impl Node {
         let jitter_us = duration_micros(self.config.relay_jitter);
         let delay = if jitter_us == 0 { 0 } else { self.rng.next_u64() % (jitter_us + 1) };
         let due = Instant::from_micros(now.as_micros().saturating_add(delay));
-        match self.flood.relays.schedule(frame.message_id(), due, Some(from), bytes) {
+        match self.flood.relays.schedule(frame.message_id(), now, due, Some(from), ttl - 1, bytes) {
             Ok(copy) => set_ttl_and_hops(copy, ttl - 1, header.hops.saturating_add(1)),
             Err(reason) => self.metrics.drop(reason),
         }

@@ -6,9 +6,11 @@
 //! 5 dB steps) **with hysteresis**: a field keeps its advertised value until the measurement
 //! moves by more than a step (latency 5 ms, reliability 24/255, RSSI 8 dB, bandwidth 25 %),
 //! so noise around a step boundary does not re-flood the topology and recompute every
-//! table. An advert goes out when its content changed (at most once per `advert_min_gap`)
-//! and every `advert_interval` regardless, and is fed to this node's own router too: a link
-//! enters the routing graph only when both its ends advertise it.
+//! table. The advert is checked when the set of neighbours changed (at most once per
+//! `advert_min_gap`) and every `advert_interval`, and flooded only when its content changed,
+//! when nodes joined this node's view of the mesh (they may lack it), or when
+//! `advert_refresh` passed since the last flood. It is fed to this node's own router too: a
+//! link enters the routing graph only when both its ends advertise it.
 
 use smallvec::SmallVec;
 use zerocopy::IntoBytes;
@@ -43,29 +45,42 @@ impl Node {
             .collect()
     }
 
-    /// When this node's advert is next due: `advert_min_gap` after the last one once the
-    /// set of neighbours changed, else `advert_interval` after it (metric drift is picked up
-    /// then). `None` while there is nothing to advertise or withdraw.
+    /// When this node's advert is next checked: `advert_min_gap` after the last flood once
+    /// the set of neighbours changed, else `advert_interval` after the last check (metric
+    /// drift is picked up then) or `advert_refresh` after the last flood, whichever is first.
+    /// Once nodes joined this node's view, also `advert_min_gap` after the instant noted for
+    /// them (`advert_wanted`), but such floods at most once per `advert_interval`. `None`
+    /// while there is nothing to advertise or withdraw.
     pub(super) fn next_advert(&self) -> Option<Instant> {
         if self.advert_dirty {
             Some(self.last_advert + self.config.advert_min_gap)
         } else if self.links.confirmed() > 0 || !self.advertised.is_empty() {
-            Some(self.last_advert + self.config.advert_interval)
+            let check = self.last_advert_check + self.config.advert_interval;
+            let due = check.min(self.last_advert + self.config.advert_refresh);
+            let Some(joined) = self.advert_wanted else { return Some(due) };
+            let soon = joined + self.config.advert_min_gap;
+            let allowed = self.last_wanted_advert.map_or(soon, |t| soon.max(t + self.config.advert_interval));
+            Some(due.min(allowed))
         } else {
             None
         }
     }
 
-    /// Sends this node's advert when it is due and its content changed, or when the refresh
-    /// interval passed.
+    /// Checks this node's advert when due, and floods it when its content changed (after
+    /// the hysteresis), when nodes joined this node's view, or when `advert_refresh` passed.
     pub(super) fn advertise_if_due(&mut self, now: Instant) {
         if self.next_advert().is_none_or(|due| now < due) {
             return;
         }
         self.advert_dirty = false;
+        self.last_advert_check = now;
         let entries = self.own_advert();
-        let periodic = now >= self.last_advert + self.config.advert_interval;
-        if entries == self.advertised && !periodic {
+        let wanted = self.advert_wanted.take().is_some();
+        if wanted {
+            self.last_wanted_advert = Some(now);
+        }
+        let refresh = wanted || now >= self.last_advert + self.config.advert_refresh;
+        if entries == self.advertised && !refresh {
             return;
         }
         self.last_advert = now;

@@ -13,8 +13,8 @@ use crate::wire::link::Fragmenter;
 use crate::wire::messages::{
     Announcement, BATTERY_UNKNOWN, Heartbeat, LinkAckEntry, LinkAckHeader, MAX_HEARTBEAT_NEIGHBOURS, MAX_LINK_ACKS,
 };
-use crate::wire::{FrameHeader, Kind, encode_frame};
-use crate::{Destination, DropReason, Instant, LinkId, MessageId, NodeId, Priority};
+use crate::wire::{FrameHeader, Kind, encode_frame, flags};
+use crate::{Destination, DropReason, Instant, LinkId, MessageId, Priority};
 
 impl Node {
     /// Encodes a multi-hop frame from this node and queues it on `only` or on every
@@ -67,39 +67,89 @@ impl Node {
         queued
     }
 
-    /// Sends a relay whose jitter ran out, unless it is redundant.
+    /// Sends a relay whose jitter ran out to the neighbours that may still lack it.
     ///
-    /// Targets are the confirmed links that did not deliver a copy. The relay is suppressed
-    /// when at least `relay_suppression` other neighbours relayed it and every target is a
-    /// known neighbour of one of them: such a relayer sent it to the target already (it sends
-    /// to every link that did not send it a copy), so suppression never starves a node.
+    /// **Targets** are the confirmed links that did not deliver a copy (for a frame addressed
+    /// to a direct neighbour, only that neighbour's link). With `relay_suppression` = k > 0,
+    /// a target Y is **pruned** (neighbour-coverage self-pruning, Lim & Kim 2001) when at
+    /// least k *covering* neighbours H each
+    ///
+    /// * sent us a copy of this flood before our jitter ran out (the first copy's sender
+    ///   included) with at least the TTL our relay would carry, and
+    /// * are Y's neighbour by both heartbeats: H's last heartbeat lists Y (H's link to Y is
+    ///   confirmed at H, so H sends there) and Y's lists H (Y accepts frames from H), and
+    /// * added no neighbour to its list since our first copy arrived
+    ///   (`LinkState::peer_neighbours_grew_at`): links are FIFO, so H sent its copy after the
+    ///   heartbeat listing Y, i.e. after confirming Y, and so sent it to Y too. (A copy sent
+    ///   before H confirmed Y never went to Y, however H's later heartbeats list Y.)
+    ///
+    /// Only flood copies count: a broadcast, or a unicast frame flagged as flooded. A unicast
+    /// frame that fell back to flooding here may have reached us hop by hop, from a neighbour
+    /// that sent it to us alone, so nothing covers it.
+    ///
+    /// Why this never starves a node (given accurate two-hop lists): relay decisions are made
+    /// in time order. A node prunes Y only because of a covering H whose copy it received,
+    /// so H decided earlier; H sent to Y unless Y delivered a copy to H (Y has it) or H itself
+    /// pruned Y because of an even earlier relayer H'. The chain is finite and ends at a node
+    /// that sent to Y (the origin sends to every link), with a TTL no lower than ours at each
+    /// step. Knowledge is only ever used as evidence of presence: a neighbour whose heartbeat
+    /// list is unknown covers nothing, and a truncated list (`LinkState::peer_neighbours`
+    /// keeps 8) only names real neighbours, so it covers less, never wrongly. A stale list
+    /// (a link lost since the last heartbeat, ≤ one heartbeat interval) is the remaining
+    /// risk, as it was for the counter-based suppression this replaces; k = 2 asks for two
+    /// independent coverers. `0` disables pruning (every target gets the frame).
+    ///
+    /// A relay left without targets is **suppressed** (`metrics.relays_suppressed`); pruned
+    /// targets are counted in `metrics.relay_targets_pruned`.
     pub(super) fn run_relay(&mut self, relay: PendingRelay) {
-        let direct = match destination_of(&relay.frame) {
+        let header = FrameHeader::ref_from_prefix(&relay.frame[..]).ok().map(|(h, _)| h);
+        let destination = header.map(|h| h.destination());
+        let direct = match destination {
             Some(Destination::Node(n)) => self.links.link_to(n).map(|l| l.link),
             _ => None,
         };
-        let relayers: SmallVec<[NodeId; 8]> = relay
-            .heard_from
-            .iter()
-            .filter_map(|link| self.links.get(*link).map(|l| l.peer))
-            .collect();
-        let targets: SmallVec<[usize; 8]> = (0..self.links.len())
-            .filter(|i| {
-                let l = self.links.at(*i);
-                l.is_confirmed() && !relay.heard_from.contains(&l.link) && direct.is_none_or(|d| d == l.link)
-            })
-            .collect();
-        let threshold = self.config.relay_suppression;
-        let covered = |i: &usize| relayers.iter().any(|r| self.links.at(*i).peer_neighbours.contains(r));
-        let suppressed = targets.is_empty()
-            || (threshold > 0 && relay.copies >= threshold && targets.iter().all(covered));
-        if suppressed {
-            self.metrics.relays_suppressed += 1;
+        let flood_copy = match (destination, header) {
+            (Some(Destination::Broadcast), _) => true,
+            (Some(Destination::Node(_)), Some(h)) => h.flags & flags::FLOODED != 0,
+            _ => false,
+        };
+        let k = usize::from(self.config.relay_suppression);
+        // Link indices of the neighbours whose copies cover (see above).
+        let coverers: SmallVec<[usize; 8]> = if k == 0 || !flood_copy {
+            SmallVec::new()
         } else {
-            for i in targets {
-                self.send_reliably(i, relay.id, &relay.frame);
+            relay
+                .heard_from
+                .iter()
+                .enumerate()
+                .filter(|(bit, _)| relay.covering & (1 << bit) != 0)
+                .filter_map(|(_, link)| self.links.index(*link))
+                .filter(|j| self.links.at(*j).peer_neighbours_grew_at < relay.received)
+                .collect()
+        };
+        let mut sent = false;
+        let mut pruned = 0u64;
+        for i in 0..self.links.len() {
+            let l = self.links.at(i);
+            if !l.is_confirmed() || relay.heard_from.contains(&l.link) || direct.is_some_and(|d| d != l.link) {
+                continue;
             }
+            let covered_by = |j: &&usize| {
+                let h = self.links.at(**j);
+                h.peer_neighbours.contains(&l.peer) && l.peer_neighbours.contains(&h.peer)
+            };
+            if k > 0 && coverers.iter().filter(covered_by).take(k).count() >= k {
+                pruned += 1;
+                continue;
+            }
+            self.send_reliably(i, relay.id, &relay.frame);
+            sent = true;
+        }
+        self.metrics.relay_targets_pruned += pruned;
+        if sent {
             self.metrics.relayed += 1;
+        } else {
+            self.metrics.relays_suppressed += 1;
         }
         self.flood.relays.recycle(relay.frame);
     }

@@ -7,47 +7,13 @@
 
 use std::collections::BTreeMap;
 
-use blemesh_core::election::{ElectionMetrics, RejectReason};
+use blemesh_core::election::RejectReason;
 use blemesh_core::security::TrustConfig;
 use blemesh_core::NodeId;
 use serde::Serialize;
 
 use crate::engine::{Engine, SEC};
 use crate::timeline::CutRecord;
-
-/// Core election counters summed over nodes (live ones at the end and departed incarnations).
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct ElectionTotals {
-    /// Pre-vote rounds started.
-    pub pre_votes_started: u64,
-    /// Elections started (term incremented).
-    pub elections_started: u64,
-    /// Elections won.
-    pub elections_won: u64,
-    /// Votes granted.
-    pub votes_granted: u64,
-    /// (Pre-)votes denied.
-    pub votes_denied: u64,
-    /// Step-downs.
-    pub step_downs: u64,
-    /// Election messages rejected, per [`RejectReason::ALL`].
-    pub rejected: [u64; RejectReason::ALL.len()],
-}
-
-impl ElectionTotals {
-    /// Adds one node's counters.
-    pub(crate) fn absorb(&mut self, m: &ElectionMetrics) {
-        self.pre_votes_started += m.pre_votes_started;
-        self.elections_started += m.elections_started;
-        self.elections_won += m.elections_won;
-        self.votes_granted += m.votes_granted;
-        self.votes_denied += m.votes_denied;
-        self.step_downs += m.step_downs;
-        for (t, r) in self.rejected.iter_mut().zip(RejectReason::ALL) {
-            *t += m.rejected(r);
-        }
-    }
-}
 
 /// A snake_case name for an election rejection.
 pub fn reject_name(r: RejectReason) -> &'static str {
@@ -193,7 +159,7 @@ pub fn election(e: &Engine) -> ElectionReport {
         double_votes: tl.double_votes,
         rejected: RejectReason::ALL
             .iter()
-            .zip(t.rejected)
+            .map(|r| (r, t.rejected(*r)))
             .filter(|(_, n)| *n > 0)
             .map(|(r, n)| (reject_name(*r), n))
             .collect(),

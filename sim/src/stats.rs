@@ -206,7 +206,7 @@ pub struct Stats {
     /// Election and partition timeline.
     pub timeline: Timeline,
     /// Core election counters, summed over nodes (and departed incarnations).
-    pub election: crate::coordination::ElectionTotals,
+    pub election: blemesh_core::election::ElectionMetrics,
     /// Why nodes reported `Partitioned`; kept in runs with Byzantine nodes only.
     pub partition_causes: Option<crate::partition_causes::PartitionCauses>,
 }
@@ -360,7 +360,7 @@ impl Stats {
     /// Adds a node's core and election counters to the totals.
     pub(crate) fn absorb_node(&mut self, n: &Node) {
         self.absorb_metrics(n.metrics());
-        self.election.absorb(n.election().metrics());
+        self.election += n.election().metrics();
     }
 
     /// Adds a node's core counters to the totals.

@@ -171,6 +171,25 @@ impl ElectionMetrics {
     }
 }
 
+/// Sums counters, for totals over several nodes or incarnations.
+impl core::ops::AddAssign<&ElectionMetrics> for ElectionMetrics {
+    fn add_assign(&mut self, m: &ElectionMetrics) {
+        self.pre_votes_started += m.pre_votes_started;
+        self.elections_started += m.elections_started;
+        self.elections_won += m.elections_won;
+        self.votes_granted += m.votes_granted;
+        self.votes_denied += m.votes_denied;
+        self.step_downs += m.step_downs;
+        self.double_votes += m.double_votes;
+        for (t, n) in self.rejected.iter_mut().zip(m.rejected) {
+            *t += n;
+        }
+        for (t, n) in self.denied.iter_mut().zip(m.denied) {
+            *t += n;
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -184,5 +203,19 @@ mod tests {
         }
         assert_eq!(m.rejected_total(), RejectReason::ALL.len() as u64);
         assert_eq!(m.rejected(RejectReason::WrongTerm), 1);
+    }
+
+    #[test]
+    fn sums_add_every_counter() {
+        let mut a = ElectionMetrics { pre_votes_started: 1, double_votes: 2, ..Default::default() };
+        a.reject(RejectReason::WrongTerm);
+        let mut b = ElectionMetrics { pre_votes_started: 3, elections_won: 1, step_downs: 4, ..Default::default() };
+        b.reject(RejectReason::WrongTerm);
+        b.reject(RejectReason::NotMember);
+        b.deny(DenyReason::StaleTerm);
+        a += &b;
+        assert_eq!((a.pre_votes_started, a.elections_won, a.step_downs, a.double_votes, a.votes_denied), (4, 1, 4, 2, 1));
+        assert_eq!((a.rejected(RejectReason::WrongTerm), a.rejected(RejectReason::NotMember)), (2, 1));
+        assert_eq!(a.denied(DenyReason::StaleTerm), 1);
     }
 }

@@ -27,13 +27,10 @@ fn async_std_driver_writes_its_pdus_through_the_ble_central() {
         });
         return;
     }
-    let mut bus = match MockBus::start() {
+    let bus = match MockBus::start_with_bluez() {
         Ok(bus) => bus,
         Err(skip) => return eprintln!("{skip}"),
     };
-    if let Err(skip) = bus.start_bluez() {
-        return eprintln!("{skip}");
-    }
     bus.add_adapter("hci0");
     let device = bus.add_blemesh_device("hci0", "AA:BB:CC:DD:EE:02", -60, 185);
 

@@ -120,6 +120,14 @@ impl MockBus {
         Ok(MockBus { daemon, bluez: None, address, conn })
     }
 
+    /// [`MockBus::start`] then [`MockBus::start_bluez`]: a private bus with the mocked BlueZ
+    /// on it, or why the mock cannot run here.
+    pub fn start_with_bluez() -> Result<MockBus, Skip> {
+        let mut bus = MockBus::start()?;
+        bus.start_bluez()?;
+        Ok(bus)
+    }
+
     /// The bus address, for `DBUS_SYSTEM_BUS_ADDRESS`.
     pub fn address(&self) -> &str {
         &self.address

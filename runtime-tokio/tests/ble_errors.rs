@@ -60,13 +60,10 @@ fn bluez_without_an_adapter_is_reported_as_such() {
         assert!(matches!(p, BleError::NoAdapter), "{p:?}");
         return;
     }
-    let mut bus = match MockBus::start() {
+    let bus = match MockBus::start_with_bluez() {
         Ok(bus) => bus,
         Err(skip) => return eprintln!("{skip}"),
     };
-    if let Err(skip) = bus.start_bluez() {
-        return eprintln!("{skip}");
-    }
     let mut child = mock::run_child("bluez_without_an_adapter_is_reported_as_such", bus.address());
     assert!(mock::wait_child(&mut child, WAIT), "the child test passed");
 }

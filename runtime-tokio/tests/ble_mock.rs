@@ -8,7 +8,7 @@
 use std::io::BufRead;
 use std::time::Duration;
 
-use blemesh_ble::mock::{self, MockBus, Skip};
+use blemesh_ble::mock::{self, MockBus};
 use blemesh_core::LinkReport;
 use blemesh_tokio::{LinkEvent, Transport, ble};
 
@@ -16,12 +16,6 @@ const WAIT: Duration = Duration::from_secs(20);
 const TO_PERIPHERAL: &[u8] = b"\x01blemesh central to peripheral";
 const TO_CENTRAL: &[u8] = b"\x01blemesh peripheral to central";
 const RECEIVED: &[u8] = b"\x01received";
-
-fn mock_bluez() -> Result<MockBus, Skip> {
-    let mut bus = MockBus::start()?;
-    bus.start_bluez()?;
-    Ok(bus)
-}
 
 fn runtime() -> tokio::runtime::Runtime {
     // The child's transport logs go to stderr, shown with the parent's output on failure.
@@ -51,7 +45,7 @@ fn central_finds_connects_and_exchanges_pdus_with_a_mocked_peripheral() {
         });
         return;
     }
-    let bus = match mock_bluez() {
+    let bus = match MockBus::start_with_bluez() {
         Ok(bus) => bus,
         Err(skip) => return eprintln!("{skip}"),
     };
@@ -108,7 +102,7 @@ fn peripheral_registers_serves_a_central_and_unregisters() {
         });
         return;
     }
-    let bus = match mock_bluez() {
+    let bus = match MockBus::start_with_bluez() {
         Ok(bus) => bus,
         Err(skip) => return eprintln!("{skip}"),
     };

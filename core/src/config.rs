@@ -58,8 +58,8 @@ pub struct Config {
     /// ids needed = floods heard per second × the longest time a copy arrives late. A copy is
     /// late by at most its relay jitter per hop (20 ms × `default_ttl` 16 = 0.32 s) plus link
     /// ARQ retransmissions and queueing (about a second on a loaded BLE link): call it 2 s.
-    /// A 50-node mesh floods about 15 ids per second of its own (adverts every 5 s,
-    /// announcements every 10 s) plus the game's broadcasts, so 256 ids cover 2 s at up to
+    /// A 50-node mesh floods at most about 11 ids per second of its own (adverts at most
+    /// every 5 s, announcements every 60 s) plus the game's broadcasts, so 256 ids cover 2 s at up to
     /// 128 floods per second (about 2 broadcasts per second per node on top); raise it for
     /// meshes of more than `max_sources` nodes with heavier flooding.
     pub duplicate_cache: usize,
@@ -180,9 +180,27 @@ pub struct Config {
 
     /// Nodes kept in the registry. Default 256.
     pub max_nodes: usize,
-    /// Interval of this node's flooded announcement. Default 10 s.
+    /// Refresh interval of this node's flooded announcement. Default 60 s.
+    ///
+    /// An announcement is also flooded on this node's first confirmed link, on a new link to
+    /// a node outside its component, and when what it says changes materially (the battery
+    /// moving 5 points or becoming known or unknown, capabilities, processing power), at most
+    /// once a second; each refresh comes this long after the previous announcement less a
+    /// random part of up to a tenth of it, so that nodes do not flood in step (see
+    /// `docs/PROTOCOL.md` §6.1). What a refresh carries beyond those facts (uptime,
+    /// connections) is not needed sooner, and liveness is proved by every flooded frame a
+    /// node originates (adverts at least every `advert_refresh`), so the refresh is a slow
+    /// safety net: 60 s costs a sixth of the airtime of the former 10 s.
     pub announce_interval: Duration,
-    /// A node not heard of for this long is gone. Default 30 s.
+    /// A node not heard of for this long is gone ([`crate::NodeStatus::Gone`]; suspect after
+    /// half of it). Anything accepted that the node originated counts as hearing it:
+    /// announcements, topology adverts (refreshed every `advert_refresh`), election and game
+    /// messages, and for neighbours their heartbeats. It must exceed both `announce_interval`
+    /// and `advert_refresh`, the slowest refreshes that prove a quiet node alive. Default
+    /// 90 s: three `advert_refresh` intervals, so a live node stays
+    /// [`crate::NodeStatus::Active`] and one or two lost refreshes do not make it gone.
+    /// Sequence windows of unsecured origins also reset after this long of silence
+    /// (the flood's idle reset, see `duplicate_cache`).
     pub node_gone_after: Duration,
     /// Capability bits announced by this node (see [`crate::Capabilities`]).
     pub capabilities: u16,
@@ -259,8 +277,8 @@ impl Config {
             delivery_queue: 128,
             event_queue: 128,
             max_nodes: 256,
-            announce_interval: Duration::from_secs(10),
-            node_gone_after: Duration::from_secs(30),
+            announce_interval: Duration::from_secs(60),
+            node_gone_after: Duration::from_secs(90),
             capabilities: 0,
             processing_power: 1000,
             ble: crate::ble::BleConfig::default(),
@@ -373,8 +391,11 @@ impl Config {
         if self.max_nodes == 0 {
             return err("max_nodes", "must be at least 1");
         }
-        if self.announce_interval.is_zero() || self.node_gone_after <= self.announce_interval {
-            return err("node_gone_after", "must exceed a non-zero announce_interval");
+        if self.announce_interval.is_zero() {
+            return err("announce_interval", "must be non-zero");
+        }
+        if self.node_gone_after <= self.announce_interval.max(self.advert_refresh) {
+            return err("node_gone_after", "must exceed announce_interval and advert_refresh");
         }
         self.ble.validate()
     }
@@ -393,7 +414,13 @@ mod tests {
     fn nonsense_is_rejected_with_the_field_named() {
         let base = Config::new(NodeId(7), 1);
         type Mutation = fn(&mut Config);
-        let cases: [(&str, Mutation); 15] = [
+        let cases: [(&str, Mutation); 18] = [
+            ("announce_interval", |c| c.announce_interval = Duration::ZERO),
+            ("node_gone_after", |c| c.node_gone_after = c.announce_interval),
+            ("node_gone_after", |c| {
+                c.advert_refresh = Duration::from_secs(120);
+                c.advert_max_age = Duration::from_secs(360);
+            }),
             ("node_id", |c| c.node_id = NodeId::BROADCAST),
             ("duplicate_cache", |c| c.duplicate_cache = 65_536),
             ("advert_refresh", |c| c.advert_refresh = Duration::from_secs(4)),

@@ -242,6 +242,8 @@ pub struct Metrics {
     pub flood_fallbacks: u64,
     /// Topology adverts this node originated.
     pub adverts_sent: u64,
+    /// Announcements this node originated.
+    pub announcements_sent: u64,
     /// Routing table recomputations.
     pub route_computations: u64,
     /// End-to-end acknowledgements sent as a destination.

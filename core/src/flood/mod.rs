@@ -170,6 +170,6 @@ mod tests {
         let mut f = Flood::new(&c);
         assert_eq!(f.admit(Instant::ZERO, id(7, 1000), None), Admission::New);
         assert_eq!(f.admit(Instant::from_secs(1), id(7, 5), None), Admission::Stale);
-        assert_eq!(f.admit(Instant::from_secs(31), id(7, 5), None), Admission::New);
+        assert_eq!(f.admit(Instant::from_secs(1) + c.node_gone_after, id(7, 5), None), Admission::New);
     }
 }

@@ -18,6 +18,9 @@
 
 #[cfg(test)]
 mod advert_tests;
+mod announce;
+#[cfg(test)]
+mod announce_tests;
 mod ble;
 #[cfg(test)]
 mod ble_tests;
@@ -81,8 +84,12 @@ pub struct Node {
     outbox: Outbox,
     /// Encoding buffer for frames this node originates.
     scratch: Vec<u8>,
+    /// When the announcement is next flooded (refresh, or sooner: see `announce.rs`).
     next_announce: Instant,
+    /// When it was last flooded.
     last_announce: Instant,
+    /// What it said then; `None` before the first.
+    announced: Option<announce::AnnouncedFacts>,
     router: Router,
     advert_version: u32,
     advertised: AdvertEntries,
@@ -214,6 +221,7 @@ impl Node {
             scratch: Vec::new(),
             next_announce: now + config.announce_interval,
             last_announce: now,
+            announced: None,
             router,
             advert_version: 0,
             advertised: AdvertEntries::new(),
@@ -333,6 +341,7 @@ impl Node {
     /// Sets the battery level this node reports (0..=100, `None` for unknown or mains).
     pub fn set_battery(&mut self, level: Option<u8>) {
         self.battery = level.map(|l| l.min(100));
+        self.announce_if_changed();
     }
 
     // ----- outputs ------------------------------------------------------------------------

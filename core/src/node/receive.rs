@@ -16,9 +16,6 @@ use crate::wire::{Frame, Message, flags};
 use crate::{Degradation, Destination, DropReason, Error, Event, Instant, LinkId, MessageId, NodeId};
 use zerocopy::network_endian::U64;
 
-/// Shortest gap between two announcements triggered by new neighbours.
-const ANNOUNCE_MIN_GAP: core::time::Duration = core::time::Duration::from_secs(1);
-
 impl Node {
     /// Bytes arrived on `link`: one link PDU exactly as the neighbour wrote it.
     ///
@@ -221,10 +218,7 @@ impl Node {
             self.advert_dirty = true;
             self.metrics.neighbours_up += 1;
             self.outbox.push_event(Event::NeighbourUp { node: origin, link }, &mut self.metrics);
-            // Introduce ourselves (and our public key) to the new neighbour's side of the
-            // mesh: soon after the first neighbour, at most once a second after that.
-            let soon = if self.links.confirmed() == 1 { now } else { self.last_announce + ANNOUNCE_MIN_GAP };
-            self.next_announce = self.next_announce.min(soon.max(now));
+            self.announce_for_new_link(now, origin);
         }
         if !was_poor && now_poor {
             let reason = Degradation::PoorQuality;

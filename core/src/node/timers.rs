@@ -40,13 +40,7 @@ impl Node {
         self.retry_overdue_acks(now);
         self.flows_tick(now);
         self.ble_timeout(now);
-        if now >= self.next_announce {
-            if self.links.confirmed() > 0 {
-                self.announce(now);
-                self.last_announce = now;
-            }
-            self.next_announce = now + self.config.announce_interval;
-        }
+        self.announce_if_due(now);
         Ok(())
     }
 

@@ -11,7 +11,7 @@ use crate::flood::PendingRelay;
 use crate::neighbour::arq::{LinkArq, Unacked};
 use crate::wire::link::Fragmenter;
 use crate::wire::messages::{
-    Announcement, BATTERY_UNKNOWN, Heartbeat, LinkAckEntry, LinkAckHeader, MAX_HEARTBEAT_NEIGHBOURS, MAX_LINK_ACKS,
+    BATTERY_UNKNOWN, Heartbeat, LinkAckEntry, LinkAckHeader, MAX_HEARTBEAT_NEIGHBOURS, MAX_LINK_ACKS,
 };
 use crate::wire::{FrameHeader, Kind, encode_frame, flags};
 use crate::{Destination, DropReason, Instant, LinkId, MessageId, Priority};
@@ -242,21 +242,6 @@ impl Node {
             self.queue_frame(i, &u.frame);
             self.links.at_mut(i).arq.unacked.push_back(u);
         }
-    }
-
-    /// Floods this node's announcement.
-    pub(super) fn announce(&mut self, now: Instant) {
-        let body = Announcement {
-            capabilities: U16::new(self.config.capabilities),
-            battery: self.battery.unwrap_or(BATTERY_UNKNOWN),
-            connections: u8::try_from(self.links.confirmed()).unwrap_or(u8::MAX),
-            uptime_secs: U32::new(u32::try_from((now - self.started).as_secs()).unwrap_or(u32::MAX)),
-            processing_power: U16::new(self.config.processing_power),
-            reserved: U16::new(0),
-        };
-        let ttl = self.config.default_ttl;
-        let (kind, prio) = (Kind::Announcement, Priority::Background);
-        let _ = self.originate(kind, Destination::Broadcast, prio, ttl, &[body.as_bytes()], None);
     }
 
     /// Queues a multi-hop frame on link `i` and, with link ARQ on, keeps a copy until the

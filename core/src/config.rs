@@ -102,7 +102,10 @@ pub struct Config {
     pub advert_min_gap: Duration,
     /// An advert not refreshed for this long is dropped from the topology. At least three
     /// `advert_refresh` intervals (a lost refresh or two must not age a live node out).
-    /// Default 100 s.
+    /// Default 100 s. A node that vanished keeps its last advert in the databases this long
+    /// (harmlessly for routes: a link counts only when both its ends advertise it), and a
+    /// node that restarted (its advert versions begin again at 1) has its new adverts
+    /// ignored as older until then, so this is kept short rather than `advert_refresh` long.
     pub advert_max_age: Duration,
     /// Route recomputation hold-down: after the routing table was computed, a topology change
     /// waits until this long after that computation before the table is recomputed (changes

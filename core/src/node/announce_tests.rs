@@ -5,12 +5,12 @@
 use alloc::vec::Vec;
 use core::time::Duration;
 
-use super::tests::heartbeat_from_peer;
+use super::tests::{heartbeat_from, heartbeat_from_peer};
 use zerocopy::IntoBytes;
-use zerocopy::network_endian::U32;
+use zerocopy::network_endian::{I16, U16, U32, U64};
 
 use crate::wire::link::LinkPdu;
-use crate::wire::messages::TopologyHeader;
+use crate::wire::messages::{LinkEntry, TopologyHeader};
 use crate::wire::{Frame, FrameHeader, Kind, encode_frame};
 use crate::{Config, Destination, Instant, LinkId, LinkReport, Node, NodeId, NodeStatus, Output, Priority};
 
@@ -143,4 +143,88 @@ fn flooded(kind: Kind, origin: NodeId, seq: u32, body: &[u8]) -> Vec<u8> {
     let mut pdu = alloc::vec![0u8];
     pdu.extend_from_slice(&frame);
     pdu
+}
+
+/// A new link announces this node only when it reaches nodes outside its component: a
+/// neighbour already reachable through the mesh has heard the announcement.
+#[test]
+fn a_new_link_inside_the_component_is_not_announced() {
+    let mut n = Node::new(Config::new(ME, 5), Instant::ZERO).unwrap();
+    let mut seen = Vec::new();
+    let mut links: Vec<(LinkId, NodeId)> = alloc::vec![(L, NodeId(2))];
+    n.handle_link_up(Instant::ZERO, L, LinkReport::new(185)).unwrap();
+    let mut seq = 0;
+    // Steps to `until` in 50 ms ticks, heartbeats from every neighbour every 250 ms; returns
+    // when each new announcement went out (ms).
+    let mut run = |n: &mut Node, links: &[(LinkId, NodeId)], from: u64, until: u64| {
+        let mut sent = Vec::new();
+        for ms in (from..until).step_by(50) {
+            let t = Instant::from_millis(ms);
+            if ms % 250 == 0 {
+                seq += 1;
+                for (link, peer) in links {
+                    n.handle_receive(t, *link, &heartbeat_from(*peer, ME, seq)).unwrap();
+                }
+            }
+            n.handle_timeout(t).unwrap();
+            if drain_announcements(n, &mut seen) {
+                sent.push(ms);
+            }
+        }
+        sent
+    };
+    assert_eq!(run(&mut n, &links, 0, 300), [0], "the first link");
+    // Node 2 links this node and node 3; node 3 links node 2: node 3 is in this component.
+    n.handle_receive(Instant::from_millis(300), L, &advert(NodeId(2), 1, &[ME, NodeId(3)])).unwrap();
+    n.handle_receive(Instant::from_millis(300), L, &advert(NodeId(3), 1, &[NodeId(2)])).unwrap();
+    assert!(run(&mut n, &links, 300, 2000).is_empty());
+    assert_eq!(n.component(), [ME, NodeId(2), NodeId(3)]);
+
+    n.handle_link_up(Instant::from_millis(2000), LinkId(8), LinkReport::new(185)).unwrap();
+    links.push((LinkId(8), NodeId(3)));
+    assert!(run(&mut n, &links, 2000, 4000).is_empty(), "node 3 was reachable already");
+    assert_eq!(n.metrics().neighbours_up, 2);
+
+    n.handle_link_up(Instant::from_millis(4000), LinkId(9), LinkReport::new(185)).unwrap();
+    links.push((LinkId(9), NodeId(4)));
+    assert_eq!(run(&mut n, &links, 4000, 6000), [4000], "node 4 was not");
+}
+
+/// Drains the node; whether a new announcement (a sequence number not in `seen`) went out.
+fn drain_announcements(n: &mut Node, seen: &mut Vec<u32>) -> bool {
+    let mut found = false;
+    loop {
+        match n.poll_output() {
+            Output::Transmit(tx) => {
+                let LinkPdu::Whole(f) = LinkPdu::new_checked(tx.bytes, 4096).unwrap() else { continue };
+                let f = Frame::new_checked(f, 4096).unwrap();
+                let seq = f.message_id().seq;
+                if f.kind() == Kind::Announcement && !seen.contains(&seq) {
+                    seen.push(seq);
+                    found = true;
+                }
+            }
+            Output::Timeout(_) => return found,
+            _ => {}
+        }
+    }
+}
+
+/// A topology advert of `origin` listing links to `neighbours`, as a whole-frame link PDU.
+fn advert(origin: NodeId, version: u32, neighbours: &[NodeId]) -> Vec<u8> {
+    let head = TopologyHeader { advert_version: U32::new(version), entry_count: neighbours.len() as u8, reserved: [0; 3] };
+    let entries: Vec<LinkEntry> = neighbours
+        .iter()
+        .map(|nb| LinkEntry {
+            neighbour: U64::new(nb.0),
+            latency_ms: U16::new(10),
+            reliability: 255,
+            congestion: 0,
+            bandwidth_kbps: U16::new(500),
+            rssi: I16::new(-60),
+        })
+        .collect();
+    let mut body = head.as_bytes().to_vec();
+    body.extend_from_slice(entries.as_bytes());
+    flooded(Kind::TopologyUpdate, origin, version, &body)
 }

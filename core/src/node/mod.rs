@@ -14,7 +14,8 @@
 //!    [`Node::congestion_level`], [`Node::advised_drops`], [`Node::ble`].
 //!
 //! The receive path lives in `receive.rs`, originating and relaying in `transmit.rs`, timers
-//! in `timers.rs`, the output queues in `outbox.rs`, BLE radio decisions in `ble.rs`.
+//! in `timers.rs`, the output queues in `outbox.rs`, BLE radio decisions in `ble.rs`, the
+//! announcement and its schedule in `announce.rs`.
 
 #[cfg(test)]
 mod advert_tests;

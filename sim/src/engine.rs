@@ -349,11 +349,18 @@ impl Engine {
 
     /// Processes the next event. Returns `false` once the run is over.
     pub fn step(&mut self) -> bool {
-        if self.finished() {
-            self.now = self.end;
-            return false;
+        if self.step_until(self.end) {
+            return true;
         }
-        let (at, event) = self.queue.pop().expect("checked");
+        self.now = self.end;
+        false
+    }
+
+    /// Processes the next event if it is at or before `limit` µs; `false` if there is none.
+    fn step_until(&mut self, limit: u64) -> bool {
+        let Some((at, event)) = self.queue.pop_until(limit) else {
+            return false;
+        };
         self.now = at;
         self.events += 1;
         if self.record_steps {
@@ -387,9 +394,7 @@ impl Engine {
 
     /// Runs every event up to and including `t` µs (or the end).
     pub fn run_until(&mut self, t: u64) {
-        while self.queue.peek_time().is_some_and(|at| at <= t.min(self.end)) {
-            self.step();
-        }
+        while self.step_until(t.min(self.end)) {}
         self.now = self.now.max(t.min(self.end));
     }
 

@@ -5,8 +5,8 @@
 //! `Output::Timeout`s, connection events, PDU arrivals, the workload and the fault plan).
 //! Events at the same instant run in scheduling order ([`crate::queue`]). Every node input
 //! is followed by a full drain, as the core's crate documentation requires. The only
-//! non-deterministic quantity is the wall-clock time measured around core calls, which is
-//! reported separately from the results.
+//! non-deterministic quantity is the wall-clock time measured around core calls
+//! ([`crate::core_clock`]), which is reported separately from the results.
 
 use std::collections::{HashMap, VecDeque};
 use std::time::Duration;
@@ -18,6 +18,7 @@ use blemesh_core::{Config, Event, Instant, Node, NodeId, Output, Security};
 use crate::byzantine::ByzantineState;
 use crate::faults::FaultAction;
 use crate::geometry::Pos;
+use crate::core_clock::CoreClock;
 use crate::queue::{EventQueue, SimEvent};
 use crate::rng::{SimRng, derive_seed, stream};
 use crate::scenario::Scenario;
@@ -148,7 +149,7 @@ pub struct Engine {
     /// Events processed.
     pub events: u64,
     /// Wall time spent inside core calls (not deterministic; reported apart).
-    pub core_time: Duration,
+    pub core_clock: CoreClock,
     /// Recycled PDU buffers.
     pub(crate) pool: Vec<Vec<u8>>,
     /// Whether [`Engine::step_log`] is filled (for invariant checkers).
@@ -219,7 +220,7 @@ impl Engine {
             byzantine_of: vec![None; scenario.nodes],
             rng,
             events: 0,
-            core_time: Duration::ZERO,
+            core_clock: CoreClock::new(),
             pool: Vec::new(),
             record_steps: false,
             step_log: StepLog::default(),
@@ -430,7 +431,7 @@ impl Engine {
         earliest: u64,
         f: impl FnOnce(&mut Node, Instant) -> Result<T, blemesh_core::Error>,
     ) -> Option<T> {
-        let t0 = std::time::Instant::now();
+        let t0 = self.core_clock.start();
         let r = self.call_node(i, at, f);
         self.drain_timed(i, earliest, Some(t0));
         r
@@ -443,9 +444,9 @@ impl Engine {
         at: u64,
         f: impl FnOnce(&mut Node, Instant) -> Result<T, blemesh_core::Error>,
     ) -> Option<T> {
-        let t0 = std::time::Instant::now();
+        let t0 = self.core_clock.start();
         let r = self.call_node(i, at, f);
-        self.core_time += t0.elapsed();
+        self.core_clock.stop(t0);
         r
     }
 
@@ -479,15 +480,15 @@ impl Engine {
 
     /// [`Engine::drain`], its core time counted from `started` (a span that began before it)
     /// or from its own start.
-    fn drain_timed(&mut self, i: u32, earliest: u64, started: Option<std::time::Instant>) {
+    fn drain_timed(&mut self, i: u32, earliest: u64, started: Option<u64>) {
         let now = self.now;
         let Engine {
-            devices, links, queue, stats, pool, step_log, record_steps, byzantine, byzantine_of, scenario, core_time, id_index, ..
+            devices, links, queue, stats, pool, step_log, record_steps, byzantine, byzantine_of, scenario, core_clock, id_index, ..
         } = self;
         let dev = &mut devices[i as usize];
         let Some(node) = dev.node.as_mut() else {
             if let Some(t0) = started {
-                *core_time += t0.elapsed();
+                core_clock.stop(t0);
             }
             return;
         };
@@ -497,7 +498,7 @@ impl Engine {
         let mut byz = byz.filter(|b| b.active(now));
         // Timed as one span (two clock reads per drain rather than per poll); the span
         // includes copying PDUs into the link queues, a small part of it.
-        let t0 = started.unwrap_or_else(std::time::Instant::now);
+        let t0 = started.unwrap_or_else(|| core_clock.start());
         loop {
             match node.poll_output() {
                 Output::Transmit(t) => {
@@ -572,7 +573,7 @@ impl Engine {
                 _ => {}
             }
         }
-        *core_time += t0.elapsed();
+        core_clock.stop(t0);
     }
 }
 

@@ -105,6 +105,8 @@ pub struct RadioLink {
     pub closed_at: Option<u64>,
     /// PDUs carried `[a→b, b→a]`.
     pub carried: [u64; 2],
+    /// `(rssi, packet error rate at it)` last computed ([`RadioLink::packet_error_rate`]).
+    pub per_cache: (f64, f64),
 }
 
 impl RadioLink {
@@ -116,6 +118,16 @@ impl RadioLink {
     /// The device at the other end from `d`.
     pub fn peer_of(&self, d: u32) -> u32 {
         if self.a == d { self.b } else { self.a }
+    }
+
+    /// [`crate::radio::RadioParams::packet_error_rate`] at this link's RSSI, computed again
+    /// only when the RSSI changed (it moves with mobility ticks; the `exp` was ~2 % of a
+    /// static run, once per connection event).
+    pub fn packet_error_rate(&mut self, radio: &crate::radio::RadioParams) -> f64 {
+        if self.per_cache.0.to_bits() != self.rssi.to_bits() {
+            self.per_cache = (self.rssi, radio.packet_error_rate(self.rssi));
+        }
+        self.per_cache.1
     }
 }
 

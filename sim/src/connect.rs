@@ -162,6 +162,7 @@ impl Engine {
             opened_at: at,
             closed_at: None,
             carried: [0, 0],
+            per_cache: (f64::NAN, f64::NAN),
         });
         self.queue.push(at + u64::from(radio.mtu_exchange_events) * interval, SimEvent::MtuExchanged { link: l });
         self.devices[i as usize].links.push(l);
@@ -205,7 +206,7 @@ impl Engine {
         }
         let busiest = devices[link.a as usize].links.len().max(devices[link.b as usize].links.len());
         let budget = crate::radio::event_budget_us(link.interval_us, busiest);
-        let per = if link.blocked { 1.0 } else { radio.packet_error_rate(link.rssi) };
+        let per = if link.blocked { 1.0 } else { link.packet_error_rate(radio) };
         let (mut elapsed, mut slots) = (0u64, 0u32);
         while slots < radio.max_packets_per_event && (!link.queue[0].is_empty() || !link.queue[1].is_empty()) {
             let len_a = link.queue[0].front().map(Vec::len);

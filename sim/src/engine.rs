@@ -5,8 +5,8 @@
 //! `Output::Timeout`s, connection events, PDU arrivals, the workload and the fault plan).
 //! Events at the same instant run in scheduling order ([`crate::queue`]). Every node input
 //! is followed by a full drain, as the core's crate documentation requires. The only
-//! non-deterministic quantity is the wall-clock time measured around core calls, which is
-//! reported separately from the results.
+//! non-deterministic quantity is the wall-clock time measured around core calls
+//! ([`crate::core_clock`]), which is reported separately from the results.
 
 use std::collections::{HashMap, VecDeque};
 use std::time::Duration;
@@ -18,6 +18,7 @@ use blemesh_core::{Config, Event, Instant, Node, NodeId, Output, Security};
 use crate::byzantine::ByzantineState;
 use crate::faults::FaultAction;
 use crate::geometry::Pos;
+use crate::core_clock::CoreClock;
 use crate::queue::{EventQueue, SimEvent};
 use crate::rng::{SimRng, derive_seed, stream};
 use crate::scenario::Scenario;
@@ -104,6 +105,8 @@ pub struct RadioLink {
     pub closed_at: Option<u64>,
     /// PDUs carried `[a→b, b→a]`.
     pub carried: [u64; 2],
+    /// `(rssi, packet error rate at it)` last computed ([`RadioLink::packet_error_rate`]).
+    pub per_cache: (f64, f64),
 }
 
 impl RadioLink {
@@ -115,6 +118,16 @@ impl RadioLink {
     /// The device at the other end from `d`.
     pub fn peer_of(&self, d: u32) -> u32 {
         if self.a == d { self.b } else { self.a }
+    }
+
+    /// [`crate::radio::RadioParams::packet_error_rate`] at this link's RSSI, computed again
+    /// only when the RSSI changed (it moves with mobility ticks; the `exp` was ~2 % of a
+    /// static run, once per connection event).
+    pub fn packet_error_rate(&mut self, radio: &crate::radio::RadioParams) -> f64 {
+        if self.per_cache.0.to_bits() != self.rssi.to_bits() {
+            self.per_cache = (self.rssi, radio.packet_error_rate(self.rssi));
+        }
+        self.per_cache.1
     }
 }
 
@@ -148,7 +161,7 @@ pub struct Engine {
     /// Events processed.
     pub events: u64,
     /// Wall time spent inside core calls (not deterministic; reported apart).
-    pub core_time: Duration,
+    pub core_clock: CoreClock,
     /// Recycled PDU buffers.
     pub(crate) pool: Vec<Vec<u8>>,
     /// Whether [`Engine::step_log`] is filled (for invariant checkers).
@@ -219,7 +232,7 @@ impl Engine {
             byzantine_of: vec![None; scenario.nodes],
             rng,
             events: 0,
-            core_time: Duration::ZERO,
+            core_clock: CoreClock::new(),
             pool: Vec::new(),
             record_steps: false,
             step_log: StepLog::default(),
@@ -349,11 +362,18 @@ impl Engine {
 
     /// Processes the next event. Returns `false` once the run is over.
     pub fn step(&mut self) -> bool {
-        if self.finished() {
-            self.now = self.end;
-            return false;
+        if self.step_until(self.end) {
+            return true;
         }
-        let (at, event) = self.queue.pop().expect("checked");
+        self.now = self.end;
+        false
+    }
+
+    /// Processes the next event if it is at or before `limit` µs; `false` if there is none.
+    fn step_until(&mut self, limit: u64) -> bool {
+        let Some((at, event)) = self.queue.pop_until(limit) else {
+            return false;
+        };
         self.now = at;
         self.events += 1;
         if self.record_steps {
@@ -387,9 +407,7 @@ impl Engine {
 
     /// Runs every event up to and including `t` µs (or the end).
     pub fn run_until(&mut self, t: u64) {
-        while self.queue.peek_time().is_some_and(|at| at <= t.min(self.end)) {
-            self.step();
-        }
+        while self.step_until(t.min(self.end)) {}
         self.now = self.now.max(t.min(self.end));
     }
 
@@ -425,7 +443,7 @@ impl Engine {
         earliest: u64,
         f: impl FnOnce(&mut Node, Instant) -> Result<T, blemesh_core::Error>,
     ) -> Option<T> {
-        let t0 = std::time::Instant::now();
+        let t0 = self.core_clock.start();
         let r = self.call_node(i, at, f);
         self.drain_timed(i, earliest, Some(t0));
         r
@@ -438,9 +456,9 @@ impl Engine {
         at: u64,
         f: impl FnOnce(&mut Node, Instant) -> Result<T, blemesh_core::Error>,
     ) -> Option<T> {
-        let t0 = std::time::Instant::now();
+        let t0 = self.core_clock.start();
         let r = self.call_node(i, at, f);
-        self.core_time += t0.elapsed();
+        self.core_clock.stop(t0);
         r
     }
 
@@ -474,15 +492,15 @@ impl Engine {
 
     /// [`Engine::drain`], its core time counted from `started` (a span that began before it)
     /// or from its own start.
-    fn drain_timed(&mut self, i: u32, earliest: u64, started: Option<std::time::Instant>) {
+    fn drain_timed(&mut self, i: u32, earliest: u64, started: Option<u64>) {
         let now = self.now;
         let Engine {
-            devices, links, queue, stats, pool, step_log, record_steps, byzantine, byzantine_of, scenario, core_time, id_index, ..
+            devices, links, queue, stats, pool, step_log, record_steps, byzantine, byzantine_of, scenario, core_clock, id_index, ..
         } = self;
         let dev = &mut devices[i as usize];
         let Some(node) = dev.node.as_mut() else {
             if let Some(t0) = started {
-                *core_time += t0.elapsed();
+                core_clock.stop(t0);
             }
             return;
         };
@@ -492,7 +510,7 @@ impl Engine {
         let mut byz = byz.filter(|b| b.active(now));
         // Timed as one span (two clock reads per drain rather than per poll); the span
         // includes copying PDUs into the link queues, a small part of it.
-        let t0 = started.unwrap_or_else(std::time::Instant::now);
+        let t0 = started.unwrap_or_else(|| core_clock.start());
         loop {
             match node.poll_output() {
                 Output::Transmit(t) => {
@@ -567,7 +585,7 @@ impl Engine {
                 _ => {}
             }
         }
-        *core_time += t0.elapsed();
+        core_clock.stop(t0);
     }
 }
 

@@ -27,6 +27,7 @@ pub mod builtin;
 mod byzantine;
 mod connect;
 pub mod coordination;
+pub mod core_clock;
 pub mod engine;
 mod faults;
 pub mod geometry;

@@ -386,7 +386,7 @@ impl Report {
             },
             timing: wall_s.map(|w| {
                 let virt = sc.duration_s;
-                let core_s = e.core_time.as_secs_f64();
+                let core_s = e.core_clock.total().as_secs_f64();
                 Timing {
                     wall_s: w,
                     speedup: virt / w.max(1e-9),

@@ -220,7 +220,13 @@ impl LinkState {
     /// once `k + ½` intervals passed without one.
     pub(crate) fn missed_intervals(&self, now: Instant, heartbeat: Duration) -> u32 {
         let interval = heartbeat.as_micros().max(1);
-        let silent = (now - self.last_heard).as_micros().saturating_sub(interval / 2);
-        u32::try_from(silent / interval).unwrap_or(u32::MAX)
+        let heard = now.as_micros().saturating_sub(self.last_heard.as_micros());
+        // In `u64` when the interval fits (always, in practice): the same quotient without a
+        // 128-bit division (this runs for every confirmed link on every timer tick).
+        let missed = match u64::try_from(interval) {
+            Ok(interval) => u128::from(heard.saturating_sub(interval / 2) / interval),
+            Err(_) => u128::from(heard).saturating_sub(interval / 2) / interval,
+        };
+        u32::try_from(missed).unwrap_or(u32::MAX)
     }
 }

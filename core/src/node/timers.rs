@@ -80,8 +80,14 @@ impl Node {
     }
 
     /// The earliest instant at which [`Node::handle_timeout`] has work.
+    ///
+    /// Computed after every input (the drain's last output), so it is kept cheap: the
+    /// silence deadline of a link in whole nanoseconds of `u64` rather than `Duration`
+    /// arithmetic (the same value, see [`silence_deadline`]), each part folded in as it is
+    /// computed rather than collected first.
     pub(super) fn next_deadline(&self) -> Instant {
         let interval = self.config.heartbeat_interval;
+        let interval_ns = u64::try_from(interval.as_nanos()).ok();
         let mut deadline = self.next_announce;
         for l in self.links.iter() {
             deadline = deadline.min(l.next_heartbeat);
@@ -89,24 +95,23 @@ impl Node {
                 deadline = deadline.min(d);
             }
             if l.is_confirmed() {
-                let silence = interval * (l.silent_intervals + 1) + interval / 2;
-                deadline = deadline.min(l.last_heard + silence);
+                deadline = deadline.min(silence_deadline(l.last_heard, interval, interval_ns, l.silent_intervals));
             }
         }
-        let due = [
-            self.flood.relays.next_deadline(),
-            self.reassembly.next_deadline(),
-            self.next_advert(),
-            self.router.lsdb().next_expiry(),
-            self.next_route_computation(),
-            self.next_ack_deadline(),
-            Some(self.election.next_deadline()),
-            self.next_flow_expiry(),
-            self.ble_deadline(),
-        ];
-        for d in due.into_iter().flatten() {
-            deadline = deadline.min(d);
-        }
+        let mut fold = |d: Option<Instant>| {
+            if let Some(d) = d {
+                deadline = deadline.min(d);
+            }
+        };
+        fold(self.flood.relays.next_deadline());
+        fold(self.reassembly.next_deadline());
+        fold(self.next_advert());
+        fold(self.router.lsdb().next_expiry());
+        fold(self.next_route_computation());
+        fold(self.next_ack_deadline());
+        fold(Some(self.election.next_deadline()));
+        fold(self.next_flow_expiry());
+        fold(self.ble_deadline());
         deadline
     }
 
@@ -114,5 +119,52 @@ impl Node {
     fn random_duration(&mut self, max: Duration) -> Duration {
         let us = duration_micros(max);
         if us == 0 { Duration::ZERO } else { Duration::from_micros(self.rng.next_u64() % us) }
+    }
+}
+
+/// When a confirmed link heard last at `last_heard`, with `silent` heartbeat intervals
+/// already counted, misses its next one: `last_heard + interval × (silent + 1) + interval / 2`
+/// (`interval_ns` is `interval` in nanoseconds when that fits a `u64`).
+///
+/// The same instant as that `Duration` expression, computed in `u64` nanoseconds when it
+/// fits: `Duration` multiplication and halving are exact in nanoseconds (halving rounds the
+/// nanoseconds down, as `ns / 2` does), and adding a `Duration` to an [`Instant`] truncates
+/// it to whole microseconds (`ns / 1000`). Falls back to the expression itself otherwise.
+fn silence_deadline(last_heard: Instant, interval: Duration, interval_ns: Option<u64>, silent: u32) -> Instant {
+    let ns = interval_ns.and_then(|ns| ns.checked_mul(u64::from(silent) + 1)?.checked_add(ns / 2));
+    match ns {
+        Some(ns) => Instant::from_micros(last_heard.as_micros().saturating_add(ns / 1000)),
+        None => last_heard + (interval * (silent + 1) + interval / 2),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn silence_deadline_is_the_duration_expression() {
+        let intervals = [
+            Duration::from_millis(250),
+            Duration::from_micros(1),
+            Duration::from_nanos(1_001),
+            Duration::from_nanos(2_999),
+            Duration::from_nanos(333_333_333),
+            Duration::new(3, 999_999_999),
+            Duration::from_secs(u64::MAX / 4),
+        ];
+        for interval in intervals {
+            let interval_ns = u64::try_from(interval.as_nanos()).ok();
+            for last in [0, 1, 999, 123_456_789, u64::MAX - 5] {
+                for silent in [0u32, 1, 2, 7, 100] {
+                    let last_heard = Instant::from_micros(last);
+                    let Some(expected) = interval.checked_mul(silent + 1).and_then(|d| d.checked_add(interval / 2)) else {
+                        continue; // the expression itself would overflow (panic) here
+                    };
+                    let got = silence_deadline(last_heard, interval, interval_ns, silent);
+                    assert_eq!(got, last_heard + expected, "{interval:?} {last} {silent}");
+                }
+            }
+        }
     }
 }

@@ -225,8 +225,11 @@ impl Node {
         let max_retries = self.config.link_retries;
         let ack_delay = self.config.link_ack_delay;
         let link = self.links.at(i);
-        let rto = LinkArq::rto(link.estimator.rtt(), link.estimator.rtt_var(), ack_delay);
         let overdue = link.arq.unacked.iter().filter(|u| u.deadline <= now).count();
+        if overdue == 0 {
+            return; // the common case, on every timer tick for every link
+        }
+        let rto = LinkArq::rto(link.estimator.rtt(), link.estimator.rtt_var(), ack_delay);
         for _ in 0..overdue {
             let link = self.links.at_mut(i);
             let Some(pos) = link.arq.unacked.iter().position(|u| u.deadline <= now) else { break };

@@ -43,6 +43,10 @@ mod secure;
 mod tests;
 mod timers;
 mod transmit;
+mod tree_relay;
+pub(crate) use tree_relay::MAX_PARENTS as MAX_TREE_PARENTS;
+#[cfg(test)]
+mod tree_relay_tests;
 
 use alloc::vec::Vec;
 
@@ -84,6 +88,8 @@ pub struct Node {
     next_announce: Instant,
     last_announce: Instant,
     router: Router,
+    /// Source trees of floods (`tree_relay.rs`).
+    tree: tree_relay::TreeRelay,
     advert_version: u32,
     advertised: AdvertEntries,
     /// When this node's advert was last flooded.
@@ -215,6 +221,7 @@ impl Node {
             next_announce: now + config.announce_interval,
             last_announce: now,
             router,
+            tree: tree_relay::TreeRelay::default(),
             advert_version: 0,
             advertised: AdvertEntries::new(),
             last_advert: now,
@@ -302,6 +309,7 @@ impl Node {
             self.forget_link_forecast(state.peer);
             self.advert_dirty = true;
             self.metrics.neighbours_lost += 1;
+            self.tree.links_changed(now);
             let event = Event::NeighbourLost { node: state.peer, link, reason: LossReason::LinkDown };
             self.outbox.push_event(event, &mut self.metrics);
         }

@@ -6,11 +6,11 @@
 //! node being its `relay_tree` (1 or 2) neighbours one hop closer to `O` with the lowest node
 //! ids, made up with its lowest-id neighbours at its own distance when it has fewer upstream
 //! neighbours. A node whose first copy of a flood came from one of its parents relays it at
-//! once (no jitter: there is nothing to wait for) to the neighbours that count it among
-//! their parents, and nowhere else: a flood costs about one transmission per node reached
-//! and parent instead of one per link direction less what pruning saves. Two parents keep
-//! floods flowing past one parent that drops them (an insider blackhole) or one link that
-//! failed silently.
+//! once, from the receive path (no jitter: there is nothing to wait for), to the neighbours
+//! that count it among their parents, and nowhere else: a flood costs about one transmission
+//! per node reached and parent instead of one per link direction less what pruning saves.
+//! Two parents keep floods flowing past one parent that drops them (an insider blackhole) or
+//! one link that failed silently.
 //!
 //! **When the views may disagree, the node relays as before** (jitter, neighbour-coverage
 //! pruning, `Node::run_relay`; counted in `Metrics::tree_fallbacks`):
@@ -22,8 +22,11 @@
 //! * a neighbour that counts this node as a parent is not a confirmed neighbour here, or
 //!   this node or the origin is not in the graph.
 //!
-//! Such a relay does not count a copy from one of its own parents as covering: that parent
-//! may have relayed along its tree, to its tree children only ([`Node::tree_parents`]).
+//! Such a relay counts a copy from one of its own parents as covering only the targets that
+//! count that parent among their parents too: the parent may have relayed along its tree, to
+//! its tree children only ([`Node::tree_allows_coverage`]). Topology adverts are always
+//! relayed that way (`Node::run_relay`): partition detection ages out nodes whose adverts
+//! stop, and no single relay should decide that.
 //!
 //! **Failure modes.** A node that has not yet received the advert of a change (adverts
 //! spread within a few hundred milliseconds) still relays along its old tree: a node whose

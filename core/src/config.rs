@@ -74,6 +74,20 @@ pub struct Config {
     /// loss. `1` prunes far more and suits a reliable link layer (BLE with `link_arq` off, as
     /// in the simulator).
     pub relay_suppression: u8,
+    /// Source-tree relaying (`node::tree_relay`, PROTOCOL §8.4) with this many parents per
+    /// node (at most 2; 0 off). Once the link-state graph and this node's links have been
+    /// stable for 2 s, a flood copy that came first from one of this node's parents in the
+    /// origin's breadth-first tree (each node's parents: its `relay_tree` neighbours one hop
+    /// closer to the origin with the lowest ids, the same at every node with the same graph)
+    /// goes at once to the neighbours that count this node among their parents, and nowhere
+    /// else; otherwise it is relayed with jitter and pruning as usual. One parent cuts a
+    /// flood to one transmission per node in a stable mesh; two send each node two copies
+    /// where it has two upstream neighbours, so that one parent that drops floods (a
+    /// blackhole) or a link that failed silently does not cut off the nodes below it. A node
+    /// that missed a recent change may leave a node out until the change's advert reaches
+    /// it. Default 0 (off): it suits a reliable link layer (BLE with `link_arq` off, as in
+    /// the simulator) and meshes whose links change rarely.
+    pub relay_tree: u8,
     /// Frames waiting for their relay jitter at once. Default 32 (enough for about 3000
     /// relayed frames per second at the default jitter).
     pub max_pending_relays: usize,
@@ -248,6 +262,7 @@ impl Config {
             duplicate_cache: 256,
             relay_jitter: Duration::from_millis(20),
             relay_suppression: 2,
+            relay_tree: 0,
             max_pending_relays: 32,
             link_arq: true,
             link_retries: 3,
@@ -328,6 +343,9 @@ impl Config {
         }
         if self.duplicate_cache == 0 || self.duplicate_cache > crate::flood::dupcache::MAX_CAPACITY {
             return err("duplicate_cache", "must be between 1 and 65,535");
+        }
+        if usize::from(self.relay_tree) > crate::node::MAX_TREE_PARENTS {
+            return err("relay_tree", "must be at most 2 parents");
         }
         if self.max_pending_relays == 0 {
             return err("max_pending_relays", "must be at least 1");

@@ -226,6 +226,13 @@ pub struct Metrics {
     /// Links a relay skipped because neighbours that relayed the frame earlier cover them
     /// (neighbour-coverage pruning), summed over relays.
     pub relay_targets_pruned: u64,
+    /// Flood relays sent along the origin's source tree (see [`crate::Config::relay_tree`];
+    /// also counted in `relayed` or, for a leaf, `relays_suppressed`).
+    pub tree_relays: u64,
+    /// Flood relays that could not follow a source tree (views changed recently, the copy
+    /// came from another neighbour than the parent, a child not confirmed here) and were
+    /// relayed with jitter and pruning.
+    pub tree_fallbacks: u64,
     /// Frames not relayed because their TTL ran out.
     pub ttl_expired: u64,
     /// Payloads delivered to the application.

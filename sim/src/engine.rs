@@ -333,6 +333,9 @@ impl Engine {
         // is declared lost, so without link ARQ one coverer suffices for relay pruning (the
         // core's default of 2 is for lossy transports under link ARQ).
         c.relay_suppression = p.relay_suppression.unwrap_or(if c.link_arq { c.relay_suppression } else { 1 });
+        // Source trees on the reliable link layer; not in secured meshes, whose threat model has
+        // insiders dropping floods (plain relaying's redundancy routes around them).
+        c.relay_tree = p.relay_tree.unwrap_or(if c.link_arq || s.security.enabled { c.relay_tree } else { 2 });
         if let Some(v) = p.default_ttl {
             c.default_ttl = v;
         }

@@ -208,6 +208,8 @@ pub struct Results {
     pub core_relays: (u64, u64, u64),
     /// Links skipped by relays because neighbours that relayed first cover them (summed).
     pub relay_targets_pruned: u64,
+    /// Flood relays along source trees, and fallbacks to jitter and pruning (summed).
+    pub tree_relays: (u64, u64),
     /// API errors returned by the core.
     pub api_errors: BTreeMap<String, u64>,
     /// Byzantine: replays, forgeries, deliveries of unknown messages, PDUs blackholed.
@@ -364,6 +366,7 @@ impl Report {
                 core_drops: s.core_drops.clone(),
                 core_relays: s.core_relays,
                 relay_targets_pruned: s.relay_targets_pruned,
+                tree_relays: s.tree_relays,
                 api_errors: s.api_errors.clone(),
                 byzantine: (s.byzantine.replays_sent, s.byzantine.forged_sent, s.byzantine.unknown_deliveries, s.radio.blackholed),
                 security: security.then(|| SecurityReport {

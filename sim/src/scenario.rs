@@ -156,6 +156,11 @@ pub struct NodeParams {
     pub relay_jitter_ms: Option<u64>,
     /// `relay_suppression`.
     pub relay_suppression: Option<u8>,
+    /// `relay_tree` (parents per node in the source trees of floods; 0 off). Default: 2
+    /// without `link_arq` (the modelled BLE link layer delivers every copy it accepts) in an
+    /// unsecured mesh; the core's (off) with `link_arq` or security (insiders may drop
+    /// floods, and plain relaying's redundancy routes around them).
+    pub relay_tree: Option<u8>,
     /// `default_ttl`.
     pub default_ttl: Option<u8>,
     /// `transmit_queue`.

@@ -192,6 +192,9 @@ pub struct Stats {
     pub core_relays: (u64, u64, u64),
     /// Links skipped by relays because covering neighbours relayed first (summed).
     pub relay_targets_pruned: u64,
+    /// Flood relays along source trees, and those that fell back to jitter and pruning
+    /// (summed core counters).
+    pub tree_relays: (u64, u64),
     /// Routing counters and end-to-end acknowledged delivery, summed over nodes.
     pub routing: RoutingStats,
     /// Security rejections by reason (core `Metrics::security`, summed).
@@ -374,6 +377,8 @@ impl Stats {
         self.core_relays.1 += m.relays_suppressed;
         self.core_relays.2 += m.ttl_expired;
         self.relay_targets_pruned += m.relay_targets_pruned;
+        self.tree_relays.0 += m.tree_relays;
+        self.tree_relays.1 += m.tree_fallbacks;
         for (reason, count) in m.security.iter() {
             if count > 0 {
                 *self.security_drops.entry(reason.name()).or_default() += count;

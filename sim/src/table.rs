@@ -199,6 +199,8 @@ pub fn render(report: &Report) -> String {
     let (relayed, suppressed, ttl) = d.core_relays;
     let pruned = d.relay_targets_pruned;
     let _ = writeln!(o, "  relays                    relayed {relayed}, suppressed {suppressed}, TTL expired {ttl}, links pruned {pruned}");
+    let (tree, fallbacks) = d.tree_relays;
+    let _ = writeln!(o, "  source-tree relays        {tree}, fallbacks to pruning {fallbacks}");
     let _ = writeln!(o, "  drops                     {}", counts(&d.core_drops));
     if !d.api_errors.is_empty() {
         let _ = writeln!(o, "  API errors                {}", counts(&d.api_errors));

@@ -118,6 +118,11 @@ impl RelayTable {
         true
     }
 
+    /// Takes the pending relay of `id`, due or not.
+    pub fn take(&mut self, id: &MessageId) -> Option<PendingRelay> {
+        self.slots.iter_mut().find(|s| s.as_ref().is_some_and(|p| p.id == *id))?.take()
+    }
+
     /// Takes the earliest relay due at or before `now`.
     pub fn pop_due(&mut self, now: Instant) -> Option<PendingRelay> {
         let i = (0..self.slots.len())
@@ -190,6 +195,7 @@ mod tests {
         t.schedule(id(2), Instant::ZERO, Instant::from_millis(10), None, 4, b"b").unwrap();
         assert_eq!(t.schedule(id(3), Instant::ZERO, Instant::ZERO, None, 4, b"c").unwrap_err(), DropReason::RelayTableFull);
         assert!(t.heard_copy(&id(1), LinkId(2), 4));
+        assert!(t.take(&id(7)).is_none());
         assert!(t.heard_copy(&id(1), LinkId(2), 9), "a retransmission is no new copy");
         assert!(t.heard_copy(&id(1), LinkId(3), 3));
         assert!(!t.heard_copy(&id(9), LinkId(2), 4));

@@ -47,6 +47,10 @@ mod secure;
 mod tests;
 mod timers;
 mod transmit;
+mod tree_relay;
+pub(crate) use tree_relay::MAX_PARENTS as MAX_TREE_PARENTS;
+#[cfg(test)]
+mod tree_relay_tests;
 
 use alloc::vec::Vec;
 
@@ -92,6 +96,8 @@ pub struct Node {
     /// What it said then; `None` before the first.
     announced: Option<announce::AnnouncedFacts>,
     router: Router,
+    /// Source trees of floods (`tree_relay.rs`).
+    tree: tree_relay::TreeRelay,
     advert_version: u32,
     advertised: AdvertEntries,
     /// When this node's advert was last flooded.
@@ -224,6 +230,7 @@ impl Node {
             last_announce: now,
             announced: None,
             router,
+            tree: tree_relay::TreeRelay::default(),
             advert_version: 0,
             advertised: AdvertEntries::new(),
             last_advert: now,
@@ -311,6 +318,7 @@ impl Node {
             self.forget_link_forecast(state.peer);
             self.advert_dirty = true;
             self.metrics.neighbours_lost += 1;
+            self.tree.links_changed(now);
             let event = Event::NeighbourLost { node: state.peer, link, reason: LossReason::LinkDown };
             self.outbox.push_event(event, &mut self.metrics);
         }

@@ -216,6 +216,7 @@ impl Node {
         self.router.set_battery(origin, routing_battery(hb.battery));
         if outcome.confirmed {
             self.advert_dirty = true;
+            self.tree.links_changed(now);
             self.metrics.neighbours_up += 1;
             self.outbox.push_event(Event::NeighbourUp { node: origin, link }, &mut self.metrics);
             self.announce_for_new_link(now, origin);
@@ -267,11 +268,21 @@ impl Node {
             return;
         }
         let jitter_us = duration_micros(self.config.relay_jitter);
-        let delay = if jitter_us == 0 { 0 } else { self.rng.next_u64() % (jitter_us + 1) };
+        let flood_copy = header.destination() == Destination::Broadcast || header.flags & flags::FLOODED != 0;
+        let peer = self.links.get(from).map(|l| l.peer);
+        let advert = frame.kind() == crate::wire::Kind::TopologyUpdate;
+        let along_tree = flood_copy && !advert && peer.is_some_and(|p| self.relays_along_tree(header.origin(), p));
+        let delay = if jitter_us == 0 || along_tree { 0 } else { self.rng.next_u64() % (jitter_us + 1) };
         let due = Instant::from_micros(now.as_micros().saturating_add(delay));
         match self.flood.relays.schedule(frame.message_id(), now, due, Some(from), ttl - 1, bytes) {
             Ok(copy) => set_ttl_and_hops(copy, ttl - 1, header.hops.saturating_add(1)),
-            Err(reason) => self.metrics.drop(reason),
+            Err(reason) => return self.metrics.drop(reason),
+        }
+        // Along the tree there is nothing to wait for: relay now rather than at a timeout.
+        if along_tree {
+            if let Some(relay) = self.flood.relays.take(&frame.message_id()) {
+                self.run_relay(relay);
+            }
         }
     }
 }

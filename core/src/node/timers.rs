@@ -69,6 +69,7 @@ impl Node {
                     self.outbox.give_buf(buf);
                 }
                 self.metrics.neighbours_lost += 1;
+                self.tree.links_changed(now);
                 let reason = LossReason::MissedHeartbeats;
                 self.outbox.push_event(Event::NeighbourLost { node, link, reason }, &mut self.metrics);
             } else if missed >= suspect_after && state.status == LinkStatus::Active {

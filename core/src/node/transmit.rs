@@ -14,7 +14,7 @@ use crate::wire::messages::{
     BATTERY_UNKNOWN, Heartbeat, LinkAckEntry, LinkAckHeader, MAX_HEARTBEAT_NEIGHBOURS, MAX_LINK_ACKS,
 };
 use crate::wire::{FrameHeader, Kind, encode_frame, flags};
-use crate::{Destination, DropReason, Instant, LinkId, MessageId, Priority};
+use crate::{Destination, DropReason, Instant, LinkId, MessageId, NodeId, Priority};
 
 impl Node {
     /// Encodes a multi-hop frame from this node and queues it on `only` or on every
@@ -101,6 +101,11 @@ impl Node {
     ///
     /// A relay left without targets is **suppressed** (`metrics.relays_suppressed`); pruned
     /// targets are counted in `metrics.relay_targets_pruned`.
+    ///
+    /// With `Config::relay_tree`, a flood copy goes along the origin's source tree instead
+    /// when this node's view is settled and the copy came from a tree parent
+    /// (`node::tree_relay`); otherwise it is relayed as above, a copy from a tree parent
+    /// not counting as covering.
     pub(super) fn run_relay(&mut self, relay: PendingRelay) {
         let header = FrameHeader::ref_from_prefix(&relay.frame[..]).ok().map(|(h, _)| h);
         let destination = header.map(|h| h.destination());
@@ -113,7 +118,19 @@ impl Node {
             (Some(Destination::Node(_)), Some(h)) => h.flags & flags::FLOODED != 0,
             _ => false,
         };
+        // Topology adverts keep plain relaying: partition detection ages out the nodes whose
+        // adverts stop, and a tree lets one node that drops floods starve its subtree.
+        let advert = header.is_some_and(|h| h.kind == Kind::TopologyUpdate as u8);
+        let relay = if flood_copy && !advert && direct.is_none() && self.config.relay_tree > 0 {
+            match self.run_tree_relay(relay) {
+                Ok(()) => return,
+                Err(relay) => relay,
+            }
+        } else {
+            relay
+        };
         let k = usize::from(self.config.relay_suppression);
+
         // Link indices of the neighbours whose copies cover (see above).
         let coverers: SmallVec<[usize; 8]> = if k == 0 || !flood_copy {
             SmallVec::new()
@@ -138,7 +155,14 @@ impl Node {
                 let h = self.links.at(**j);
                 h.peer_neighbours.contains(&l.peer) && l.peer_neighbours.contains(&h.peer)
             };
-            if k > 0 && coverers.iter().filter(covered_by).take(k).count() >= k {
+            let mut covering: SmallVec<[NodeId; 8]> = coverers.iter().filter(covered_by).map(|j| self.links.at(*j).peer).collect();
+            let target = l.peer;
+            if self.config.relay_tree > 0 {
+                // Under source-tree relaying a copy from a tree parent of this node may have
+                // gone to that parent's tree children only.
+                covering.retain(|h| self.tree_allows_coverage(relay.id.origin, *h, target));
+            }
+            if k > 0 && covering.len() >= k {
                 pruned += 1;
                 continue;
             }

@@ -218,6 +218,7 @@ impl Node {
         info.capabilities = hb.capabilities.get();
         self.router.set_battery(origin, routing_battery(hb.battery));
         if outcome.confirmed {
+            self.neighbour_info_changed();
             self.advert_dirty = true;
             self.metrics.neighbours_up += 1;
             self.outbox.push_event(Event::NeighbourUp { node: origin, link }, &mut self.metrics);

@@ -6,7 +6,7 @@
 //! too. Hellos back off exponentially from `hello_interval` to `heartbeat_interval` while
 //! nobody answers, each link on its own schedule. A confirmed link is served by the node's
 //! heartbeat round (`node/heartbeats.rs`), which leaves the heartbeat out while other frames
-//! keep the link busy ([`LinkState::heartbeat_skippable`]). A confirmed link stays silent for
+//! keep the link busy (`LinkState::heartbeat_skippable`). A confirmed link stays silent for
 //! `suspect_after_missed` intervals to become suspect and `lost_after_missed` intervals to be
 //! lost; then the handshake starts again.
 

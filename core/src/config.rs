@@ -20,13 +20,24 @@ pub struct Config {
     /// Seed of the node's PRNG (jitter, election timeouts). Same seed, same behaviour.
     pub seed: u64,
 
-    /// Interval between heartbeats on a confirmed link. Default 250 ms.
+    /// Interval between heartbeats on a confirmed link: the period of the node's heartbeat
+    /// rounds, which serve all its confirmed links at once (see `heartbeat_max_quiet` for
+    /// the heartbeats a busy link leaves out). Default 250 ms.
     pub heartbeat_interval: Duration,
     /// Interval between hellos on a link not yet confirmed by both sides. Default 50 ms.
     pub hello_interval: Duration,
-    /// Heartbeats are sent up to this much early, at random, to avoid synchronisation.
-    /// Default 40 ms. Must be below `hello_interval`.
+    /// Heartbeats are sent up to this much early, at random, to avoid synchronisation (each
+    /// hello, and each of the node's heartbeat rounds). Default 40 ms. Must be below
+    /// `hello_interval`.
     pub heartbeat_jitter: Duration,
+    /// Most heartbeat intervals a confirmed link goes without an explicit heartbeat from this
+    /// node while other frames keep it busy. A heartbeat is left out of a round when this node
+    /// handed another frame for the link to the runtime within the last interval (the frame
+    /// shows the neighbour that this node is alive), but one goes out at least every
+    /// `heartbeat_max_quiet` intervals all the same, so that round-trip echoes, receive-ratio
+    /// reports, battery and the two-hop neighbour lists stay fresh. Default 4 (1 s); `1`
+    /// sends a heartbeat every interval, busy or not. Must be at least 1.
+    pub heartbeat_max_quiet: u8,
     /// Silent heartbeat intervals after which a neighbour is suspect (each counted after
     /// half an interval of grace, so 3 means 875 ms at the default interval). Default 3.
     pub suspect_after_missed: u8,
@@ -252,6 +263,7 @@ impl Config {
             heartbeat_interval: Duration::from_millis(250),
             hello_interval: Duration::from_millis(50),
             heartbeat_jitter: Duration::from_millis(40),
+            heartbeat_max_quiet: 4,
             suspect_after_missed: 3,
             lost_after_missed: 8,
             degraded_etx: 2.0,
@@ -322,6 +334,9 @@ impl Config {
         }
         if self.heartbeat_jitter >= self.hello_interval {
             return err("heartbeat_jitter", "must be below hello_interval");
+        }
+        if self.heartbeat_max_quiet == 0 {
+            return err("heartbeat_max_quiet", "must be at least 1 heartbeat interval");
         }
         if self.suspect_after_missed == 0 {
             return err("suspect_after_missed", "must be at least 1");
@@ -435,7 +450,7 @@ mod tests {
     fn nonsense_is_rejected_with_the_field_named() {
         let base = Config::new(NodeId(7), 1);
         type Mutation = fn(&mut Config);
-        let cases: [(&str, Mutation); 18] = [
+        let cases: [(&str, Mutation); 19] = [
             ("announce_interval", |c| c.announce_interval = Duration::ZERO),
             ("node_gone_after", |c| c.node_gone_after = c.announce_interval),
             ("node_gone_after", |c| {
@@ -448,6 +463,7 @@ mod tests {
             ("advert_max_age", |c| c.advert_max_age = Duration::from_secs(89)),
             ("hello_interval", |c| c.hello_interval = Duration::from_secs(5)),
             ("lost_after_missed", |c| c.lost_after_missed = 1),
+            ("heartbeat_max_quiet", |c| c.heartbeat_max_quiet = 0),
             ("default_ttl", |c| c.default_ttl = 0),
             ("seq_window", |c| c.seq_window = 300),
             ("max_message_size", |c| c.max_message_size = 10_000),

@@ -216,6 +216,11 @@ pub struct Metrics {
     pub reassembled: u64,
     /// Heartbeats sent.
     pub heartbeats_sent: u64,
+    /// Heartbeats a round left out because other frames kept the link busy.
+    pub heartbeats_skipped: u64,
+    /// Heartbeat rounds held with at least one confirmed link (wake-ups for heartbeats;
+    /// hellos not counted).
+    pub heartbeat_rounds: u64,
     /// Heartbeats received and accepted.
     pub heartbeats_received: u64,
     /// Flooded frames relayed (once per frame, whatever the number of links).

@@ -41,7 +41,13 @@ fn flood_mesh_relay_table_full_drops_and_counts() {
     assert!(missing >= 1, "a full table cannot have relayed all three");
     assert!(missing <= dropped, "{missing} frames missing, {dropped} drops counted");
     assert!(h.received[2].iter().all(|r| r.origin == NodeId(1)));
-    assert_eq!(blemesh_fuzz::flood::capacity_drops(&h), dropped);
+    // The end node may find its two slots full too (it schedules relays of the same floods,
+    // with nobody left to send them to), depending on how the seeded jitters fall: at seeds 2
+    // and 6 before the heartbeat rounds, at seed 0 since. The target's helper counts every
+    // node's drops, and nothing but relay tables overflowed.
+    let relay_drops: u64 = h.nodes.iter().map(|n| n.metrics().drops.get(DropReason::RelayTableFull)).sum();
+    assert!(relay_drops >= dropped);
+    assert_eq!(blemesh_fuzz::flood::capacity_drops(&h), relay_drops);
 }
 
 /// `fuzz/crashes/flood_mesh/crash-7a4460675cc485476ebb7b24490c6c3206723666` (second 30 s

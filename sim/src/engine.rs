@@ -326,6 +326,9 @@ impl Engine {
         if let Some(v) = p.heartbeat_interval_ms {
             c.heartbeat_interval = Duration::from_millis(v);
         }
+        if let Some(v) = p.heartbeat_max_quiet {
+            c.heartbeat_max_quiet = v;
+        }
         if let Some(v) = p.relay_jitter_ms {
             c.relay_jitter = Duration::from_millis(v);
         }

@@ -152,6 +152,9 @@ pub enum Placement {
 pub struct NodeParams {
     /// `heartbeat_interval`, ms.
     pub heartbeat_interval_ms: Option<u64>,
+    /// `heartbeat_max_quiet`, heartbeat intervals (`1`: a heartbeat every interval, busy or
+    /// not).
+    pub heartbeat_max_quiet: Option<u8>,
     /// `relay_jitter`, ms.
     pub relay_jitter_ms: Option<u64>,
     /// `relay_suppression`.

@@ -4,9 +4,11 @@
 //! broadcast until the neighbour's id is heard, then to the neighbour. The link is
 //! **confirmed** when a heartbeat arrives addressed to this node, i.e. the neighbour heard us
 //! too. Hellos back off exponentially from `hello_interval` to `heartbeat_interval` while
-//! nobody answers. A confirmed link misses heartbeats for `suspect_after_missed` intervals
-//! to become suspect and `lost_after_missed` intervals to be lost; then the handshake
-//! starts again.
+//! nobody answers, each link on its own schedule. A confirmed link is served by the node's
+//! heartbeat round (`node/heartbeats.rs`), which leaves the heartbeat out while other frames
+//! keep the link busy (`LinkState::heartbeat_skippable`). A confirmed link stays silent for
+//! `suspect_after_missed` intervals to become suspect and `lost_after_missed` intervals to be
+//! lost; then the handshake starts again.
 
 use core::time::Duration;
 
@@ -16,7 +18,7 @@ use zerocopy::network_endian::U64;
 use super::arq::LinkArq;
 use super::estimator::LinkEstimator;
 use crate::wire::FrameHeader;
-use crate::wire::messages::Heartbeat;
+use crate::wire::messages::{Heartbeat, MAX_HEARTBEAT_NEIGHBOURS};
 use crate::{DropReason, Instant, LinkId, NodeId};
 
 /// Liveness of a link's neighbour.
@@ -69,7 +71,23 @@ pub struct LinkState {
     pub(crate) arq: LinkArq,
     pub(crate) interval: Option<Duration>,
     pub(crate) degraded_quality: bool,
+    /// When the next hello is due (hello phase only: a confirmed link is served by the
+    /// node's heartbeat round).
     pub(crate) next_heartbeat: Instant,
+    /// When this node last handed the runtime a PDU other than a heartbeat for this link.
+    pub(crate) last_traffic_sent: Option<Instant>,
+    /// When this node last sent a heartbeat on this link.
+    pub(crate) last_heartbeat_sent: Instant,
+    /// This node's neighbour information changed since the last heartbeat on this link: the
+    /// next one must not be left out.
+    pub(crate) heartbeat_forced: bool,
+    /// This node confirmed the link since its last heartbeat on it: the neighbour may need
+    /// one addressed to it to confirm too.
+    pub(crate) answer_due: bool,
+    /// The neighbour showed that it confirmed the link too (its heartbeat lists this node,
+    /// or it sent a frame other than a heartbeat, which it only does on confirmed links).
+    /// Until then every heartbeat goes out: the neighbour needs one to confirm.
+    pub(crate) peer_confirmed: bool,
     pub(crate) hello_backoff: Duration,
     pub(crate) last_heard: Instant,
     pub(crate) silent_intervals: u32,
@@ -102,6 +120,11 @@ impl LinkState {
             interval,
             degraded_quality: false,
             next_heartbeat: now,
+            last_traffic_sent: None,
+            last_heartbeat_sent: now,
+            heartbeat_forced: false,
+            answer_due: false,
+            peer_confirmed: false,
             hello_backoff: hello,
             last_heard: now,
             silent_intervals: 0,
@@ -159,12 +182,18 @@ impl LinkState {
         }
         self.peer_neighbours.clear();
         self.peer_neighbours.extend(listed);
+        // A full list may have left this node out; a neighbour with that many links confirmed
+        // this one in all likelihood, and its next frames will show it if not.
+        self.peer_confirmed = heard_us
+            && (neighbours.iter().any(|n| n.get() == me.0) || neighbours.len() >= MAX_HEARTBEAT_NEIGHBOURS);
         let mut outcome = HeartbeatOutcome::default();
         match self.status {
             LinkStatus::Pending if heard_us => {
+                // The node's heartbeat round answers at once (its neighbour list changed),
+                // so that the neighbour confirms too.
                 self.status = LinkStatus::Active;
+                self.answer_due = true;
                 outcome.confirmed = true;
-                self.next_heartbeat = now; // let the neighbour confirm too
             }
             LinkStatus::Suspect => {
                 self.status = LinkStatus::Active;
@@ -186,11 +215,16 @@ impl LinkState {
         (self.hb_seq, dst, echo_time, echo_delay)
     }
 
-    /// Schedules the heartbeat after the one just sent; `jitter` is the random advance.
-    pub(crate) fn schedule_heartbeat(&mut self, now: Instant, heartbeat: Duration, jitter: Duration) {
-        let interval = if self.is_confirmed() {
-            heartbeat
-        } else if self.peer != NodeId::NONE {
+    /// A heartbeat went out on this link at `now`.
+    pub(crate) fn heartbeat_sent(&mut self, now: Instant) {
+        self.last_heartbeat_sent = now;
+        self.heartbeat_forced = false;
+        self.answer_due = false;
+    }
+
+    /// Schedules the hello after the one just sent; `jitter` is the random advance.
+    pub(crate) fn schedule_hello(&mut self, now: Instant, heartbeat: Duration, jitter: Duration) {
+        let interval = if self.peer != NodeId::NONE {
             self.hello_backoff
         } else {
             let current = self.hello_backoff;
@@ -200,10 +234,34 @@ impl LinkState {
         self.next_heartbeat = now + interval.saturating_sub(jitter);
     }
 
-    /// Any accepted frame from the neighbour shows that it is alive.
+    /// Any accepted frame from the neighbour shows that it is alive; a frame other than a
+    /// heartbeat also shows that it confirmed the link.
     pub(crate) fn heard(&mut self, now: Instant) {
         self.last_heard = now;
         self.silent_intervals = 0;
+        self.peer_confirmed = true;
+    }
+
+    /// Whether the heartbeat of the round at `now` may be left out: this node handed the
+    /// runtime another frame for the link within the last `interval` (a keep-alive in all
+    /// but name: any accepted frame restarts the neighbour's silence count), the neighbour
+    /// confirmed the link, nothing forces a heartbeat, and the next round, at `next_round`,
+    /// is still within `max_quiet` of the last heartbeat sent.
+    ///
+    /// The neighbour then hears from this node at least every two intervals (a frame within
+    /// the interval before this round, at the latest a heartbeat at the next), and receives
+    /// an explicit heartbeat at least every `max_quiet`.
+    pub(crate) fn heartbeat_skippable(
+        &self,
+        now: Instant,
+        next_round: Instant,
+        interval: Duration,
+        max_quiet: Duration,
+    ) -> bool {
+        !self.heartbeat_forced
+            && self.peer_confirmed
+            && self.last_traffic_sent.is_some_and(|t| now - t < interval)
+            && next_round - self.last_heartbeat_sent <= max_quiet
     }
 
     /// Forgets the neighbour and restarts the handshake (after it was lost). The ARQ state is

@@ -14,8 +14,9 @@
 //!    [`Node::congestion_level`], [`Node::advised_drops`], [`Node::ble`].
 //!
 //! The receive path lives in `receive.rs`, originating and relaying in `transmit.rs`, timers
-//! in `timers.rs`, the output queues in `outbox.rs`, BLE radio decisions in `ble.rs`, the
-//! announcement and its schedule in `announce.rs`.
+//! in `timers.rs` (the heartbeat schedule in `heartbeats.rs`), the output queues in
+//! `outbox.rs`, BLE radio decisions in `ble.rs`, the announcement and its schedule in
+//! `announce.rs`.
 
 #[cfg(test)]
 mod advert_tests;
@@ -30,6 +31,9 @@ mod delivery;
 mod election;
 mod flows;
 mod heap_parts;
+mod heartbeats;
+#[cfg(test)]
+mod heartbeat_tests;
 mod link_advice;
 mod outbox;
 mod outlook;
@@ -89,6 +93,10 @@ pub struct Node {
     outbox: Outbox,
     /// Encoding buffer for frames this node originates.
     scratch: Vec<u8>,
+    /// When the next heartbeat round is due (see `heartbeats.rs`).
+    next_heartbeat_round: Instant,
+    /// When this node's neighbour information last changed (see `heartbeats.rs`).
+    neighbours_changed_at: Option<Instant>,
     /// When the announcement is next flooded (refresh, or sooner: see `announce.rs`).
     next_announce: Instant,
     /// When it was last flooded.
@@ -226,6 +234,8 @@ impl Node {
                 config.transmit_queue + config.delivery_queue + config.max_links * config.link_arq_window + 1,
             ),
             scratch: Vec::new(),
+            next_heartbeat_round: now,
+            neighbours_changed_at: None,
             next_announce: now + config.announce_interval,
             last_announce: now,
             announced: None,
@@ -315,6 +325,7 @@ impl Node {
             self.outbox.give_buf(buf);
         }
         if state.is_confirmed() {
+            self.neighbour_info_changed();
             self.forget_link_forecast(state.peer);
             self.advert_dirty = true;
             self.metrics.neighbours_lost += 1;
@@ -380,6 +391,9 @@ impl Node {
             });
         }
         if let Some(t) = self.outbox.tx.pop_front() {
+            if !t.heartbeat {
+                self.note_traffic_sent(t.link, self.now);
+            }
             let bytes = self.outbox.lent.insert(t.buf);
             return Output::Transmit(Transmit { link: t.link, bytes });
         }

@@ -39,6 +39,8 @@ const GROW_BUFFERS: usize = 8;
 #[derive(Debug)]
 pub(crate) struct TxItem {
     pub link: LinkId,
+    /// A heartbeat PDU: handing it out does not make the link busy (`heartbeats.rs`).
+    pub heartbeat: bool,
     pub buf: Vec<u8>,
 }
 

@@ -215,6 +215,7 @@ impl Node {
         info.capabilities = hb.capabilities.get();
         self.router.set_battery(origin, routing_battery(hb.battery));
         if outcome.confirmed {
+            self.neighbour_info_changed();
             self.advert_dirty = true;
             self.tree.links_changed(now);
             self.metrics.neighbours_up += 1;

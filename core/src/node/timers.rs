@@ -1,4 +1,5 @@
-//! Time passing: heartbeats, failure detection, relays, reassembly expiry, announcements.
+//! Time passing: heartbeats (scheduled in `heartbeats.rs`), failure detection, relays,
+//! reassembly expiry, announcements.
 
 use core::time::Duration;
 
@@ -15,12 +16,7 @@ impl Node {
     pub fn handle_timeout(&mut self, now: Instant) -> Result<(), Error> {
         self.advance(now)?;
         self.check_links(now);
-        for _ in 0..self.links.len() {
-            // Each heartbeat reschedules its link, so at most one per link per call.
-            let Some(i) = (0..self.links.len()).find(|i| self.links.at(*i).next_heartbeat <= now) else { break };
-            let jitter = self.random_duration(self.config.heartbeat_jitter);
-            self.send_heartbeat(now, i, jitter);
-        }
+        self.send_due_heartbeats(now);
         while let Some(relay) = self.flood.relays.pop_due(now) {
             self.run_relay(relay);
         }
@@ -45,6 +41,13 @@ impl Node {
     }
 
     /// Accounts for silent heartbeat intervals on confirmed links: suspect, then lost.
+    ///
+    /// The first silent interval is not charged to the receive ratio: a neighbour whose busy
+    /// link just fell quiet leaves up to two intervals between frames (its last frame within
+    /// the interval before a round that left the heartbeat out, then the next round's
+    /// heartbeat, `heartbeat_skippable`). A heartbeat that is really lost shows as a gap in
+    /// the heartbeat sequence when the next one arrives; silence from the second interval on
+    /// is charged as it passes.
     fn check_links(&mut self, now: Instant) {
         let interval = self.config.heartbeat_interval;
         let suspect_after = u32::from(self.config.suspect_after_missed);
@@ -57,7 +60,9 @@ impl Node {
             }
             let missed = state.missed_intervals(now, interval);
             while state.silent_intervals < missed.min(lost_after) {
-                state.estimator.on_silence();
+                if state.silent_intervals > 0 {
+                    state.estimator.on_silence();
+                }
                 state.silent_intervals += 1;
             }
             let (node, link) = (state.peer, state.link);
@@ -68,6 +73,7 @@ impl Node {
                 for buf in arq.clear() {
                     self.outbox.give_buf(buf);
                 }
+                self.neighbour_info_changed();
                 self.metrics.neighbours_lost += 1;
                 self.tree.links_changed(now);
                 let reason = LossReason::MissedHeartbeats;
@@ -89,14 +95,16 @@ impl Node {
     pub(super) fn next_deadline(&self) -> Instant {
         let interval = self.config.heartbeat_interval;
         let interval_ns = u64::try_from(interval.as_nanos()).ok();
+        // The first silent interval changes nothing unless it makes the neighbour suspect.
+        let first_counted = if self.config.suspect_after_missed > 1 { 2 } else { 1 };
         let mut deadline = self.next_announce;
         for l in self.links.iter() {
-            deadline = deadline.min(l.next_heartbeat);
             if let Some(d) = l.arq.next_deadline() {
                 deadline = deadline.min(d);
             }
             if l.is_confirmed() {
-                deadline = deadline.min(silence_deadline(l.last_heard, interval, interval_ns, l.silent_intervals));
+                let counted = (l.silent_intervals + 1).max(first_counted) - 1;
+                deadline = deadline.min(silence_deadline(l.last_heard, interval, interval_ns, counted));
             }
         }
         let mut fold = |d: Option<Instant>| {
@@ -104,6 +112,7 @@ impl Node {
                 deadline = deadline.min(d);
             }
         };
+        fold(self.next_heartbeat_deadline());
         fold(self.flood.relays.next_deadline());
         fold(self.reassembly.next_deadline());
         fold(self.next_advert());
@@ -117,7 +126,7 @@ impl Node {
     }
 
     /// A uniformly random duration in `[0, max)`.
-    fn random_duration(&mut self, max: Duration) -> Duration {
+    pub(super) fn random_duration(&mut self, max: Duration) -> Duration {
         let us = duration_micros(max);
         if us == 0 { Duration::ZERO } else { Duration::from_micros(self.rng.next_u64() % us) }
     }

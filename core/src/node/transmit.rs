@@ -178,8 +178,8 @@ impl Node {
         self.flood.relays.recycle(relay.frame);
     }
 
-    /// Sends a heartbeat on link `i` and schedules the next one.
-    pub(super) fn send_heartbeat(&mut self, now: Instant, i: usize, jitter: core::time::Duration) {
+    /// Sends a heartbeat on link `i` (the caller schedules the next one, `heartbeats.rs`).
+    pub(super) fn send_heartbeat(&mut self, now: Instant, i: usize) {
         let neighbours: SmallVec<[U64; MAX_HEARTBEAT_NEIGHBOURS]> = self
             .links
             .iter()
@@ -189,7 +189,6 @@ impl Node {
             .collect();
         let battery = self.battery.unwrap_or(BATTERY_UNKNOWN);
         let capabilities = self.config.capabilities;
-        let heartbeat_interval = self.config.heartbeat_interval;
         let link = self.links.at_mut(i);
         let (seq, dst, echo_time, echo_delay) = link.next_heartbeat_fields(now);
         let body = Heartbeat {
@@ -203,7 +202,6 @@ impl Node {
             capabilities: U16::new(capabilities),
             reserved2: U16::new(0),
         };
-        link.schedule_heartbeat(now, heartbeat_interval, jitter);
         let header = FrameHeader::new(
             Kind::Heartbeat,
             Priority::Critical,
@@ -214,7 +212,8 @@ impl Node {
         );
         let mut frame = core::mem::take(&mut self.scratch);
         encode_frame(&mut frame, &header, &[body.as_bytes(), neighbours.as_bytes()]);
-        if self.seal(&mut frame) && self.queue_frame(i, &frame) {
+        if self.seal(&mut frame) && self.queue_pdus(i, &frame, true) {
+            self.links.at_mut(i).heartbeat_sent(now);
             self.metrics.heartbeats_sent += 1;
         }
         self.scratch = frame;
@@ -298,6 +297,11 @@ impl Node {
     /// Cuts `frame` into PDUs for link `i` and queues them all, or none if the transmit queue
     /// cannot take them all (counted). Returns whether it was queued.
     pub(super) fn queue_frame(&mut self, i: usize, frame: &[u8]) -> bool {
+        self.queue_pdus(i, frame, false)
+    }
+
+    /// [`Node::queue_frame`], the PDUs marked as a heartbeat's or not.
+    fn queue_pdus(&mut self, i: usize, frame: &[u8], heartbeat: bool) -> bool {
         let link = self.links.at_mut(i);
         let Some(plan) = Fragmenter::new(frame, usize::from(link.mtu)) else {
             self.metrics.drop(DropReason::Oversized);
@@ -318,7 +322,7 @@ impl Node {
             plan.write_pdu(frame, msg_id, index, &mut buf);
             self.metrics.pdus_sent += 1;
             self.metrics.bytes_sent += buf.len() as u64;
-            self.outbox.tx.push_back(TxItem { link: link_id, buf });
+            self.outbox.tx.push_back(TxItem { link: link_id, heartbeat, buf });
         }
         self.ble_note_queued(i, frame);
         true

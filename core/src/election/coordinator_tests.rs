@@ -219,3 +219,38 @@ fn a_follower_left_at_a_higher_term_makes_the_old_coordinator_step_down() {
     );
     assert_eq!((c.term(), c.role()), (4, Role::Follower));
 }
+
+#[test]
+fn a_coordinator_stepped_down_for_a_newer_term_campaigns_again_soon_despite_a_better_rival() {
+    // Node 2 coordinates {1, 2, 3}; node 3, left at term 4 by a failed election, makes it step
+    // down. Node 3 and the rest still hold node 2's lease and would deny node 1 until it runs
+    // out, so node 2 must not stand aside for node 1's campaign: it campaigns within a quarter
+    // of the minimum election timeout, for term 5.
+    let r = &mut rng(23);
+    let cfg = ElectionConfig::default();
+    let quarter = cfg.election_timeout_min / 4;
+    let mut c = node(2, cfg, &[1, 2, 3], r);
+    let t = c.next_deadline();
+    c.on_timeout(t, r);
+    deliver(&mut c, t, 3, msg(PP, PRE_GRANT, 1, 2, 3, 3), r);
+    deliver(&mut c, t, 3, msg(PP, GRANT, 1, 2, 3, 3), r);
+    drain(&mut c);
+    assert_eq!(c.role(), Role::Coordinator);
+    deliver(&mut c, t, 3, msg(PP, HB, 4, 2, 3, 3), r);
+    assert_eq!(
+        drain(&mut c),
+        vec![
+            ev(ElectionEvent::SteppedDown { term: 1, reason: StepDownReason::HigherTerm }),
+            ev(ElectionEvent::CoordinatorLost { term: 1, node: NodeId(2) }),
+        ]
+    );
+    assert!(c.next_deadline() <= t + quarter, "campaigns soon, not after a full election timeout");
+    // The better-ranked node 1 asks for pre-votes: granted (pre-votes bind nothing) and noted.
+    deliver(&mut c, t, 1, msg(PP, PRE, 5, 1, 1, 3), r);
+    assert_eq!(drain(&mut c), vec![send(1, 2, msg(PP, PRE_GRANT, 5, 1, 2, 3))]);
+    let due = c.next_deadline();
+    assert!(due <= t + quarter);
+    c.on_timeout(due, r);
+    assert_eq!(c.role(), Role::PreCandidate, "it did not stand aside for node 1");
+    assert_eq!(drain(&mut c), vec![bcast(2, msg(PP, PRE, 5, 2, 2, 3))]);
+}

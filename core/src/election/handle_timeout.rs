@@ -2,7 +2,9 @@
 //! a pre-vote round (or, with pre-vote off, an election). An election timeout while the
 //! coordinator is still live is a takeover attempt (see `handle_heartbeat.rs`): the
 //! coordinator is kept until the term actually changes. Without a live coordinator, a node
-//! stands aside while a better-ranked campaign it heard is running (see `state.rs`, `Rival`).
+//! stands aside while a better-ranked campaign it heard is running (see `state.rs`, `Rival`),
+//! unless it has just stepped down as coordinator for a newer term: its followers still hold
+//! its lease and would deny the rival until it runs out, so it campaigns itself.
 
 use rand_core::RngCore;
 
@@ -35,9 +37,10 @@ impl<S: BallotSigner, V: BallotVerifier> Election<S, V> {
         if matches!(self.role, Role::PreCandidate | Role::Candidate) {
             self.failed_campaigns = self.failed_campaigns.saturating_add(1);
         }
+        let resume = core::mem::take(&mut self.resume_campaign);
         if !self.coordinator_live(now) {
             self.lose_coordinator();
-            if self.rival_outranks(now, &self.my_rank()) {
+            if !resume && self.rival_outranks(now, &self.my_rank()) {
                 // A better-ranked campaign is running: stand aside for one more timeout.
                 self.role = Role::Follower;
                 self.grants.clear();

@@ -64,6 +64,11 @@ pub struct Election<S, V> {
     pub(super) quorum_deadline: Instant,
     pub(super) last_ack: Option<Instant>,
     pub(super) failed_campaigns: u8,
+    /// This node stepped down as coordinator for a newer term it learnt of (`HigherTerm`):
+    /// its followers still hold its lease, deny every other candidate until it runs out and
+    /// grant only this node, so its next election timeout campaigns (soon) instead of
+    /// standing aside for a better-ranked rival.
+    pub(super) resume_campaign: bool,
     /// The best-ranked campaign heard recently (see `handle_request.rs`).
     pub(super) rival: Option<Rival>,
     pub(super) book: BallotBook,
@@ -140,6 +145,7 @@ impl<S: BallotSigner, V: BallotVerifier> Election<S, V> {
             quorum_deadline: Instant::MAX,
             last_ack: None,
             failed_campaigns: 0,
+            resume_campaign: false,
             rival: None,
             book,
             actions: VecDeque::new(),
@@ -389,7 +395,8 @@ impl<S: BallotSigner, V: BallotVerifier> Election<S, V> {
     /// Moves to a newer term as a follower without a coordinator or a vote.
     pub(super) fn adopt_term(&mut self, term: u32, now: Instant, rng: &mut impl RngCore) {
         debug_assert!(term > self.term);
-        if self.role == Role::Coordinator {
+        let resigned = self.role == Role::Coordinator;
+        if resigned {
             self.step_down(StepDownReason::HigherTerm, now, rng);
         } else {
             self.lose_coordinator();
@@ -399,6 +406,12 @@ impl<S: BallotSigner, V: BallotVerifier> Election<S, V> {
         self.role = Role::Follower;
         self.grants.clear();
         self.book.reset(term);
+        if resigned {
+            // Only this node resumes, so no jitter is needed (nor an RNG draw).
+            self.resume_campaign = true;
+            let soon = now + self.cfg.election_timeout_min / 4;
+            self.election_deadline = self.election_deadline.min(soon);
+        }
     }
 
     pub(super) fn broadcast_heartbeat(&mut self, now: Instant) {

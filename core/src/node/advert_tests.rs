@@ -13,9 +13,15 @@ const ME: NodeId = NodeId(1);
 const L: LinkId = LinkId(7);
 
 /// Runs a node with one neighbour (heartbeats every 250 ms, no link acknowledgements) until
-/// `until`; returns when it flooded each topology advert (ms; link ARQ retransmissions of an
-/// advert are not new floods).
-fn advert_times(config: Config, until: Duration) -> Vec<u64> {
+/// `until`, calling `poke` before each heartbeat; returns the node and when it flooded each
+/// frame of `kind` (ms; link ARQ retransmissions are not new floods). Shared with
+/// `announce_tests.rs`.
+pub(super) fn flood_times(
+    config: Config,
+    until: Duration,
+    kind: Kind,
+    mut poke: impl FnMut(&mut Node, Instant),
+) -> (Node, Vec<u64>) {
     let mut n = Node::new(config, Instant::ZERO).unwrap();
     n.handle_link_up(Instant::ZERO, L, LinkReport::new(185)).unwrap();
     let mut sent = Vec::new();
@@ -23,6 +29,7 @@ fn advert_times(config: Config, until: Duration) -> Vec<u64> {
     let mut seq = 1;
     let mut t = Instant::ZERO;
     while t < Instant::ZERO + until {
+        poke(&mut n, t);
         n.handle_receive(t, L, &heartbeat_from_peer(ME, seq)).unwrap();
         seq += 1;
         let next = t + Duration::from_millis(250);
@@ -34,7 +41,7 @@ fn advert_times(config: Config, until: Duration) -> Vec<u64> {
                     Output::Transmit(tx) => {
                         let LinkPdu::Whole(f) = LinkPdu::new_checked(tx.bytes, 4096).unwrap() else { continue };
                         let f = Frame::new_checked(f, 4096).unwrap();
-                        if f.kind() == Kind::TopologyUpdate && !seqs.contains(&f.message_id().seq) {
+                        if f.kind() == kind && !seqs.contains(&f.message_id().seq) {
                             seqs.push(f.message_id().seq);
                             sent.push(t.as_micros() / 1000);
                         }
@@ -53,7 +60,12 @@ fn advert_times(config: Config, until: Duration) -> Vec<u64> {
         }
         t = next;
     }
-    sent
+    (n, sent)
+}
+
+/// When [`flood_times`] saw the node flood its topology advert.
+fn advert_times(config: Config, until: Duration) -> Vec<u64> {
+    flood_times(config, until, Kind::TopologyUpdate, |_, _| {}).1
 }
 
 /// With the link and its metrics steady, the advert goes out when the link is confirmed and

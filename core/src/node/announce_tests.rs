@@ -17,48 +17,10 @@ use crate::{Config, Destination, Instant, LinkId, LinkReport, Node, NodeId, Node
 const ME: NodeId = NodeId(1);
 const L: LinkId = LinkId(7);
 
-/// Runs a node with one neighbour (heartbeats every 250 ms, no link acknowledgements) until
-/// `until`, calling `poke` before each heartbeat; returns when it flooded each announcement
-/// (ms; link ARQ retransmissions are not new floods).
-fn announce_times(config: Config, until: Duration, mut poke: impl FnMut(&mut Node, Instant)) -> Vec<u64> {
-    let mut n = Node::new(config, Instant::ZERO).unwrap();
-    n.handle_link_up(Instant::ZERO, L, LinkReport::new(185)).unwrap();
-    let mut sent = Vec::new();
-    let mut seqs = Vec::new();
-    let mut seq = 1;
-    let mut t = Instant::ZERO;
-    while t < Instant::ZERO + until {
-        poke(&mut n, t);
-        n.handle_receive(t, L, &heartbeat_from_peer(ME, seq)).unwrap();
-        seq += 1;
-        let next = t + Duration::from_millis(250);
-        loop {
-            n.handle_timeout(t).unwrap();
-            let at;
-            loop {
-                match n.poll_output() {
-                    Output::Transmit(tx) => {
-                        let LinkPdu::Whole(f) = LinkPdu::new_checked(tx.bytes, 4096).unwrap() else { continue };
-                        let f = Frame::new_checked(f, 4096).unwrap();
-                        if f.kind() == Kind::Announcement && !seqs.contains(&f.message_id().seq) {
-                            seqs.push(f.message_id().seq);
-                            sent.push(t.as_micros() / 1000);
-                        }
-                    }
-                    Output::Timeout(d) => {
-                        at = d;
-                        break;
-                    }
-                    _ => {}
-                }
-            }
-            if at >= next {
-                break;
-            }
-            t = at.max(t);
-        }
-        t = next;
-    }
+/// When the node flooded its announcement (see [`super::advert_tests::flood_times`]), checked
+/// against its `announcements_sent` counter.
+fn announce_times(config: Config, until: Duration, poke: impl FnMut(&mut Node, Instant)) -> Vec<u64> {
+    let (n, sent) = super::advert_tests::flood_times(config, until, Kind::Announcement, poke);
     assert_eq!(n.metrics().announcements_sent, sent.len() as u64);
     sent
 }

@@ -4,11 +4,7 @@
 use alloc::vec::Vec;
 use core::time::Duration;
 
-use zerocopy::IntoBytes;
-use zerocopy::network_endian::{U16, U32, U64};
-
 use crate::wire::link::LinkPdu;
-use crate::wire::messages::Heartbeat;
 use crate::wire::{Frame, FrameHeader, Kind, Message, encode_frame};
 use crate::{Config, Destination, Instant, LinkId, LinkReport, Node, NodeId, Output, Priority};
 
@@ -22,24 +18,7 @@ fn link_of(n: u64) -> LinkId {
 
 /// A heartbeat from `from` to this node, listing this node (the peer confirmed the link).
 fn heartbeat_from(from: u64, seq: u32) -> Vec<u8> {
-    let list = [U64::new(ME.0)];
-    let body = Heartbeat {
-        rx_quality: 255,
-        battery: 80,
-        connections: 1,
-        neighbour_count: 1,
-        tx_time: U32::new(1000),
-        echo_time: U32::new(0),
-        echo_delay: U32::new(0),
-        capabilities: U16::new(0),
-        reserved2: U16::new(0),
-    };
-    let h = FrameHeader::new(Kind::Heartbeat, Priority::Critical, 1, NodeId(from), Destination::Node(ME), seq);
-    let mut frame = Vec::new();
-    encode_frame(&mut frame, &h, &[body.as_bytes(), list.as_bytes()]);
-    let mut pdu = alloc::vec![0u8];
-    pdu.extend_from_slice(&frame);
-    pdu
+    super::relay_tests::heartbeat_listing(from, seq, &[ME.0])
 }
 
 /// A game frame from `from` to this node (not a heartbeat: it keeps the link alive).

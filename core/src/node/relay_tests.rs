@@ -23,8 +23,9 @@ fn link_of(n: u64) -> LinkId {
     LinkId(n as u32 * 10)
 }
 
-/// A whole-frame link PDU carrying a heartbeat from `from` to this node listing `neighbours`.
-fn heartbeat_listing(from: u64, seq: u32, neighbours: &[u64]) -> Vec<u8> {
+/// A whole-frame link PDU carrying a heartbeat from `from` to this node listing `neighbours`
+/// (also used by `heartbeat_tests.rs`).
+pub(super) fn heartbeat_listing(from: u64, seq: u32, neighbours: &[u64]) -> Vec<u8> {
     let list: Vec<U64> = neighbours.iter().map(|n| U64::new(*n)).collect();
     let body = Heartbeat {
         rx_quality: 255,

@@ -116,6 +116,7 @@ pub mod heap_parts;
 mod id;
 mod lru;
 mod metrics;
+mod mix;
 pub mod neighbour;
 mod node;
 mod output;

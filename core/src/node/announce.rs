@@ -88,7 +88,7 @@ impl Node {
 
     /// The delay to the next refresh: `announce_interval` less up to a tenth of it, at random.
     ///
-    /// The random part is a splitmix64 hash of the node's seed and its next frame sequence
+    /// The random part is a splitmix64 hash ([`crate::mix`]) of the node's seed and its next frame sequence
     /// number (which moves with every frame it originates), not a draw from the node's
     /// generator: deterministic all the same, and the generator's stream (relay jitter,
     /// heartbeat jitter, election timeouts) stays what it would be without announcements.
@@ -98,10 +98,8 @@ impl Node {
         if max == 0 {
             return interval;
         }
-        let mut z = self.config.seed ^ 0xa110_0000_0000 ^ u64::from(self.seq).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        interval - Duration::from_micros((z ^ (z >> 31)) % max)
+        let z = self.config.seed ^ 0xa110_0000_0000 ^ u64::from(self.seq).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        interval - Duration::from_micros(crate::mix::splitmix64(z) % max)
     }
 
     /// Asks for an announcement soon: at `now`, or [`ANNOUNCE_MIN_GAP`] after the last one.

@@ -92,10 +92,7 @@ impl Shape {
 
 /// splitmix64 of a pair.
 fn mix(a: u64, b: u64) -> u64 {
-    let mut z = a.wrapping_mul(0xD6E8_FEB8_6659_FD93) ^ b.rotate_left(32) ^ 0x9E37_79B9_7F4A_7C15;
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
+    crate::mix::splitmix64(a.wrapping_mul(0xD6E8_FEB8_6659_FD93) ^ b.rotate_left(32) ^ 0x9E37_79B9_7F4A_7C15)
 }
 
 impl Node {

@@ -46,6 +46,7 @@ use smallvec::SmallVec;
 
 use super::Node;
 use crate::flood::PendingRelay;
+use crate::mix::splitmix64;
 use crate::routing::Graph;
 use crate::{Instant, NodeId};
 
@@ -103,7 +104,7 @@ impl TreeRelay {
             for e in graph.edge_range(u) {
                 let (a, b) = (graph.node(u).0, graph.node(graph.target(e)).0);
                 if a < b {
-                    fingerprint = fingerprint.wrapping_add(mix(a ^ mix(b)));
+                    fingerprint = fingerprint.wrapping_add(splitmix64(a ^ splitmix64(b)));
                 }
             }
         }
@@ -212,13 +213,6 @@ impl TreeRelay {
         let children = (0..64).filter(|b| e.children & (1 << b) != 0).map(|b| graph.node(graph.target(start + b))).collect();
         Some((parents, children))
     }
-}
-
-/// A 64-bit mixer (SplitMix64's finaliser).
-fn mix(mut x: u64) -> u64 {
-    x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    x ^ (x >> 31)
 }
 
 impl Node {

@@ -78,9 +78,11 @@ impl Node {
 
     /// This node's neighbour information changed (a link confirmed, lost or closed): every
     /// confirmed link gets a heartbeat at once, in a round held now, so that the neighbours'
-    /// two-hop lists (relay pruning depends on them) are current. Whatever else comes to be
-    /// carried in heartbeats and must reach the neighbours without delay calls this too.
+    /// two-hop lists (relay pruning depends on them) are current, and the source trees'
+    /// settling time restarts (`tree_relay.rs`). Whatever else comes to be carried in
+    /// heartbeats and must reach the neighbours without delay calls this too.
     pub(super) fn neighbour_info_changed(&mut self) {
+        self.tree.links_changed(self.now);
         for i in 0..self.links.len() {
             let link = self.links.at_mut(i);
             if link.is_confirmed() {

@@ -329,7 +329,6 @@ impl Node {
             self.forget_link_forecast(state.peer);
             self.advert_dirty = true;
             self.metrics.neighbours_lost += 1;
-            self.tree.links_changed(now);
             let event = Event::NeighbourLost { node: state.peer, link, reason: LossReason::LinkDown };
             self.outbox.push_event(event, &mut self.metrics);
         }

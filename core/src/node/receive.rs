@@ -217,7 +217,6 @@ impl Node {
         if outcome.confirmed {
             self.neighbour_info_changed();
             self.advert_dirty = true;
-            self.tree.links_changed(now);
             self.metrics.neighbours_up += 1;
             self.outbox.push_event(Event::NeighbourUp { node: origin, link }, &mut self.metrics);
             self.announce_for_new_link(now, origin);

@@ -75,7 +75,6 @@ impl Node {
                 }
                 self.neighbour_info_changed();
                 self.metrics.neighbours_lost += 1;
-                self.tree.links_changed(now);
                 let reason = LossReason::MissedHeartbeats;
                 self.outbox.push_event(Event::NeighbourLost { node, link, reason }, &mut self.metrics);
             } else if missed >= suspect_after && state.status == LinkStatus::Active {

@@ -268,10 +268,9 @@ impl Node {
             return;
         }
         let jitter_us = duration_micros(self.config.relay_jitter);
-        let flood_copy = header.destination() == Destination::Broadcast || header.flags & flags::FLOODED != 0;
         let peer = self.links.get(from).map(|l| l.peer);
-        let advert = frame.kind() == crate::wire::Kind::TopologyUpdate;
-        let along_tree = flood_copy && !advert && peer.is_some_and(|p| self.relays_along_tree(header.origin(), p));
+        let along_tree =
+            super::tree_relay::tree_candidate(header) && peer.is_some_and(|p| self.relays_along_tree(header.origin(), p));
         let delay = if jitter_us == 0 || along_tree { 0 } else { self.rng.next_u64() % (jitter_us + 1) };
         let due = Instant::from_micros(now.as_micros().saturating_add(delay));
         match self.flood.relays.schedule(frame.message_id(), now, due, Some(from), ttl - 1, bytes) {

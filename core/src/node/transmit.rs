@@ -118,10 +118,8 @@ impl Node {
             (Some(Destination::Node(_)), Some(h)) => h.flags & flags::FLOODED != 0,
             _ => false,
         };
-        // Topology adverts keep plain relaying: partition detection ages out the nodes whose
-        // adverts stop, and a tree lets one node that drops floods starve its subtree.
-        let advert = header.is_some_and(|h| h.kind == Kind::TopologyUpdate as u8);
-        let relay = if flood_copy && !advert && direct.is_none() && self.config.relay_tree > 0 {
+        let tree = header.is_some_and(super::tree_relay::tree_candidate);
+        let relay = if tree && direct.is_none() && self.config.relay_tree > 0 {
             match self.run_tree_relay(relay) {
                 Ok(()) => return,
                 Err(relay) => relay,

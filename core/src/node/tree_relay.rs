@@ -48,7 +48,8 @@ use super::Node;
 use crate::flood::PendingRelay;
 use crate::mix::splitmix64;
 use crate::routing::Graph;
-use crate::{Instant, NodeId};
+use crate::wire::{FrameHeader, Kind, flags};
+use crate::{Destination, Instant, NodeId};
 
 /// How long the graph's links and this node's links must stay unchanged before floods are
 /// relayed along source trees: longer than an advert takes to cross the mesh, so that the
@@ -213,6 +214,15 @@ impl TreeRelay {
         let children = (0..64).filter(|b| e.children & (1 << b) != 0).map(|b| graph.node(graph.target(start + b))).collect();
         Some((parents, children))
     }
+}
+
+/// Whether a frame may travel along source trees: a flood copy (broadcast, or unicast with
+/// [`flags::FLOODED`]) other than a topology advert. Adverts keep plain relaying: partition
+/// detection ages out the nodes whose adverts stop, and a tree lets one node that drops
+/// floods starve its subtree.
+pub(super) fn tree_candidate(h: &FrameHeader) -> bool {
+    let flood_copy = h.destination() == Destination::Broadcast || h.flags & flags::FLOODED != 0;
+    flood_copy && h.kind != Kind::TopologyUpdate as u8
 }
 
 impl Node {

@@ -3,9 +3,13 @@
 //! The misbehaviour lives in the simulator's radio driver of that device, around an honest
 //! core node:
 //!
-//! * **Blackhole** — PDUs the node writes are inspected; frames it relays (origin is not
-//!   itself, kind is not heartbeat) are dropped, fragments included (the first fragment
-//!   carries the frame header; later fragments of the same per-link message follow its fate).
+//! * **Blackhole** — PDUs the node writes are parsed with the core's own link-PDU parser
+//!   ([`LinkPdu::new_checked`]), so the behaviour follows the format the core really sends;
+//!   frames it relays (origin is not itself, kind is not heartbeat) are dropped, fragments
+//!   included. A fragmented frame's header may span several fragments (at the initial
+//!   20-byte MTU a fragment carries 9 frame bytes): the fragments are read in order until
+//!   the origin is known, and from that fragment on every fragment of the per-link message
+//!   is dropped, which leaves the frame impossible to reassemble.
 //! * **Replay** — whole game-data frames it receives are kept (last 64) and, every
 //!   `interval_ms`, one is written again unchanged to a random link of the node.
 //! * **Forge** — every `interval_ms` it writes a broadcast game-data frame claiming a random
@@ -19,9 +23,10 @@
 //! insiders (they hold the network key, so their own frames authenticate), while forge nodes
 //! are outsiders built with another network key: every frame they write fails the tag.
 
-use std::collections::{BTreeSet, VecDeque};
+use std::collections::{BTreeMap, VecDeque};
 
-use blemesh_core::wire::{FrameHeader, Kind, encode_frame};
+use blemesh_core::wire::link::CTRL_WHOLE;
+use blemesh_core::wire::{FrameHeader, Kind, LinkPdu, encode_frame};
 use blemesh_core::{Destination, NodeId, Priority};
 
 use crate::engine::{Engine, us};
@@ -29,12 +34,22 @@ use crate::queue::SimEvent;
 use crate::scenario::{Behaviour, Byzantine};
 
 const CAPTURE: usize = 64;
-const CTRL_WHOLE: u8 = 0x00;
-const CTRL_FRAGMENT: u8 = 0x01;
 /// Offsets inside a frame header.
-const KIND_AT: usize = 1;
-const ORIGIN_AT: usize = 8;
-const FRAGMENT_HEADER: usize = 7;
+const KIND_AT: usize = std::mem::offset_of!(FrameHeader, kind);
+const ORIGIN_AT: usize = std::mem::offset_of!(FrameHeader, origin);
+/// Bytes of frame header that decide whether a frame is relayed (kind and origin).
+const DECIDING_PREFIX: usize = ORIGIN_AT + 8;
+
+/// What a blackhole knows of one fragmented per-link message it is writing.
+#[derive(Debug, Clone)]
+enum Fragmented {
+    /// The frame bytes seen so far, too few to hold the origin.
+    Undecided(Vec<u8>),
+    /// The frame is a relay: this and every later fragment are dropped.
+    Dropping,
+    /// The frame is the node's own or a heartbeat: its fragments pass.
+    Passing,
+}
 
 /// Runtime state of one Byzantine node.
 #[derive(Debug, Clone)]
@@ -45,13 +60,13 @@ pub struct ByzantineState {
     interval: u64,
     node: u32,
     captured: VecDeque<Vec<u8>>,
-    dropping: BTreeSet<(u32, u16)>,
+    fragmented: BTreeMap<(u32, u16), Fragmented>,
 }
 
 /// Whether a frame starting at `frame` (at least the header prefix up to the origin) is one
 /// the node relays rather than originates, or `None` if too short to tell.
 fn is_relay(frame: &[u8], me: NodeId) -> Option<bool> {
-    let origin = frame.get(ORIGIN_AT..ORIGIN_AT + 8)?;
+    let origin = frame.get(ORIGIN_AT..DECIDING_PREFIX)?;
     let origin = u64::from_be_bytes(origin.try_into().ok()?);
     Some(frame[KIND_AT] != Kind::Heartbeat as u8 && origin != me.0)
 }
@@ -65,7 +80,7 @@ impl ByzantineState {
             interval: b.interval_ms.max(1) * 1000,
             node: (b.node - 1) as u32,
             captured: VecDeque::new(),
-            dropping: BTreeSet::new(),
+            fragmented: BTreeMap::new(),
         }
     }
 
@@ -76,29 +91,28 @@ impl ByzantineState {
 
     /// For a blackhole: whether the PDU `bytes` written on link `l` by node `me` is dropped.
     pub fn filters(&mut self, l: u32, bytes: &[u8], me: NodeId) -> bool {
-        if self.behaviour != Behaviour::Blackhole || bytes.is_empty() {
+        if self.behaviour != Behaviour::Blackhole {
             return false;
         }
-        match bytes[0] {
-            CTRL_WHOLE => is_relay(&bytes[1..], me).unwrap_or(false),
-            CTRL_FRAGMENT if bytes.len() >= FRAGMENT_HEADER => {
-                let msg = (l, u16::from_be_bytes([bytes[1], bytes[2]]));
-                let (index, count) = (bytes[5], bytes[6]);
-                let drop = if index == 0 {
-                    let d = is_relay(&bytes[FRAGMENT_HEADER..], me).unwrap_or(false);
-                    if d {
-                        self.dropping.insert(msg);
+        // The node's own core wrote the PDU, so it parses; anything else passes untouched.
+        match LinkPdu::new_checked(bytes, usize::from(u16::MAX)) {
+            Ok(LinkPdu::Whole(frame)) => is_relay(frame, me).unwrap_or(false),
+            Ok(LinkPdu::Fragment(f)) => {
+                let msg = (l, f.msg_id);
+                let state = self.fragmented.entry(msg).or_insert_with(|| Fragmented::Undecided(Vec::new()));
+                if let Fragmented::Undecided(prefix) = state {
+                    prefix.extend_from_slice(f.chunk);
+                    if let Some(relay) = is_relay(prefix, me) {
+                        *state = if relay { Fragmented::Dropping } else { Fragmented::Passing };
                     }
-                    d
-                } else {
-                    self.dropping.contains(&msg)
-                };
-                if index.saturating_add(1) >= count {
-                    self.dropping.remove(&msg);
+                }
+                let drop = matches!(state, Fragmented::Dropping);
+                if f.index.saturating_add(1) >= f.count {
+                    self.fragmented.remove(&msg);
                 }
                 drop
             }
-            _ => false,
+            Err(_) => false,
         }
     }
 }
@@ -191,11 +205,16 @@ impl Engine {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use blemesh_core::wire::Fragmenter;
 
     fn pdu(kind: Kind, origin: u64) -> Vec<u8> {
+        pdu_of(kind, origin, b"x")
+    }
+
+    fn pdu_of(kind: Kind, origin: u64, body: &[u8]) -> Vec<u8> {
         let header = FrameHeader::new(kind, Priority::Normal, 4, NodeId(origin), Destination::Broadcast, 9);
         let mut frame = Vec::new();
-        encode_frame(&mut frame, &header, &[b"x"]);
+        encode_frame(&mut frame, &header, &[body]);
         let mut p = vec![CTRL_WHOLE];
         p.extend_from_slice(&frame);
         p
@@ -209,14 +228,35 @@ mod tests {
         assert!(s.filters(0, &pdu(Kind::GameData, 7), me));
         assert!(!s.filters(0, &pdu(Kind::GameData, 3), me));
         assert!(!s.filters(0, &pdu(Kind::Heartbeat, 7), me));
-        // A fragmented relay: the first fragment decides for the rest.
-        let frame = &pdu(Kind::GameData, 7)[1..];
-        let mut first = vec![CTRL_FRAGMENT, 0, 5, 0, frame.len() as u8, 0, 2];
-        first.extend_from_slice(&frame[..20]);
-        let mut second = vec![CTRL_FRAGMENT, 0, 5, 0, frame.len() as u8, 1, 2];
-        second.extend_from_slice(&frame[20..]);
-        assert!(s.filters(1, &first, me));
-        assert!(s.filters(1, &second, me));
-        assert!(s.dropping.is_empty());
+        // Fragmented frames, cut by the core's own fragmenter at the initial 20-byte MTU:
+        // the origin arrives in the second fragment, which is dropped with all after it.
+        let relay = &pdu(Kind::GameData, 7)[1..];
+        let f = Fragmenter::new(relay, 20).unwrap();
+        assert!(f.count() > 3);
+        let mut out = Vec::new();
+        let drops: Vec<bool> = (0..f.count())
+            .map(|i| {
+                f.write_pdu(relay, 5, i, &mut out);
+                s.filters(1, &out, me)
+            })
+            .collect();
+        assert!(!drops[0], "the first fragment holds too little of the header to decide");
+        assert!(drops[1..].iter().all(|d| *d), "{drops:?}");
+        // The node's own fragmented frame passes whole, on the same link and message id.
+        let own = &pdu(Kind::GameData, 3)[1..];
+        let f = Fragmenter::new(own, 20).unwrap();
+        for i in 0..f.count() {
+            f.write_pdu(own, 5, i, &mut out);
+            assert!(!s.filters(1, &out, me));
+        }
+        // At a larger MTU the first fragment decides.
+        let large = &pdu_of(Kind::GameData, 7, &[0; 40])[1..];
+        let f = Fragmenter::new(large, 50).unwrap();
+        assert!(f.count() >= 2);
+        for i in 0..f.count() {
+            f.write_pdu(large, 6, i, &mut out);
+            assert!(s.filters(2, &out, me));
+        }
+        assert!(s.fragmented.is_empty());
     }
 }

@@ -558,9 +558,7 @@ impl Engine {
                     }
                 }
                 Output::Deliver(d) => {
-                    if stats.outsiders.contains(&d.origin) {
-                        stats.outsider_accepted += 1;
-                    }
+                    stats.on_acted_on(i, d.origin);
                     stats.on_delivery(now, i, id_index.get(&d.origin).copied(), d.seq, d.priority);
                     if *record_steps {
                         step_log.deliveries.push((i, d.origin, d.seq));

@@ -201,6 +201,9 @@ pub struct Stats {
     pub security_drops: BTreeMap<&'static str, u64>,
     /// Node ids of outsiders (`forge` nodes of a secured mesh).
     pub outsiders: HashSet<NodeId>,
+    /// Whether each device (by index) is an outsider; outsiders accepting each other's
+    /// frames is their own mesh at work, not a breach.
+    pub outsider_devices: Vec<bool>,
     /// Frames of outsiders that honest nodes acted on: neighbour confirmations of an outsider
     /// and deliveries of messages originated by one.
     pub outsider_accepted: u64,
@@ -237,8 +240,8 @@ impl Stats {
 
     pub(crate) fn start(&mut self, devices: &[Device]) {
         self.logs = vec![MsgLog::default(); devices.len()];
-        let outsider: Vec<bool> = devices.iter().map(|d| self.outsiders.contains(&d.id)).collect();
-        self.timeline.start(devices, &outsider);
+        self.outsider_devices = devices.iter().map(|d| self.outsiders.contains(&d.id)).collect();
+        self.timeline.start(devices, &self.outsider_devices);
     }
 
     fn bucket_of(&self, at: u64) -> usize {
@@ -303,15 +306,23 @@ impl Stats {
         }
     }
 
+    /// Device `receiver` acted on a frame that `sender` wrote (confirmed it as a neighbour,
+    /// or delivered its message): counted in `outsider_accepted` when an honest node
+    /// accepted an outsider.
+    pub(crate) fn on_acted_on(&mut self, receiver: u32, sender: NodeId) {
+        let honest_receiver = !self.outsider_devices.get(receiver as usize).copied().unwrap_or(false);
+        if honest_receiver && self.outsiders.contains(&sender) {
+            self.outsider_accepted += 1;
+        }
+    }
+
     pub(crate) fn on_event(&mut self, now: u64, i: u32, e: &Event) {
         self.timeline.on_event(now, i, e);
         if let (Event::Partitioned { .. }, Some(causes)) = (e, self.partition_causes.as_mut()) {
             causes.on_partitioned(i);
         }
         if let Event::NeighbourUp { node, .. } = e {
-            if self.outsiders.contains(node) {
-                self.outsider_accepted += 1;
-            }
+            self.on_acted_on(i, *node);
         }
         let k = match e {
             Event::NeighbourUp { .. } => 0,
@@ -549,5 +560,30 @@ impl Engine {
             }
         }
         roots
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `outsider_frames_accepted` must be 0 in a secured mesh, so it counts honest nodes
+    /// accepting outsiders only: two outsiders (same foreign network key) confirming each
+    /// other or delivering each other's messages is their own mesh working.
+    #[test]
+    fn outsider_accepted_counts_honest_receivers_only() {
+        let mut stats = Stats { outsiders: [NodeId(3), NodeId(4)].into_iter().collect(), ..Stats::default() };
+        let ids = [1, 2, 3, 4];
+        let devices_outsider: Vec<bool> = ids.iter().map(|i| stats.outsiders.contains(&NodeId(*i))).collect();
+        stats.outsider_devices = devices_outsider;
+        stats.on_acted_on(2, NodeId(4)); // outsider 3 (index 2) accepts outsider 4
+        stats.on_acted_on(3, NodeId(3));
+        stats.on_acted_on(0, NodeId(2)); // honest accepts honest
+        assert_eq!(stats.outsider_accepted, 0);
+        stats.on_acted_on(1, NodeId(3)); // honest node 2 accepts outsider 3
+        assert_eq!(stats.outsider_accepted, 1);
+        stats.on_event(0, 0, &Event::NeighbourUp { node: NodeId(4), link: blemesh_core::LinkId(0) });
+        stats.on_event(0, 3, &Event::NeighbourUp { node: NodeId(3), link: blemesh_core::LinkId(0) });
+        assert_eq!(stats.outsider_accepted, 2);
     }
 }

@@ -8,6 +8,9 @@ use crate::{ConfigError, NodeId};
 /// Bits in the largest supported per-source sequence window.
 pub const MAX_SEQ_WINDOW: u16 = 256;
 
+/// The largest [`Config::relay_jitter`] accepted.
+pub const MAX_RELAY_JITTER: Duration = Duration::from_secs(10);
+
 /// Everything a [`crate::Node`] needs to know before it starts.
 ///
 /// Build one with [`Config::new`] (which fills in the defaults below) and adjust fields;
@@ -74,7 +77,8 @@ pub struct Config {
     /// 128 floods per second (about 2 broadcasts per second per node on top); raise it for
     /// meshes of more than `max_sources` nodes with heavier flooding.
     pub duplicate_cache: usize,
-    /// Largest random delay before relaying a flooded frame. Default 20 ms.
+    /// Largest random delay before relaying a flooded frame. Default 20 ms, at most 10 s
+    /// (a longer wait outlives the duplicate cache the relay decision depends on).
     pub relay_jitter: Duration,
     /// Neighbour-coverage pruning of flood relays: a relay skips a neighbour once this many
     /// neighbours that sent the frame here before the relay jitter ran out are that
@@ -359,6 +363,9 @@ impl Config {
         if self.duplicate_cache == 0 || self.duplicate_cache > crate::flood::dupcache::MAX_CAPACITY {
             return err("duplicate_cache", "must be between 1 and 65,535");
         }
+        if self.relay_jitter > MAX_RELAY_JITTER {
+            return err("relay_jitter", "must be at most 10 s");
+        }
         if usize::from(self.relay_tree) > crate::node::MAX_TREE_PARENTS {
             return err("relay_tree", "must be at most 2 parents");
         }
@@ -450,7 +457,9 @@ mod tests {
     fn nonsense_is_rejected_with_the_field_named() {
         let base = Config::new(NodeId(7), 1);
         type Mutation = fn(&mut Config);
-        let cases: [(&str, Mutation); 19] = [
+        let cases: [(&str, Mutation); 21] = [
+            ("relay_jitter", |c| c.relay_jitter = Duration::from_micros(u64::MAX)),
+            ("relay_jitter", |c| c.relay_jitter = Duration::from_millis(10_001)),
             ("announce_interval", |c| c.announce_interval = Duration::ZERO),
             ("node_gone_after", |c| c.node_gone_after = c.announce_interval),
             ("node_gone_after", |c| {

@@ -242,7 +242,7 @@ impl Engine {
         };
         engine.outsider = (0..engine.scenario.nodes).map(|i| engine.is_outsider(i)).collect();
         for (i, pos) in positions.into_iter().enumerate() {
-            let node = engine.make_node(i, 0, 0, 0).map_err(|e| format!("node config: {e:?}"))?;
+            let node = engine.make_node(i, 0, 0, 0).map_err(|e| format!("[node]: {e}"))?;
             engine.id_index.insert(node.id(), i as u32);
             engine.devices.push(Device {
                 id: node.id(),

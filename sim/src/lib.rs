@@ -46,6 +46,7 @@ pub mod report;
 pub mod rng;
 pub mod routes;
 pub mod scenario;
+pub mod scenario_check;
 pub mod stats;
 pub mod svg;
 pub mod table;

@@ -359,33 +359,10 @@ impl Scenario {
         Ok(s)
     }
 
-    /// Checks the scenario for values the simulator cannot run.
+    /// Checks the scenario for values the simulator cannot run: the error names the field,
+    /// the value and the allowed range ([`crate::scenario_check`]).
     pub fn validate(&self) -> Result<(), String> {
-        self.radio.validate()?;
-        if self.nodes == 0 || self.nodes > 1_000_000 {
-            return Err("nodes: must be between 1 and 1000000".into());
-        }
-        if self.duration_s.is_nan() || self.duration_s <= 0.0 || self.area.width_m <= 0.0 || self.area.height_m <= 0.0 {
-            return Err("duration_s and area sizes must be positive".into());
-        }
-        if self.load.rate_per_node < 0.0
-            || !(0.0..=1.0).contains(&self.load.unicast_fraction)
-            || !(0.0..=1.0).contains(&self.load.reliable_fraction)
-        {
-            return Err("load: rate must be >= 0, unicast_fraction and reliable_fraction within 0..=1".into());
-        }
-        if self.load.priorities.weights().iter().any(|w| *w < 0.0) || self.load.priorities.weights().iter().sum::<f64>() <= 0.0 {
-            return Err("load.priorities: weights must be >= 0 with a positive sum".into());
-        }
-        if self.sample_interval_s <= 0.0 || self.delivery_horizon_s <= 0.0 || self.mobility.tick_ms == 0 || self.heal_deadline_s.is_nan() || self.heal_deadline_s <= 0.0 {
-            return Err("sample_interval_s, delivery_horizon_s, heal_deadline_s and mobility.tick_ms must be positive".into());
-        }
-        for b in &self.byzantine {
-            if b.node == 0 || b.node > self.nodes as u64 {
-                return Err(format!("byzantine.node {} is not a node of this scenario", b.node));
-            }
-        }
-        Ok(())
+        crate::scenario_check::check(self)
     }
 
     /// The time at which load stops, s.

@@ -67,18 +67,22 @@ struct Args {
     #[arg(long, value_parser = parse_range)]
     discover: Option<(u16, u16)>,
     /// Send a game message every this many milliseconds.
-    #[arg(long)]
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=3_600_000))]
     send_every: Option<u64>,
     /// Periodic messages go to this node instead of everyone.
     #[arg(long)]
     send_to: Option<u64>,
-    /// Stop after this many seconds (default: run until `quit` or Ctrl-C).
-    #[arg(long)]
-    duration: Option<f64>,
-    /// Heartbeat interval in milliseconds (failure detection takes four of them).
-    #[arg(long, default_value_t = 400)]
+    /// Stop after this many seconds, above 0 and at most 10,000,000 (default: run until
+    /// `quit`, Ctrl-C or SIGTERM).
+    #[arg(long, value_parser = parse_duration)]
+    duration: Option<Duration>,
+    /// Heartbeat interval in milliseconds, 10 to 60000: a silent neighbour is suspected
+    /// after three intervals and reported lost after eight.
+    #[arg(long, default_value_t = 400, value_parser = clap::value_parser!(u64).range(10..=60_000))]
     heartbeat_ms: u64,
-    /// Seed of the node's randomness (default: the id).
+    /// Seed of the node's randomness, first sequence number included (default: drawn from
+    /// the operating system's entropy at each start, so a restarted node does not repeat
+    /// the sequence numbers of its previous run; give one for a reproducible run).
     #[arg(long)]
     seed: Option<u64>,
     /// Log level on stderr: error, warn, info, debug, trace.
@@ -98,6 +102,26 @@ fn parse_peer(s: &str) -> Result<SocketAddr, String> {
     }
 }
 
+/// Seconds as a finite number above 0 and at most 10,000,000.
+fn parse_duration(s: &str) -> Result<Duration, String> {
+    const MAX_S: f64 = 10_000_000.0;
+    match s.parse::<f64>() {
+        Ok(v) if v.is_finite() && v > 0.0 && v <= MAX_S => Ok(Duration::from_secs_f64(v)),
+        _ => Err(format!("`{s}`: must be a number of seconds above 0 and at most {MAX_S}")),
+    }
+}
+
+/// A seed no earlier run of this process drew: the standard library's hasher keys come from
+/// the operating system's entropy, mixed with the clock and the process id.
+fn entropy_seed() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    h.write_u128(now.as_nanos());
+    h.write_u32(std::process::id());
+    h.finish()
+}
+
 fn parse_range(s: &str) -> Result<(u16, u16), String> {
     let (a, b) = s.split_once('-').ok_or("expected START-END")?;
     let (a, b) = (a.parse::<u16>().map_err(|e| e.to_string())?, b.parse::<u16>().map_err(|e| e.to_string())?);
@@ -112,24 +136,45 @@ fn emit(v: &Value) {
 }
 
 fn config(args: &Args) -> Config {
-    let mut c = Config::new(NodeId(args.id), args.seed.unwrap_or(args.id));
-    c.heartbeat_interval = Duration::from_millis(args.heartbeat_ms.max(10));
+    let mut c = Config::new(NodeId(args.id), args.seed.unwrap_or_else(entropy_seed));
+    c.heartbeat_interval = Duration::from_millis(args.heartbeat_ms);
     c.hello_interval = (c.heartbeat_interval / 8).max(Duration::from_millis(5));
     c.heartbeat_jitter = c.hello_interval / 2;
     c
 }
 
-#[tokio::main(flavor = "current_thread")]
-async fn main() -> ExitCode {
+fn main() -> ExitCode {
     let args = Args::parse();
     tracing_subscriber::fmt().with_writer(std::io::stderr).with_max_level(args.log).init();
-    match run(args).await {
+    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            emit(&json!({"type": "error", "error": format!("cannot start the runtime: {e}")}));
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(run(args));
+    // Reading standard input blocks a runtime thread until a line comes; an open pipe or a
+    // terminal must not hold the exit after `--duration`, Ctrl-C or SIGTERM.
+    runtime.shutdown_background();
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             emit(&json!({"type": "error", "error": e.to_string()}));
             ExitCode::FAILURE
         }
     }
+}
+
+/// Resolves at SIGTERM (on Unix; never elsewhere), so a service manager's stop is a clean
+/// shutdown like Ctrl-C.
+async fn terminated() {
+    #[cfg(unix)]
+    if let Ok(mut term) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        term.recv().await;
+        return;
+    }
+    std::future::pending::<()>().await
 }
 
 /// The transport `args` ask for and the address to print (`ble-central`... for BLE).
@@ -163,8 +208,11 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     let mut stdin = Some(tokio::io::BufReader::new(tokio::io::stdin()).lines());
     let period = Duration::from_millis(args.send_every.unwrap_or(1000).max(1));
     let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
-    let stop = tokio::time::sleep(args.duration.map_or(Duration::MAX / 4, Duration::from_secs_f64));
-    tokio::pin!(stop);
+    let stop = tokio::time::sleep(args.duration.unwrap_or(Duration::MAX / 4));
+    // Listening from the start, so a signal between two turns of the loop is not missed.
+    let interrupted = tokio::signal::ctrl_c();
+    let term = terminated();
+    tokio::pin!(stop, interrupted, term);
     let mut counter = 0u64;
     loop {
         tokio::select! {
@@ -191,7 +239,8 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
                 report("sent", verdict);
             },
             () = &mut stop => break,
-            _ = tokio::signal::ctrl_c() => break,
+            _ = &mut interrupted => break,
+            () = &mut term => break,
         }
     }
     handle.shutdown().await;

@@ -152,10 +152,13 @@ fn run() -> Result<(), String> {
             let policy = routes::RoutePolicy::parse(&policy)?;
             let text = std::fs::read_to_string(&topology).map_err(|e| format!("{}: {e}", topology.display()))?;
             let topo = routes::Topology::from_netjson(&text).map_err(|e| format!("{}: {e}", topology.display()))?;
-            let answer = routes::compute(&topo, policy, from.as_deref())?;
-            let text = serde_json::to_string_pretty(&answer).expect("serialisable");
-            // A closed pipe (`| head`) ends the output quietly.
-            let _ = writeln!(std::io::stdout().lock(), "{text}");
+            // Streamed one source at a time: all-pairs routes of a large graph are never held.
+            let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+            match routes::write_json(&topo, policy, from.as_deref(), &mut out).and_then(|()| out.flush()) {
+                // A closed pipe (`| head`) ends the output quietly.
+                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
+                other => other.map_err(|e| e.to_string())?,
+            }
         }
         Command::Topology { scenario, out, seed, at } => {
             let mut s = load(&scenario)?;

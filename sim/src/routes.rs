@@ -228,22 +228,35 @@ pub struct Routes {
     pub routes: BTreeMap<String, BTreeMap<String, RouteOut>>,
 }
 
-/// Computes the routes of `topology` under `policy` from `from` (every node when `None`).
-pub fn compute(topology: &Topology, policy: RoutePolicy, from: Option<&str>) -> Result<Routes, String> {
-    let sources: Vec<usize> = match from {
-        Some(f) => vec![topology.ids.binary_search_by(|x| x.as_str().cmp(f)).map_err(|_| format!("--from {f:?} is not a node"))?],
-        None => (0..topology.ids.len()).collect(),
-    };
-    let graph = topology.graph();
-    let mut spf = Spf::new();
-    let priority = policy.priority();
-    let policies = [Policy::for_priority(priority); 4];
-    let mut routes = BTreeMap::new();
-    for s in sources {
-        let me = Topology::node_id(s);
-        let mut table = RoutingTable::new(me);
+/// The source indices `from` names (every node when `None`).
+fn sources(topology: &Topology, from: Option<&str>) -> Result<Vec<usize>, String> {
+    match from {
+        Some(f) => Ok(vec![topology.ids.binary_search_by(|x| x.as_str().cmp(f)).map_err(|_| format!("--from {f:?} is not a node"))?]),
+        None => Ok((0..topology.ids.len()).collect()),
+    }
+}
+
+/// Computes routes one source at a time: memory holds one source's table, not all pairs.
+struct RouteSolver<'a> {
+    topology: &'a Topology,
+    policy: RoutePolicy,
+    graph: Graph,
+    spf: Spf,
+}
+
+impl<'a> RouteSolver<'a> {
+    fn new(topology: &'a Topology, policy: RoutePolicy) -> Self {
+        RouteSolver { topology, policy, graph: topology.graph(), spf: Spf::new() }
+    }
+
+    /// Destination → route from source index `s`; unreachable destinations are absent.
+    fn routes_of(&mut self, s: usize) -> BTreeMap<String, RouteOut> {
+        let (topology, policy) = (self.topology, self.policy);
+        let priority = policy.priority();
+        let policies = [Policy::for_priority(priority); 4];
+        let mut table = RoutingTable::new(Topology::node_id(s));
         // Only the selected priority is read; all four slots use its policy.
-        table.compute(&graph, &policies, &mut spf);
+        table.compute(&self.graph, &policies, &mut self.spf);
         let mut to = BTreeMap::new();
         for (dest, entries) in table.iter() {
             if let Some(r) = entries[priority as usize].primary {
@@ -257,9 +270,44 @@ pub fn compute(topology: &Topology, policy: RoutePolicy, from: Option<&str>) -> 
                 );
             }
         }
-        routes.insert(topology.ids[s].clone(), to);
+        to
     }
+}
+
+/// Computes the routes of `topology` under `policy` from `from` (every node when `None`),
+/// all in memory; [`write_json`] streams the same answer.
+pub fn compute(topology: &Topology, policy: RoutePolicy, from: Option<&str>) -> Result<Routes, String> {
+    let mut solver = RouteSolver::new(topology, policy);
+    let routes = sources(topology, from)?.into_iter().map(|s| (topology.ids[s].clone(), solver.routes_of(s))).collect();
     Ok(Routes { partitions: topology.partitions(), routes })
+}
+
+/// `value` as pretty JSON whose lines after the first are indented by `indent`, as it stands
+/// nested in a larger pretty document.
+fn nested_pretty(value: &impl Serialize, indent: &str) -> String {
+    let text = serde_json::to_string_pretty(value).expect("serialisable");
+    text.replace('\n', &format!("\n{indent}"))
+}
+
+/// Writes the JSON of [`compute`]'s answer, byte for byte the same as its pretty print,
+/// one source at a time, so that all-pairs routes of a large graph never sit in memory. A
+/// `from` that is not a node is an [`std::io::ErrorKind::InvalidInput`] error.
+pub fn write_json(topology: &Topology, policy: RoutePolicy, from: Option<&str>, out: &mut impl std::io::Write) -> std::io::Result<()> {
+    let sources = sources(topology, from).map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
+    write!(out, "{{\n  \"partitions\": {},\n  \"routes\": ", nested_pretty(&topology.partitions(), "  "))?;
+    if sources.is_empty() {
+        write!(out, "{{}}")?;
+    } else {
+        let mut solver = RouteSolver::new(topology, policy);
+        write!(out, "{{")?;
+        for (k, s) in sources.into_iter().enumerate() {
+            let sep = if k == 0 { "" } else { "," };
+            let key = serde_json::to_string(&topology.ids[s]).expect("serialisable");
+            write!(out, "{sep}\n    {key}: {}", nested_pretty(&solver.routes_of(s), "    "))?;
+        }
+        write!(out, "\n  }}")?;
+    }
+    writeln!(out, "\n}}")
 }
 
 #[cfg(test)]

@@ -165,3 +165,24 @@ fn the_command_prints_json_and_names_bad_input() {
     assert!(err.contains("link 0: target \"b\" is not a node"), "{err}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// `routes` streams its answer one source at a time; the stream is byte for byte the pretty
+/// print of the whole answer, for every source of Ninux Roma (147 nodes, several
+/// partitions), for one source, and for each policy.
+#[test]
+fn the_streamed_answer_is_the_pretty_print_of_the_whole() {
+    let topo = Topology::from_netjson(&sample()).unwrap();
+    for policy in ["shortest", "reliable", "balanced", "congestion"] {
+        let policy = RoutePolicy::parse(policy).unwrap();
+        for from in [None, Some("172.16.146.6")] {
+            let whole = compute(&topo, policy, from).unwrap();
+            let mut streamed = Vec::new();
+            blemesh_sim::routes::write_json(&topo, policy, from, &mut streamed).unwrap();
+            let expected = format!("{}\n", serde_json::to_string_pretty(&whole).unwrap());
+            assert_eq!(String::from_utf8(streamed).unwrap(), expected, "{from:?}");
+        }
+    }
+    let mut sink = Vec::new();
+    let e = blemesh_sim::routes::write_json(&topo, RoutePolicy::Shortest, Some("nope"), &mut sink).unwrap_err();
+    assert!(e.to_string().contains("--from \"nope\" is not a node"), "{e}");
+}

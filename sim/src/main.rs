@@ -46,6 +46,10 @@ enum Command {
         /// Checks the invariants after every step (slower).
         #[arg(long)]
         check: bool,
+        /// Refuse a run whose estimated peak memory exceeds this many MiB (default: three
+        /// quarters of this machine's memory).
+        #[arg(long, value_name = "MIB", value_parser = clap::value_parser!(u64).range(1..))]
+        memory_budget_mib: Option<u64>,
     },
     /// Exports the mesh of a scenario, after running it, as a NetJSON NetworkGraph.
     Topology {
@@ -79,12 +83,56 @@ enum Command {
     List,
 }
 
+/// Largest scenario file read, bytes.
+const MAX_SCENARIO_FILE: u64 = 1 << 20;
+/// Largest NetJSON file read, bytes (Ninux Roma's 147 nodes take 60 KB).
+const MAX_TOPOLOGY_FILE: u64 = 256 << 20;
+
+/// Reads the text file `path`, refusing one larger than `limit` bytes (or a device that
+/// never ends) instead of reading it whole.
+fn read_bounded(path: &std::path::Path, limit: u64) -> Result<String, String> {
+    use std::io::Read as _;
+    let file = std::fs::File::open(path).map_err(|e| e.to_string())?;
+    let mut text = String::new();
+    file.take(limit + 1).read_to_string(&mut text).map_err(|e| e.to_string())?;
+    if text.len() as u64 > limit {
+        return Err(format!("larger than the {limit} bytes read at most"));
+    }
+    Ok(text)
+}
+
 fn load(name: &str) -> Result<Scenario, String> {
     if let Some(s) = builtin::by_name(name) {
         return Ok(s);
     }
-    let text = std::fs::read_to_string(name).map_err(|e| format!("{name}: not a built-in scenario, and {e}"))?;
+    let text = read_bounded(name.as_ref(), MAX_SCENARIO_FILE).map_err(|e| format!("{name}: not a built-in scenario, and {e}"))?;
     Scenario::from_toml(&text).map_err(|e| format!("{name}: {e}"))
+}
+
+/// This machine's memory, bytes (`MemTotal` of `/proc/meminfo`), where it can be read.
+fn machine_memory() -> Option<u64> {
+    let info = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let kib = info.lines().find_map(|l| l.strip_prefix("MemTotal:"))?.trim().strip_suffix("kB")?.trim().parse::<u64>().ok()?;
+    Some(kib * 1024)
+}
+
+/// Refuses a run whose estimated peak memory exceeds the budget (`--memory-budget-mib`, or
+/// three quarters of the machine's memory; no budget where neither is known).
+fn within_memory_budget(s: &Scenario, budget_mib: Option<u64>) -> Result<(), String> {
+    let Some(budget) = budget_mib.map(|m| m.saturating_mul(1 << 20)).or_else(|| machine_memory().map(|m| m / 4 * 3)) else {
+        return Ok(());
+    };
+    let need = blemesh_sim::scenario_check::estimated_memory_bytes(s);
+    if need > budget {
+        return Err(format!(
+            "the run needs about {} MiB ({} nodes × {} KB and the records of its messages), above the memory budget of {} MiB (--memory-budget-mib; default three quarters of this machine's memory)",
+            need >> 20,
+            s.nodes,
+            blemesh_sim::scenario_check::BYTES_PER_NODE / 1000,
+            budget >> 20
+        ));
+    }
+    Ok(())
 }
 
 fn progress(quiet: bool, end: u64) -> ProgressBar {
@@ -128,7 +176,7 @@ fn run() -> Result<(), String> {
                 println!("{name:<16} {about}");
             }
         }
-        Command::Run { scenario, seed, duration, json, html, quiet, check } => {
+        Command::Run { scenario, seed, duration, json, html, quiet, check, memory_budget_mib } => {
             let mut s = load(scenario.as_deref().unwrap_or("default"))?;
             if let Some(seed) = seed {
                 s.seed = seed;
@@ -136,6 +184,8 @@ fn run() -> Result<(), String> {
             if let Some(d) = duration {
                 s.duration_s = d;
             }
+            s.validate()?;
+            within_memory_budget(&s, memory_budget_mib)?;
             let mut engine = Engine::new(s)?;
             let wall = drive(&mut engine, quiet, check)?;
             let report = Report::build(&engine, Some(wall));
@@ -150,7 +200,7 @@ fn run() -> Result<(), String> {
         }
         Command::Routes { topology, policy, from } => {
             let policy = routes::RoutePolicy::parse(&policy)?;
-            let text = std::fs::read_to_string(&topology).map_err(|e| format!("{}: {e}", topology.display()))?;
+            let text = read_bounded(&topology, MAX_TOPOLOGY_FILE).map_err(|e| format!("{}: {e}", topology.display()))?;
             let topo = routes::Topology::from_netjson(&text).map_err(|e| format!("{}: {e}", topology.display()))?;
             // Streamed one source at a time: all-pairs routes of a large graph are never held.
             let mut out = std::io::BufWriter::new(std::io::stdout().lock());

@@ -76,3 +76,25 @@ fn the_limits_leave_room_for_every_builtin() {
         s.validate().unwrap_or_else(|e| panic!("{name}: {e}"));
     }
 }
+
+/// The command refuses, before it starts, a run over its memory budget and a scenario file
+/// that never ends, and names the override or the limit.
+#[test]
+fn the_command_refuses_runs_over_budget_and_endless_files() {
+    let exe = env!("CARGO_BIN_EXE_blemesh-sim");
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new(exe).args(args).output().expect("run blemesh-sim");
+        (out.status.success(), String::from_utf8_lossy(&out.stderr).into_owned())
+    };
+    let (ok, err) = run(&["run", "large", "-q", "--memory-budget-mib", "1000"]);
+    assert!(!ok && err.contains("above the memory budget of 1000 MiB") && err.contains("--memory-budget-mib"), "{err}");
+    #[cfg(unix)]
+    {
+        let (ok, err) = run(&["run", "/dev/zero", "-q"]);
+        assert!(!ok && err.contains("larger than the 1048576 bytes read at most"), "{err}");
+    }
+    let (ok, err) = run(&["run", "tiny", "-q", "--duration", "nan"]);
+    assert!(!ok && err.contains("duration_s = NaN"), "{err}");
+    let (ok, _) = run(&["run", "tiny", "-q", "--duration", "2", "--memory-budget-mib", "64"]);
+    assert!(ok, "a small run within its budget runs");
+}

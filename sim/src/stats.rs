@@ -32,6 +32,31 @@ struct MsgLog {
     base: u32,
     started: bool,
     entries: VecDeque<Option<Rec>>,
+    /// First sequence number logged since `started`.
+    first: u32,
+    /// `(first, count)` of the sequence numbers an origin used before its log restarted
+    /// (it powered off, or its sequence numbers jumped): a late delivery of one of them is
+    /// a message written off, not a forgery.
+    retired: Vec<(u32, u32)>,
+}
+
+impl MsgLog {
+    /// Ends the current run of sequence numbers; returns its records still open.
+    fn retire(&mut self) -> Vec<Rec> {
+        if self.started {
+            let count = self.base.wrapping_add(self.entries.len() as u32).wrapping_sub(self.first);
+            if count > 0 {
+                self.retired.push((self.first, count));
+            }
+        }
+        self.started = false;
+        self.entries.drain(..).flatten().collect()
+    }
+
+    /// Whether `seq` was logged before the log restarted.
+    fn was_retired(&self, seq: u32) -> bool {
+        self.retired.iter().any(|&(first, count)| seq.wrapping_sub(first) < count)
+    }
 }
 
 /// Per-priority message accounting.
@@ -256,8 +281,9 @@ impl Stats {
         self.series[b].sent += 1;
         let log = &mut self.logs[i as usize];
         if !log.started || seq.wrapping_sub(log.base) as usize > log.entries.len() + 100_000 {
-            let old: Vec<_> = log.entries.drain(..).flatten().collect();
+            let old = log.retire();
             log.base = seq;
+            log.first = seq;
             log.started = true;
             old.into_iter().for_each(|r| self.write_off(r));
         }
@@ -287,6 +313,7 @@ impl Stats {
             return;
         };
         let idx = seq.wrapping_sub(log.base) as usize;
+        let written_off = (log.started && idx > u32::MAX as usize / 2) || log.was_retired(seq);
         match log.entries.get_mut(idx).and_then(Option::as_mut) {
             Some(rec) if log.started => {
                 let ps = &mut self.priority[rec.priority as usize];
@@ -298,8 +325,9 @@ impl Stats {
                     ps.late += 1;
                 }
             }
-            _ if log.started && idx > u32::MAX as usize / 2 => {
-                // Behind the window: a message already written off.
+            _ if written_off => {
+                // Behind the window, or sent before the origin's log restarted (it powered
+                // off with the message in flight): a message already written off.
                 self.priority[Priority::Normal as usize].late += 1;
             }
             _ => self.byzantine.unknown_deliveries += 1,
@@ -361,8 +389,7 @@ impl Stats {
     pub(crate) fn on_leave(&mut self, at: u64, d: u32) {
         self.churn.0 += 1;
         self.timeline.on_power(at, d, false);
-        let old: Vec<_> = self.logs[d as usize].entries.drain(..).flatten().collect();
-        self.logs[d as usize].started = false;
+        let old = self.logs[d as usize].retire();
         old.into_iter().for_each(|r| self.write_off(r));
     }
 
@@ -566,6 +593,28 @@ impl Engine {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `forged_accepted` (deliveries of an `(origin, seq)` never sent) must be 0 without a
+    /// forger: a message still in flight when its origin powers off (churn) and delivered
+    /// after is a late message of the retired run, not a forgery.
+    #[test]
+    fn a_delivery_after_its_origin_powered_off_is_late_not_forged() {
+        let mut stats = Stats::new(&Scenario { nodes: 2, ..Scenario::default() });
+        stats.on_sent(1_000, 0, 100, Priority::Normal, 1, false);
+        stats.on_sent(2_000, 0, 101, Priority::Normal, 1, false);
+        stats.on_leave(3_000, 0);
+        stats.on_delivery(4_000, 1, Some(0), 101, Priority::Normal);
+        assert_eq!(stats.byzantine.unknown_deliveries, 0);
+        assert_eq!(stats.priority[Priority::Normal as usize].late, 1);
+        // Back with a fresh sequence space; its old numbers still count as written off.
+        stats.on_sent(5_000, 0, 7_000_000, Priority::Normal, 1, false);
+        stats.on_delivery(6_000, 1, Some(0), 100, Priority::Normal);
+        assert_eq!(stats.byzantine.unknown_deliveries, 0);
+        // A number ahead of anything the origin used is a forgery.
+        stats.on_delivery(7_000, 1, Some(0), 7_000_500, Priority::Normal);
+        stats.on_delivery(7_000, 1, Some(0), 8_000_000, Priority::Normal);
+        assert_eq!(stats.byzantine.unknown_deliveries, 2);
+    }
 
     /// `outsider_frames_accepted` must be 0 in a secured mesh, so it counts honest nodes
     /// accepting outsiders only: two outsiders (same foreign network key) confirming each

@@ -40,8 +40,13 @@ pub const BYTES_PER_MESSAGE: u64 = 64;
 /// An estimate of the run's peak resident memory, bytes: devices plus message records.
 /// The command refuses a run whose estimate exceeds its memory budget before it starts.
 pub fn estimated_memory_bytes(s: &Scenario) -> u64 {
-    let messages = s.nodes as f64 * s.load.rate_per_node * (s.load_end_s() - s.load.start_s).max(0.0);
+    let messages = offered_messages(s);
     (s.nodes as u64).saturating_mul(BYTES_PER_NODE).saturating_add((messages.min(MAX_MESSAGES) as u64).saturating_mul(BYTES_PER_MESSAGE))
+}
+
+/// Mean number of application messages the load offers: nodes × rate × load time.
+fn offered_messages(s: &Scenario) -> f64 {
+    s.nodes as f64 * s.load.rate_per_node * (s.load_end_s() - s.load.start_s).max(0.0)
 }
 
 /// An error naming `field`, the value given and the allowed range.
@@ -127,7 +132,7 @@ fn check_load(s: &Scenario) -> Result<(), String> {
         number("load.end_s", e, l.start_s, MAX_DURATION_S)?;
     }
     number("load.rate_per_node", l.rate_per_node, 0.0, 10_000.0)?;
-    let messages = s.nodes as f64 * l.rate_per_node * (s.load_end_s() - l.start_s).max(0.0);
+    let messages = offered_messages(s);
     if messages > MAX_MESSAGES {
         return Err(out_of_range(
             "load.rate_per_node",

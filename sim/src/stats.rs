@@ -313,24 +313,22 @@ impl Stats {
             return;
         };
         let idx = seq.wrapping_sub(log.base) as usize;
-        let written_off = (log.started && idx > u32::MAX as usize / 2) || log.was_retired(seq);
-        match log.entries.get_mut(idx).and_then(Option::as_mut) {
-            Some(rec) if log.started => {
-                let ps = &mut self.priority[rec.priority as usize];
-                let latency = now - rec.sent_at;
-                if latency <= horizon {
-                    rec.delivered += 1;
-                    ps.latency.record(latency);
-                } else {
-                    ps.late += 1;
-                }
+        if let Some(rec) = log.entries.get_mut(idx).and_then(Option::as_mut).filter(|_| log.started) {
+            let ps = &mut self.priority[rec.priority as usize];
+            let latency = now - rec.sent_at;
+            if latency <= horizon {
+                rec.delivered += 1;
+                ps.latency.record(latency);
+            } else {
+                ps.late += 1;
             }
-            _ if written_off => {
-                // Behind the window, or sent before the origin's log restarted (it powered
-                // off with the message in flight): a message already written off.
-                self.priority[Priority::Normal as usize].late += 1;
-            }
-            _ => self.byzantine.unknown_deliveries += 1,
+        } else if (log.started && idx > u32::MAX as usize / 2) || log.was_retired(seq) {
+            // Behind the window, or sent before the origin's log restarted (it powered off
+            // with the message in flight): a message already written off. The retired
+            // ranges are searched only here, off the path of a live record.
+            self.priority[Priority::Normal as usize].late += 1;
+        } else {
+            self.byzantine.unknown_deliveries += 1;
         }
     }
 

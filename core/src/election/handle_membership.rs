@@ -9,7 +9,8 @@
 //! * Coordinator: its term was agreed for the old view. If the voters that elected it, those
 //!   still in the new view, are enough to win under the new view (a majority, or
 //!   [`Election::threshold`] in Byzantine mode), it keeps the term and tells its followers
-//!   at once with a heartbeat under the new view: a rival of this term would need a winning
+//!   soon (a quarter of `election_timeout_min`, so a burst of changes costs one heartbeat)
+//!   with a heartbeat under the new view: a rival of this term would need a winning
 //!   set of the same view, which would share a voter with the electors, and a voter votes
 //!   once per term. Otherwise (a merge with a larger component, say) it steps down
 //!   (`ViewChanged`) and campaigns at once for a new term under the new view — no pre-vote,
@@ -19,7 +20,8 @@
 //!   first (the same coordinator: no event); otherwise forgets it (`CoordinatorLost`) with a
 //!   fresh election timeout, and follows again on the next heartbeat under the new view.
 //! * (Pre-)candidate: grants of the old view stop counting; it asks again, in the same term,
-//!   under the new view (a voter that already voted for it in this term grants it again).
+//!   under the new view, a quarter of `election_timeout_min` later (one request per burst of
+//!   changes; a voter that already voted for it in this term grants it again).
 //! * Requests heard for the new view while this node's view differed are answered now.
 //!
 //! When only reachability changed (quorum mode), a coordinator that reaches fewer voters than
@@ -28,7 +30,7 @@
 use rand_core::RngCore;
 
 use super::state::{PendingHeartbeat, insert_sorted};
-use super::{BallotSigner, BallotVerifier, Election, ElectionKind, ElectionMode, Rank, Role, StepDownReason, ViewDigest};
+use super::{BallotSigner, BallotVerifier, Election, ElectionMode, Rank, Role, StepDownReason, ViewDigest};
 use crate::{Instant, NodeId};
 
 impl<S: BallotSigner, V: BallotVerifier> Election<S, V> {
@@ -45,7 +47,9 @@ impl<S: BallotSigner, V: BallotVerifier> Election<S, V> {
         if self.cfg.mode == ElectionMode::PerPartition && self.voters != self.reachable {
             self.voters = self.reachable.clone();
             self.view = ViewDigest::of(&self.voters);
-            self.heard.clear();
+            // Contact this check-quorum window with voters still in the view still counts.
+            let voters = &self.voters;
+            self.heard.retain(|n| voters.binary_search(n).is_ok());
             self.view_changed(now, rng);
             return self.answer_deferred(now, rng);
         }
@@ -67,7 +71,7 @@ impl<S: BallotSigner, V: BallotVerifier> Election<S, V> {
                     // Still elected under the new view: any rival of this term would need a
                     // winning set of the same view, sharing a voter with the electors.
                     self.metrics.views_kept += 1;
-                    self.broadcast_heartbeat(now);
+                    self.heartbeat_deadline = self.heartbeat_deadline.min(now + self.view_change_delay());
                 } else {
                     self.step_down(StepDownReason::ViewChanged, now, rng);
                     self.start_election(now, rng);
@@ -92,19 +96,11 @@ impl<S: BallotSigner, V: BallotVerifier> Election<S, V> {
                     None => {}
                 }
             }
-            Role::PreCandidate => {
+            Role::PreCandidate | Role::Candidate => {
                 self.grants.clear();
                 insert_sorted(&mut self.grants, self.me);
-                let m = self.message(ElectionKind::PreVoteRequest, self.term.saturating_add(1), self.me);
-                self.broadcast(m);
-                self.check_campaign(now, rng);
-            }
-            Role::Candidate => {
-                self.grants.clear();
-                insert_sorted(&mut self.grants, self.me);
-                let m = self.message(ElectionKind::VoteRequest, self.term, self.me);
-                let s = self.broadcast(m);
-                self.record_own_ballot(s);
+                let at = now + self.view_change_delay();
+                self.reask_at = Some(self.reask_at.map_or(at, |t| t.min(at)));
                 self.check_campaign(now, rng);
             }
         }

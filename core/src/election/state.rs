@@ -68,6 +68,9 @@ pub struct Election<S, V> {
     /// The latest coordinator heartbeat of a current term that carried another view,
     /// followed at once if this node's view changes to it (see `handle_membership.rs`).
     pub(super) pending_heartbeat: Option<PendingHeartbeat>,
+    /// A (pre-)candidate whose view changed asks again then (see `handle_membership.rs`):
+    /// view changes come in bursts while a mesh forms, and one request per burst is enough.
+    pub(super) reask_at: Option<Instant>,
     /// Voters heard from in the current check-quorum window, sorted.
     pub(super) heard: Vec<NodeId>,
     pub(super) election_deadline: Instant,
@@ -175,6 +178,7 @@ impl<S: BallotSigner, V: BallotVerifier> Election<S, V> {
             deferred: Vec::new(),
             electors: Vec::new(),
             pending_heartbeat: None,
+            reask_at: None,
             priority_milli,
             grants: Vec::new(),
             heard: Vec::new(),
@@ -265,8 +269,14 @@ impl<S: BallotSigner, V: BallotVerifier> Election<S, V> {
         match self.role {
             Role::Coordinator if self.cfg.check_quorum => self.heartbeat_deadline.min(self.quorum_deadline),
             Role::Coordinator => self.heartbeat_deadline,
-            _ => self.election_deadline,
+            _ => self.reask_at.map_or(self.election_deadline, |t| t.min(self.election_deadline)),
         }
+    }
+
+    /// How long announcements of a view change wait, so that a burst of changes (a forming
+    /// or merging mesh) costs one flood: a quarter of the minimum election timeout.
+    pub(super) fn view_change_delay(&self) -> Duration {
+        self.cfg.election_timeout_min / 4
     }
 
     /// The next output, oldest first.

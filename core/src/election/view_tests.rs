@@ -3,11 +3,22 @@
 //! count, and a (pre-)candidate asks again under its new view.
 
 use alloc::vec;
+use alloc::vec::Vec;
 use core::time::Duration;
 
 use super::test_support::*;
 use super::*;
-use crate::NodeId;
+use crate::{Instant, NodeId};
+
+/// After a view change at `t`: nothing at once, then (a quarter of the minimum election
+/// timeout later, one announcement per burst of changes) the outputs returned.
+fn after_view_delay(n: &mut Node, t: Instant, r: &mut rand_chacha::ChaCha8Rng) -> Vec<Action> {
+    assert_eq!(drain(n), vec![]);
+    let at = t + n.config().election_timeout_min / 4;
+    assert_eq!(n.next_deadline(), at);
+    n.on_timeout(at, r);
+    drain(n)
+}
 
 #[test]
 fn a_request_of_another_view_is_answered_once_the_views_agree() {
@@ -85,7 +96,7 @@ fn a_candidate_asks_again_in_the_same_term_under_its_new_view() {
     deliver(&mut n, t, 2, msg(PP, PRE_GRANT, 1, 1, 2, 3), r);
     assert_eq!(drain(&mut n), vec![bcast(1, msg(PP, REQ, 1, 1, 1, 3))]);
     n.on_membership(t, &ids(&[1, 2, 3, 4]), r);
-    assert_eq!(drain(&mut n), vec![bcast(1, msg(PP, REQ, 1, 1, 1, 4))]);
+    assert_eq!(after_view_delay(&mut n, t, r), vec![bcast(1, msg(PP, REQ, 1, 1, 1, 4))]);
     // A grant of the old view no longer counts; one of the new view does, and node 1 needs
     // three of {1, 2, 3, 4}.
     deliver(&mut n, t, 2, msg(PP, GRANT, 1, 1, 2, 3), r);
@@ -136,11 +147,13 @@ fn a_coordinator_whose_electors_still_win_the_new_view_keeps_its_term() {
     // majority of {1, 3}.
     let (mut n, t) = elected_node1(PP, r);
     n.on_membership(t, &ids(&[1, 3]), r);
-    assert_eq!(drain(&mut n), vec![bcast(1, msg_in(PP, HB, 1, 1, 1, &[1, 3]))]);
+    assert_eq!(after_view_delay(&mut n, t, r), vec![bcast(1, msg_in(PP, HB, 1, 1, 1, &[1, 3]))]);
+    let t = t + n.config().election_timeout_min / 4;
     assert_eq!((n.role(), n.term(), n.metrics().views_kept, n.metrics().step_downs), (Role::Coordinator, 1, 1, 0));
     // Node 4 joins: two electors of {1, 3, 4} are still a majority.
     n.on_membership(t, &ids(&[1, 3, 4]), r);
-    assert_eq!(drain(&mut n), vec![bcast(1, msg_in(PP, HB, 1, 1, 1, &[1, 3, 4]))]);
+    assert_eq!(after_view_delay(&mut n, t, r), vec![bcast(1, msg_in(PP, HB, 1, 1, 1, &[1, 3, 4]))]);
+    let t = t + n.config().election_timeout_min / 4;
     // Nodes 5 and 6 join: two of five are not; a new term under the new view.
     n.on_membership(t, &ids(&[1, 3, 4, 5, 6]), r);
     assert_eq!(
@@ -176,4 +189,21 @@ fn a_follower_that_heard_its_coordinator_under_the_new_view_first_keeps_followin
         drain(&mut n),
         vec![ev(ElectionEvent::CoordinatorElected { term: 1, node: NodeId(1) }), send(1, 2, msg_in(PP, HB, 1, 1, 2, &[1, 2, 4]))]
     );
+}
+
+#[test]
+fn contact_with_voters_still_in_the_view_counts_for_check_quorum_after_a_view_change() {
+    let r = &mut rng(40);
+    let (mut n, t0) = elected_node1(PP, r);
+    // Node 3 acknowledges under {1, 2, 3}; then node 2 leaves and node 4 joins. Node 1 keeps
+    // the term (electors {1, 3} win {1, 3, 4}), and node 3's contact still counts: at the
+    // end of the check-quorum window (300 ms) node 1 has heard 2 of 3 and stays.
+    deliver(&mut n, t0 + Duration::from_millis(10), 3, msg(PP, HB, 1, 1, 3, 3), r);
+    n.on_membership(t0 + Duration::from_millis(250), &ids(&[1, 3, 4]), r);
+    assert_eq!(drain(&mut n), vec![]);
+    while n.next_deadline() <= t0 + Duration::from_millis(310) {
+        n.on_timeout(n.next_deadline(), r);
+    }
+    assert!(drain(&mut n).iter().all(|a| matches!(a, Action::Broadcast(_))), "heartbeats only");
+    assert_eq!((n.role(), n.metrics().step_downs), (Role::Coordinator, 0));
 }

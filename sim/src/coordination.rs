@@ -26,7 +26,6 @@ pub fn reject_name(r: RejectReason) -> &'static str {
         RejectReason::WrongTerm => "wrong_term",
         RejectReason::NotMember => "not_member",
         RejectReason::InvalidCandidate => "invalid_candidate",
-        RejectReason::ViewMismatch => "view_mismatch",
     }
 }
 

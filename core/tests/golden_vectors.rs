@@ -9,6 +9,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
+use blemesh_core::election::ViewDigest;
 use blemesh_core::wire::link::{CTRL_FRAGMENT, CTRL_WHOLE, Fragment, FragmentHeader, frame_check};
 use blemesh_core::wire::messages::{
     AckBody, Announcement, BATTERY_UNKNOWN, ElectionBody, ElectionOp, Heartbeat, LinkAckEntry, LinkAckHeader, LinkEntry,
@@ -324,9 +325,7 @@ fn election_body() -> ElectionBody {
         term: U32::new(9),
         candidate: U64::new(A.0),
         priority_milli: U32::new(875),
-        topology_version: U32::new(5),
-        members: U16::new(4),
-        reserved: U16::new(0),
+        view: U64::new(0xa2a8_e183_2d4a_861e),
     }
 }
 
@@ -570,8 +569,10 @@ fn election() {
     assert_eq!(ElectionOp::from_u8(e.op), Some(ElectionOp::VoteRequest));
     assert_eq!((e.granted, e.reason, e.mode), (0, 0, 1));
     assert_eq!((e.term.get(), e.candidate.get()), (9, A.0));
-    assert_eq!((e.priority_milli.get(), e.topology_version.get()), (875, 5));
-    assert_eq!((e.members.get(), e.reserved.get()), (4, 0));
+    assert_eq!(e.priority_milli.get(), 875);
+    // The view is the digest of the voter set {A, B, C, D} (§6.7).
+    assert_eq!(ViewDigest(e.view.get()), ViewDigest::of(&[A, B, C, D]));
+    assert_eq!(ViewDigest::of(&[NodeId(1), NodeId(2)]), ViewDigest(0x5cbd_d4d2_af65_2a68));
 }
 
 #[test]
@@ -751,11 +752,18 @@ fn a_node_accepts_the_vectors_as_documented() {
     }
 }
 
-/// The vectors with byte 0 set back to 1, the version before reservations (§10): every frame
-/// is dropped as `unsupported_version` and nothing else happens: the link is not confirmed,
-/// nothing is delivered, acknowledged or relayed. The same bytes of version 2 are accepted.
+/// The vectors with byte 0 set back to 1 (the version before reservations) or 2 (the version
+/// before election views, §10): every frame is dropped as `unsupported_version` and nothing
+/// else happens: the link is not confirmed, nothing is delivered, acknowledged or relayed. The
+/// same bytes of the current version are accepted.
 #[test]
-fn a_node_drops_frames_of_the_previous_version() {
+fn a_node_drops_frames_of_earlier_versions() {
+    for old_version in 1..VERSION {
+        drops_frames_of(old_version);
+    }
+}
+
+fn drops_frames_of(old_version: u8) {
     let (mut a, link, t) = node_a_with_a_link();
     let of_version = |mut frame: Vec<u8>, version: u8| {
         assert_eq!(frame[0], VERSION);
@@ -765,7 +773,7 @@ fn a_node_drops_frames_of_the_previous_version() {
     let mut flow_data = vector("game_data_unicast");
     flow_data[2] |= flags::FLOW;
 
-    a.handle_receive(t, link, &of_version(vector("heartbeat"), 1)).unwrap();
+    a.handle_receive(t, link, &of_version(vector("heartbeat"), old_version)).unwrap();
     let (_, events) = drain(&mut a);
     assert!(events.is_empty(), "{events:?}");
     assert_eq!((a.metrics().heartbeats_received, a.metrics().drops.total()), (0, 1));
@@ -776,7 +784,7 @@ fn a_node_drops_frames_of_the_previous_version() {
 
     let old = ["game_data_broadcast", "routing_update", "topology_update", "election"].map(vector);
     for frame in old.iter().cloned().chain([flow_data]) {
-        a.handle_receive(t, link, &of_version(frame, 1)).unwrap();
+        a.handle_receive(t, link, &of_version(frame, old_version)).unwrap();
     }
     let later = t + core::time::Duration::from_millis(100);
     a.handle_timeout(later).unwrap();
@@ -830,7 +838,8 @@ fn documented_rejections() {
         assert_eq!(got, Err(want), "{name}[{at}] = {value:#04x}");
     };
     frame_case("heartbeat", 0, 1, DropReason::UnsupportedVersion); // before reservations (§10)
-    frame_case("heartbeat", 0, 3, DropReason::UnsupportedVersion);
+    frame_case("heartbeat", 0, 2, DropReason::UnsupportedVersion); // before election views (§10)
+    frame_case("heartbeat", 0, 4, DropReason::UnsupportedVersion);
     frame_case("heartbeat", 1, 9, DropReason::UnknownKind);
     frame_case("heartbeat", 1, 0, DropReason::UnknownKind);
     frame_case("heartbeat", 1, 0xff, DropReason::UnknownKind);

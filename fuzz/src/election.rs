@@ -147,7 +147,7 @@ impl Cluster {
                     &mut rng,
                 )
                 .expect("valid configuration");
-                e.on_membership(Instant::ZERO, &ids, 1, &mut rng);
+                e.on_membership(Instant::ZERO, &ids, &mut rng);
                 e
             })
             .collect();
@@ -206,8 +206,7 @@ impl Cluster {
                     term: target.term() + u32::from(term_delta % 4),
                     candidate: NodeId(u64::from(candidate) % n + 1),
                     priority_milli: 50_000,
-                    topology_version: 1,
-                    members: n as u16,
+                    view: target.view(),
                 };
                 let signature = sign_message(&mut KEYS.signer(NodeId(signer)), NodeId(signer), &message);
                 let i = (to - 1) as usize;

@@ -26,6 +26,7 @@ pub fn reject_name(r: RejectReason) -> &'static str {
         RejectReason::WrongTerm => "wrong_term",
         RejectReason::NotMember => "not_member",
         RejectReason::InvalidCandidate => "invalid_candidate",
+        RejectReason::ViewMismatch => "view_mismatch",
     }
 }
 

@@ -236,8 +236,8 @@ fn forged_ballots_are_refused_and_counted() {
         term,
         candidate: coordinator,
         priority_milli: 1,
-        topology_version: 0,
-        members: 4,
+        // Any view: a ballot is a ballot of its term whatever view it names.
+        view: blemesh_core::election::ViewDigest(0),
     };
     let before = h.nodes[0].metrics().security.get(SecurityDrop::BadSignature);
     // A valid frame from node 1 whose ballot signature covers other bytes.
@@ -260,8 +260,7 @@ fn a_double_vote_is_detected_and_costs_the_voter_trust() {
             term,
             candidate,
             priority_milli: 1,
-            topology_version: 0,
-            members: 4,
+            view: blemesh_core::election::ViewDigest(0),
         };
         let ballot = vote.signing_bytes(voter.node_id());
         h.inject(0, 1, &election_frame(&voter, seq, &vote, &ballot));

@@ -17,10 +17,10 @@ fn single_node_component_elects_itself_at_once() {
     assert_eq!(
         drain(&mut n),
         vec![
-            bcast(7, msg(PP, PRE, 1, 7, 7, 1)),
-            bcast(7, msg(PP, REQ, 1, 7, 7, 1)),
+            bcast(7, msg_in(PP, PRE, 1, 7, 7, &[7])),
+            bcast(7, msg_in(PP, REQ, 1, 7, 7, &[7])),
             ev(ElectionEvent::CoordinatorElected { term: 1, node: NodeId(7) }),
-            bcast(7, msg(PP, HB, 1, 7, 7, 1)),
+            bcast(7, msg_in(PP, HB, 1, 7, 7, &[7])),
         ]
     );
 }
@@ -55,9 +55,9 @@ fn check_quorum_steps_down_a_coordinator_that_hears_nobody() {
 fn quorum_coordinator_steps_down_when_the_majority_becomes_unreachable() {
     let r = &mut rng(9);
     let (mut n, t) = elected_node1(Q, r);
-    n.on_membership(t, &ids(&[1, 2]), 2, r);
+    n.on_membership(t, &ids(&[1, 2]), r);
     assert_eq!(drain(&mut n), vec![], "still a majority: voters unchanged in quorum mode");
-    n.on_membership(t, &ids(&[1]), 3, r);
+    n.on_membership(t, &ids(&[1]), r);
     assert_eq!(
         drain(&mut n),
         vec![
@@ -97,16 +97,18 @@ fn same_term_merge_leaves_exactly_one_coordinator() {
     drain(&mut b);
     assert_eq!((a.term(), b.term(), a.role(), b.role()), (1, 1, Role::Coordinator, Role::Coordinator));
     // The components merge: both coordinators of term 1 step down at once, so two of one term
-    // never share the merged partition while their claims travel.
+    // never share the merged partition while their claims travel, and each asks at once for
+    // term 2 under the merged view.
     let mut t = ms(400);
-    a.on_membership(t, &ids(&[1, 2]), 1, r);
-    b.on_membership(t, &ids(&[1, 2]), 1, r);
+    a.on_membership(t, &ids(&[1, 2]), r);
+    b.on_membership(t, &ids(&[1, 2]), r);
     for (n, id) in [(&mut a, 1u64), (&mut b, 2)] {
         assert_eq!(
             drain(n),
             vec![
-                ev(ElectionEvent::SteppedDown { term: 1, reason: StepDownReason::Merged }),
+                ev(ElectionEvent::SteppedDown { term: 1, reason: StepDownReason::ViewChanged }),
                 ev(ElectionEvent::CoordinatorLost { term: 1, node: NodeId(id) }),
+                bcast(id, msg(PP, REQ, 2, id, id, 2)),
             ],
             "node {id}"
         );
@@ -151,7 +153,7 @@ fn follower_loses_a_coordinator_that_left_the_component() {
     let mut n = node(2, ElectionConfig::default(), &[1, 2, 3], r);
     deliver(&mut n, ms(1), 1, msg(PP, HB, 1, 1, 1, 3), r);
     drain(&mut n);
-    n.on_membership(ms(2), &ids(&[2, 3]), 2, r);
+    n.on_membership(ms(2), &ids(&[2, 3]), r);
     assert_eq!(drain(&mut n), vec![ev(ElectionEvent::CoordinatorLost { term: 1, node: NodeId(1) })]);
     assert_eq!(n.voters(), &ids(&[2, 3])[..]);
 }

@@ -1,7 +1,10 @@
 //! Input: a coordinator heartbeat, or a follower's acknowledgement (a heartbeat message whose
 //! sender is not the coordinator it names).
 //!
-//! Heartbeat from coordinator `C` with term `t` (only voters are accepted):
+//! Heartbeat from coordinator `C` with term `t` (only voters with this node's view are
+//! accepted, [`RejectReason::ViewMismatch`] otherwise; see `view.rs`; the latest such
+//! heartbeat of a current term is kept for one heartbeat interval, and followed if this
+//! node's view changes to its view, see `handle_membership.rs`):
 //!
 //! * `t` older than ours: answered with an acknowledgement carrying our term (at most once
 //!   per `ack_interval`). A node left at a higher term by a failed election cannot follow an
@@ -9,11 +12,9 @@
 //!   ([`super::DenyReason::CoordinatorAlive`]); the answer makes the coordinator adopt the
 //!   newer term and step down (`HigherTerm`), after which one election reunites everybody.
 //! * `t` newer: adopt it (a coordinator steps down, `HigherTerm`) and follow `C`.
-//! * same term, this node is coordinator too (two components merged, each with a coordinator
-//!   of the same term): the higher [`super::Rank`] wins. The winner moves to `t + 1` and
-//!   heartbeats at once, so everybody reconciles on one coordinator in a term nobody has
-//!   seen another coordinator in; the loser steps down (`Outranked`) and follows the winner
-//!   once its `t + 1` heartbeat arrives.
+//! * same term, this node is coordinator too: with one view, only possible if a voter voted
+//!   twice. Both step down (`Conflict`); the higher [`super::Rank`] campaigns at once for
+//!   `t + 1` (a real election: a coordinator never takes a term without its votes).
 //! * same term otherwise: follow `C`, unless another coordinator was already announced for
 //!   this term (then wait for the winner's newer term).
 //!
@@ -24,7 +25,7 @@
 
 use rand_core::RngCore;
 
-use super::state::insert_sorted;
+use super::state::{PendingHeartbeat, insert_sorted};
 use super::{BallotSigner, BallotVerifier, Election, ElectionKind, ElectionMessage, Rank, RejectReason, Role, StepDownReason};
 use crate::{Instant, NodeId};
 
@@ -32,6 +33,13 @@ impl<S: BallotSigner, V: BallotVerifier> Election<S, V> {
     pub(super) fn handle_heartbeat(&mut self, now: Instant, from: NodeId, m: &ElectionMessage, rng: &mut impl RngCore) {
         if !self.is_voter(from) {
             return self.metrics.reject(RejectReason::NotMember);
+        }
+        if m.view != self.view {
+            if m.term >= self.term {
+                let until = now + self.cfg.heartbeat_interval;
+                self.pending_heartbeat = Some(PendingHeartbeat { from, message: *m, until });
+            }
+            return self.metrics.reject(RejectReason::ViewMismatch);
         }
         if m.term < self.term {
             if self.last_ack.is_none_or(|t| now >= t + self.cfg.ack_interval) {
@@ -48,15 +56,12 @@ impl<S: BallotSigner, V: BallotVerifier> Election<S, V> {
         if self.role != Role::Coordinator {
             return self.follow(rank, now, rng);
         }
+        // Two coordinators of one term and one view: some voter voted twice (a Byzantine voter
+        // on an unsigned mesh). Both step down; the better-ranked one asks for a new term at
+        // once, the other waits for it.
+        self.step_down(StepDownReason::Conflict, now, rng);
         if self.my_rank() > rank {
-            // Same-term merge, and this node wins: take a term nobody else coordinates.
-            self.term = self.term.saturating_add(1);
-            self.voted_for = Some(self.me);
-            self.book.reset(self.term);
-            self.coordinator = None;
-            self.become_coordinator(now);
-        } else {
-            self.step_down(StepDownReason::Outranked, now, rng);
+            self.start_election(now, rng);
         }
     }
 
@@ -96,6 +101,9 @@ impl<S: BallotSigner, V: BallotVerifier> Election<S, V> {
             return self.adopt_term(m.term, now, rng);
         }
         if self.role == Role::Coordinator && m.candidate == self.me && m.term == self.term && self.is_voter(from) {
+            if m.view != self.view {
+                return self.metrics.reject(RejectReason::ViewMismatch);
+            }
             insert_sorted(&mut self.heard, from);
         }
     }

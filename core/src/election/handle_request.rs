@@ -8,6 +8,9 @@
 //!    coordinator stepped down, and its lease must not block the next election.)
 //!    Stale term (pre-vote: asked term ≤ ours; vote: asked term < ours): deny
 //!    [`DenyReason::StaleTerm`], the answer carrying our term so the candidate catches up.
+//!    View: the candidate's [`super::ViewDigest`] is not this node's: no answer now; the
+//!    request is kept (the latest per candidate, for `election_timeout_max`) and answered
+//!    from step 4 on when this node's view changes to the candidate's (see `view.rs`).
 //! 4. Leader stickiness: a coordinator is alive (this node, or one heard within one and a
 //!    half heartbeat intervals, at least `election_timeout_min`) and the candidate does not outrank it by more than
 //!    `takeover_margin_milli`: deny [`DenyReason::CoordinatorAlive`]. The term is not adopted.
@@ -35,6 +38,9 @@ use core::time::Duration;
 
 use rand_core::RngCore;
 
+use alloc::vec::Vec;
+
+use super::state::{DeferredRequest, MAX_DEFERRED};
 use super::{BallotSigner, BallotVerifier, DenyReason, Election, ElectionKind, ElectionMessage, Rank, Role, SignedBallot, Signature};
 use crate::time::duration_micros;
 use crate::{Instant, NodeId};
@@ -62,6 +68,9 @@ impl<S: BallotSigner, V: BallotVerifier> Election<S, V> {
         let stale = if pre_vote { m.term <= self.term } else { m.term < self.term };
         if stale {
             return self.deny(from, pre_vote, self.term, DenyReason::StaleTerm);
+        }
+        if m.view != self.view {
+            return self.defer(now, from, m, signature);
         }
         let candidate = Rank::new(m.priority_milli, from);
         if self.lease_blocks(now, &candidate) {
@@ -95,6 +104,33 @@ impl<S: BallotSigner, V: BallotVerifier> Election<S, V> {
             self.send(from, v);
         } else {
             self.grant_vote(now, from, rng);
+        }
+    }
+
+    /// Keeps a request for another view (the latest per candidate, at most
+    /// [`MAX_DEFERRED`], the oldest forgotten first) until this node's view matches it.
+    fn defer(&mut self, now: Instant, from: NodeId, m: &ElectionMessage, signature: &Signature) {
+        self.metrics.requests_deferred += 1;
+        self.deferred.retain(|d| d.from != from && now < d.until);
+        if self.deferred.len() >= MAX_DEFERRED {
+            self.deferred.remove(0);
+        }
+        let until = now + self.cfg.election_timeout_max;
+        self.deferred.push(DeferredRequest { from, message: *m, signature: *signature, until });
+    }
+
+    /// Answers the kept requests that are still current and whose view is now this node's.
+    pub(super) fn answer_deferred(&mut self, now: Instant, rng: &mut impl RngCore) {
+        if self.deferred.is_empty() {
+            return;
+        }
+        let view = self.view;
+        let kept = core::mem::take(&mut self.deferred);
+        let (ready, waiting): (Vec<_>, Vec<_>) = kept.into_iter().filter(|d| now < d.until).partition(|d| d.message.view == view);
+        self.deferred = waiting;
+        for d in ready {
+            let pre_vote = d.message.kind == ElectionKind::PreVoteRequest;
+            self.handle_request(now, d.from, &d.message, &d.signature, pre_vote, rng);
         }
     }
 

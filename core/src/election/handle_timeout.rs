@@ -28,8 +28,31 @@ impl<S: BallotSigner, V: BallotVerifier> Election<S, V> {
             if now >= self.heartbeat_deadline {
                 self.broadcast_heartbeat(now);
             }
-        } else if now >= self.election_deadline {
-            self.election_timeout(now, rng);
+        } else {
+            if self.reask_at.is_some_and(|t| now >= t) {
+                self.reask();
+            }
+            if now >= self.election_deadline {
+                self.election_timeout(now, rng);
+            }
+        }
+    }
+
+    /// Asks again, under this node's current view, for the round it is in (after a view
+    /// change, `handle_membership.rs`).
+    fn reask(&mut self) {
+        self.reask_at = None;
+        match self.role {
+            Role::PreCandidate => {
+                let m = self.message(ElectionKind::PreVoteRequest, self.term.saturating_add(1), self.me);
+                self.broadcast(m);
+            }
+            Role::Candidate => {
+                let m = self.message(ElectionKind::VoteRequest, self.term, self.me);
+                let s = self.broadcast(m);
+                self.record_own_ballot(s);
+            }
+            _ => {}
         }
     }
 
@@ -69,6 +92,7 @@ impl<S: BallotSigner, V: BallotVerifier> Election<S, V> {
     /// Asks for pre-votes for `term + 1` without changing the term.
     fn start_pre_vote(&mut self, now: Instant, rng: &mut impl RngCore) {
         self.role = Role::PreCandidate;
+        self.reask_at = None;
         self.grants.clear();
         insert_sorted(&mut self.grants, self.me);
         self.metrics.pre_votes_started += 1;
@@ -82,6 +106,7 @@ impl<S: BallotSigner, V: BallotVerifier> Election<S, V> {
     /// votes.
     pub(super) fn start_election(&mut self, now: Instant, rng: &mut impl RngCore) {
         self.lose_coordinator();
+        self.reask_at = None;
         self.term = self.term.saturating_add(1);
         self.role = Role::Candidate;
         self.voted_for = Some(self.me);

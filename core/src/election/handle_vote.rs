@@ -9,6 +9,8 @@
 //!   goes into the double-vote book whoever the candidate is, counts for this node's
 //!   campaign when it names this node, and counts as contact for check-quorum when this
 //!   node is coordinator.
+//! * A grant counts only when it carries this node's view ([`RejectReason::ViewMismatch`]
+//!   otherwise, see `view.rs`).
 //! * Other denials change nothing.
 
 use rand_core::RngCore;
@@ -49,6 +51,9 @@ impl<S: BallotSigner, V: BallotVerifier> Election<S, V> {
             if !self.is_voter(from) {
                 return self.metrics.reject(RejectReason::NotMember);
             }
+            if m.view != self.view {
+                return self.metrics.reject(RejectReason::ViewMismatch);
+            }
             insert_sorted(&mut self.grants, from);
             return self.check_campaign(now, rng);
         }
@@ -61,6 +66,11 @@ impl<S: BallotSigner, V: BallotVerifier> Election<S, V> {
         self.record_ballot(SignedBallot { voter: from, message: *m, signature: *signature });
         if m.candidate != self.me || self.book.is_convicted(from) {
             return;
+        }
+        if m.view != self.view {
+            // Granted for the view this node asked under before its view changed: this node
+            // has asked again under the new one (`handle_membership.rs`).
+            return self.metrics.reject(RejectReason::ViewMismatch);
         }
         match self.role {
             Role::Candidate => {

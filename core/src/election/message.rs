@@ -9,16 +9,16 @@
 //! * `candidate` — the candidate (requests, votes) or the coordinator (heartbeats). A
 //!   heartbeat whose sender is not the named coordinator is a follower's acknowledgement.
 //! * `priority_milli` — always the **sender's** priority in thousandths.
-//! * `topology_version`, `members` — the sender's topology version and voter count.
+//! * `view` — the sender's [`ViewDigest`]: what a vote agrees to (see `view.rs`).
 //!
 //! Vote answers use the `reason` byte as: bit 7 set = answer to a pre-vote request, bits 0..=6
 //! = the [`DenyReason`] code (0 for a grant). This keeps pre-vote grants, which bind nothing,
 //! distinguishable from real (signed, binding) ballots.
 
-use zerocopy::network_endian::{U16, U32, U64};
+use zerocopy::network_endian::{U32, U64};
 use zerocopy::{FromBytes, IntoBytes};
 
-use super::ElectionMode;
+use super::{ElectionMode, ViewDigest};
 use crate::NodeId;
 use crate::wire::messages::{ElectionBody, ElectionOp};
 
@@ -85,10 +85,8 @@ pub struct ElectionMessage {
     pub candidate: NodeId,
     /// The sender's priority in thousandths.
     pub priority_milli: u32,
-    /// The sender's topology version.
-    pub topology_version: u32,
-    /// Voters the sender counts.
-    pub members: u16,
+    /// The sender's view (a digest of the voters it counts).
+    pub view: ViewDigest,
 }
 
 /// Why bytes are not a valid election message.
@@ -102,8 +100,6 @@ pub enum DecodeError {
     Mode,
     /// `granted`/`reason` inconsistent with the op (or an unknown deny code).
     Verdict,
-    /// Reserved bits set.
-    Reserved,
     /// Candidate is 0 or the broadcast id.
     Candidate,
 }
@@ -139,9 +135,7 @@ impl ElectionMessage {
             term: U32::new(self.term),
             candidate: U64::new(self.candidate.0),
             priority_milli: U32::new(self.priority_milli),
-            topology_version: U32::new(self.topology_version),
-            members: U16::new(self.members),
-            reserved: U16::ZERO,
+            view: U64::new(self.view.0),
         }
     }
 
@@ -155,9 +149,6 @@ impl ElectionMessage {
     /// Parses a wire body (as returned by `wire::Message::parse`).
     pub fn from_body(body: &ElectionBody) -> Result<Self, DecodeError> {
         let mode = ElectionMode::from_u8(body.mode).ok_or(DecodeError::Mode)?;
-        if body.reserved.get() != 0 {
-            return Err(DecodeError::Reserved);
-        }
         let plain = |kind| if body.granted == 0 && body.reason == 0 { Ok(kind) } else { Err(DecodeError::Verdict) };
         let kind = match ElectionOp::from_u8(body.op).ok_or(DecodeError::Op)? {
             ElectionOp::PreVoteRequest => plain(ElectionKind::PreVoteRequest)?,
@@ -184,8 +175,7 @@ impl ElectionMessage {
             term: body.term.get(),
             candidate,
             priority_milli: body.priority_milli.get(),
-            topology_version: body.topology_version.get(),
-            members: body.members.get(),
+            view: ViewDigest(body.view.get()),
         })
     }
 
@@ -220,8 +210,7 @@ mod tests {
             term: 0x0102_0304,
             candidate: NodeId(0x1122_3344_5566_7788),
             priority_milli: 4080,
-            topology_version: 9,
-            members: 5,
+            view: ViewDigest(0x0a0b_0c0d_0e0f_1011),
         }
     }
 
@@ -230,7 +219,7 @@ mod tests {
         let m = sample(ElectionKind::Vote { pre_vote: true, denied: Some(DenyReason::LowerPriority) });
         assert_eq!(
             m.to_bytes(),
-            [3, 0, 0x84, 1, 1, 2, 3, 4, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88, 0, 0, 0x0f, 0xf0, 0, 0, 0, 9, 0, 5, 0, 0]
+            [3, 0, 0x84, 1, 1, 2, 3, 4, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88, 0, 0, 0x0f, 0xf0, 0x0a, 0x0b, 0x0c, 0x0d, 0x0e, 0x0f, 0x10, 0x11]
         );
         let s = m.signing_bytes(NodeId(7));
         assert_eq!(&s[..12], b"BMEL\0\0\0\0\0\0\0\x07");
@@ -276,7 +265,6 @@ mod tests {
         assert_eq!(with(3, 2), Err(DecodeError::Mode));
         assert_eq!(with(2, 1), Err(DecodeError::Verdict)); // granted with a reason
         assert_eq!(with(1, 0), Err(DecodeError::Verdict)); // denied without one
-        assert_eq!(with(27, 1), Err(DecodeError::Reserved));
         let mut hb = sample(ElectionKind::Heartbeat).to_bytes();
         hb[1] = 1;
         assert_eq!(ElectionMessage::from_bytes(&hb), Err(DecodeError::Verdict));

@@ -10,12 +10,16 @@
 //!   case, without livelock.
 //! * **Two modes** ([`ElectionMode`]): per-partition (a majority of the component) or quorum
 //!   (a majority of the configured membership).
+//! * **Views** ([`ViewDigest`]): a vote agrees to the voter set as well as the term, so nodes
+//!   with the same view never follow two coordinators of one term, and in quorum mode (one
+//!   view everywhere) no two nodes do (see `view.rs` and `docs/PROTOCOL.md` §6.7).
 //! * **Signed ballots** ([`BallotSigner`], [`BallotVerifier`]); forged messages are rejected
 //!   and counted by [`RejectReason`]; double votes produce [`DoubleVoteEvidence`] and a trust
 //!   penalty; Byzantine mode needs `2f+1` votes (`f = n/3`), and enough that two winning
 //!   sets share an honest voter ([`Election::threshold`]).
-//! * **Merge after heal**: the higher term wins, then the higher rank (see
-//!   `handle_heartbeat.rs`).
+//! * **Merge after heal**: a coordinator whose view changes steps down and campaigns at once
+//!   for the next term under the merged view (see `handle_membership.rs`); the higher term
+//!   wins (see `handle_heartbeat.rs`).
 //! * **Multi-hop pacing**: a follower of a live coordinator waits a lease several
 //!   heartbeats long ([`ElectionConfig::lease_timeout_min`]) while a node without one
 //!   campaigns after the short election timeout; nodes stand aside while a better-ranked
@@ -38,7 +42,8 @@
 //! * Call [`Election::on_timeout`] at [`Election::next_deadline`].
 //!
 //! Layout, one concept per file: `config`, `priority`, `message` (wire conversion),
-//! `signing`, `ballots` (double-vote book), `output` (actions, events, metrics), `state`
+//! `signing`, `ballots` (double-vote book), `view` (what a vote agrees to), `output` (actions,
+//! events, metrics), `state`
 //! (the state machine and shared transitions), and one `handle_*` file per input.
 
 mod ballots;
@@ -54,6 +59,7 @@ mod output;
 mod priority;
 mod signing;
 mod state;
+mod view;
 
 pub use ballots::{DoubleVoteEvidence, SignedBallot};
 pub use config::{ElectionConfig, ElectionMode};
@@ -65,6 +71,7 @@ pub use signing::{
     verify_message,
 };
 pub use state::{Election, Role};
+pub use view::ViewDigest;
 
 #[cfg(test)]
 mod vote_tests;
@@ -72,6 +79,8 @@ mod vote_tests;
 mod campaign_tests;
 #[cfg(test)]
 mod coordinator_tests;
+#[cfg(test)]
+mod view_tests;
 #[cfg(test)]
 mod test_support;
 #[cfg(all(test, feature = "std"))]

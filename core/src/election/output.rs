@@ -40,11 +40,13 @@ pub enum StepDownReason {
     /// Check-quorum: not enough voters were heard from during one window, or (on a membership
     /// update) not enough voters are reachable.
     LostQuorum,
-    /// After a merge, a coordinator of the same term outranks this one.
-    Outranked,
-    /// The component grew (a heal or a join): the merged component elects afresh, so that two
-    /// coordinators of one term never share a partition while their claims travel.
-    Merged,
+    /// A coordinator of the same term and view was heard (possible only when a voter voted
+    /// twice): both step down and the better-ranked one campaigns for a new term.
+    Conflict,
+    /// This node's view changed (a node joined, left, or a partition healed): the term it was
+    /// elected in was agreed for the old view, so it campaigns at once for a new term under
+    /// the new one (see `view.rs`).
+    ViewChanged,
 }
 
 /// Events, in the order they happened.
@@ -108,11 +110,14 @@ pub enum RejectReason {
     NotMember,
     /// The candidate is 0 or the broadcast id.
     InvalidCandidate,
+    /// A heartbeat, acknowledgement or grant for a view other than this node's
+    /// ([`super::ViewDigest`]): its sender counts other voters, so it is not followed or counted.
+    ViewMismatch,
 }
 
 impl RejectReason {
     /// Every reason, in counter order.
-    pub const ALL: [RejectReason; 8] = [
+    pub const ALL: [RejectReason; 9] = [
         RejectReason::FromSelf,
         RejectReason::ModeMismatch,
         RejectReason::UnknownSigner,
@@ -121,6 +126,7 @@ impl RejectReason {
         RejectReason::WrongTerm,
         RejectReason::NotMember,
         RejectReason::InvalidCandidate,
+        RejectReason::ViewMismatch,
     ];
 }
 
@@ -131,7 +137,7 @@ pub struct ElectionMetrics {
     pub pre_votes_started: u64,
     /// Elections started (term incremented by this node).
     pub elections_started: u64,
-    /// Elections won (including term bumps after a same-term merge).
+    /// Elections won.
     pub elections_won: u64,
     /// Real votes granted.
     pub votes_granted: u64,
@@ -141,6 +147,11 @@ pub struct ElectionMetrics {
     pub step_downs: u64,
     /// Double votes detected.
     pub double_votes: u64,
+    /// (Pre-)vote requests for another view, kept to be answered once the views match.
+    pub requests_deferred: u64,
+    /// View changes through which this node stayed coordinator (its electors still won the
+    /// term under the new view).
+    pub views_kept: u64,
     rejected: [u64; RejectReason::ALL.len()],
     denied: [u64; 5],
 }
@@ -181,6 +192,8 @@ impl core::ops::AddAssign<&ElectionMetrics> for ElectionMetrics {
         self.votes_denied += m.votes_denied;
         self.step_downs += m.step_downs;
         self.double_votes += m.double_votes;
+        self.requests_deferred += m.requests_deferred;
+        self.views_kept += m.views_kept;
         for (t, n) in self.rejected.iter_mut().zip(m.rejected) {
             *t += n;
         }
@@ -209,7 +222,14 @@ mod tests {
     fn sums_add_every_counter() {
         let mut a = ElectionMetrics { pre_votes_started: 1, double_votes: 2, ..Default::default() };
         a.reject(RejectReason::WrongTerm);
-        let mut b = ElectionMetrics { pre_votes_started: 3, elections_won: 1, step_downs: 4, ..Default::default() };
+        let mut b = ElectionMetrics {
+            pre_votes_started: 3,
+            elections_won: 1,
+            step_downs: 4,
+            requests_deferred: 5,
+            views_kept: 6,
+            ..Default::default()
+        };
         b.reject(RejectReason::WrongTerm);
         b.reject(RejectReason::NotMember);
         b.deny(DenyReason::StaleTerm);
@@ -217,5 +237,6 @@ mod tests {
         assert_eq!((a.pre_votes_started, a.elections_won, a.step_downs, a.double_votes, a.votes_denied), (4, 1, 4, 2, 1));
         assert_eq!((a.rejected(RejectReason::WrongTerm), a.rejected(RejectReason::NotMember)), (2, 1));
         assert_eq!(a.denied(DenyReason::StaleTerm), 1);
+        assert_eq!((a.requests_deferred, a.views_kept), (5, 6));
     }
 }

@@ -74,11 +74,11 @@ fn run(setup: Setup, ops: &[Op]) {
     let known: Vec<NodeId> = (1..=64).map(NodeId).collect();
     let mut n: Node =
         Election::new(cfg, NodeId(1), 5_000, KEYS.signer(NodeId(1)), KEYS.verifier(&known), Instant::ZERO, r).unwrap();
-    n.on_membership(Instant::ZERO, &members, 1, r);
+    n.on_membership(Instant::ZERO, &members, r);
     let mut now = Instant::ZERO;
     let mut announced: BTreeMap<u32, NodeId> = BTreeMap::new();
     let (mut term, mut vote) = (n.term(), n.voted_for());
-    for (step, op) in ops.iter().enumerate() {
+    for op in ops.iter() {
         match *op {
             Op::Advance(ms) => {
                 now += Duration::from_millis(u64::from(ms));
@@ -109,8 +109,8 @@ fn run(setup: Setup, ops: &[Op]) {
                     term: (n.term() + m.term_delta).saturating_sub(2),
                     candidate: NodeId(m.candidate),
                     priority_milli: m.priority,
-                    topology_version: 1,
-                    members: 7,
+                    // Mostly this node's view, so that requests and grants are decided.
+                    view: if m.priority % 5 == 0 { ViewDigest(7) } else { n.view() },
                 };
                 let signer = if m.forged { from % 9 + 1 } else { from };
                 let s = signed_by(signer, message);
@@ -119,7 +119,7 @@ fn run(setup: Setup, ops: &[Op]) {
             Op::Membership(bits) => {
                 let mut comp = alloc::vec![NodeId(1)];
                 comp.extend((0..8).filter(|b| bits & (1 << b) != 0).map(|b| NodeId(b + 2)));
-                n.on_membership(now, &comp, step as u32, r);
+                n.on_membership(now, &comp, r);
             }
             Op::Priority(p) => n.set_priority(p),
         }

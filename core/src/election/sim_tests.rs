@@ -53,7 +53,7 @@ impl Sim {
                 let id = NodeId(i as u64 + 1);
                 let mut e = Election::new(cfg.clone(), id, prio(id.0), KEYS.signer(id), KEYS.verifier(&known), Instant::ZERO, &mut rngs[i])
                     .unwrap();
-                e.on_membership(Instant::ZERO, &known, 1, &mut rngs[i]);
+                e.on_membership(Instant::ZERO, &known, &mut rngs[i]);
                 e
             })
             .collect();
@@ -85,7 +85,7 @@ impl Sim {
             let members: Vec<NodeId> = g.iter().map(|&i| NodeId(i as u64 + 1)).collect();
             for &i in g {
                 self.label[i] = label;
-                self.nodes[i].on_membership(Instant::from_micros(self.now), &members, label, &mut self.rngs[i]);
+                self.nodes[i].on_membership(Instant::from_micros(self.now), &members, &mut self.rngs[i]);
             }
         }
         for i in 0..self.nodes.len() {

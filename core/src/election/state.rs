@@ -10,7 +10,7 @@ use rand_core::RngCore;
 use super::ballots::BallotBook;
 use super::{
     Action, BallotSigner, BallotVerifier, ElectionConfig, ElectionEvent, ElectionKind, ElectionMessage, ElectionMetrics,
-    ElectionMode, Rank, SignedBallot, SignedMessage, StepDownReason, sign_message,
+    ElectionMode, Rank, Signature, SignedBallot, SignedMessage, StepDownReason, ViewDigest, sign_message,
 };
 use crate::time::duration_micros;
 use crate::{ConfigError, Instant, NodeId};
@@ -51,12 +51,26 @@ pub struct Election<S, V> {
     pub(super) last_contact: Instant,
     /// Voters, sorted.
     pub(super) voters: Vec<NodeId>,
+    /// The digest of `voters`: what this node's votes and heartbeats agree to.
+    pub(super) view: ViewDigest,
     /// This node's component, sorted.
     pub(super) reachable: Vec<NodeId>,
-    pub(super) topology_version: u32,
+    /// Requests for a view other than this node's, answered once the views match (see
+    /// `handle_request.rs`).
+    pub(super) deferred: Vec<DeferredRequest>,
     pub(super) priority_milli: u32,
     /// Pre-votes or votes granted to this node in the current campaign, sorted.
     pub(super) grants: Vec<NodeId>,
+    /// As coordinator: the voters that elected it in this term (sorted), still in its view.
+    /// It keeps the term across a view change only while they are enough to win it under
+    /// the new view (see `handle_membership.rs`).
+    pub(super) electors: Vec<NodeId>,
+    /// The latest coordinator heartbeat of a current term that carried another view,
+    /// followed at once if this node's view changes to it (see `handle_membership.rs`).
+    pub(super) pending_heartbeat: Option<PendingHeartbeat>,
+    /// A (pre-)candidate whose view changed asks again then (see `handle_membership.rs`):
+    /// view changes come in bursts while a mesh forms, and one request per burst is enough.
+    pub(super) reask_at: Option<Instant>,
     /// Voters heard from in the current check-quorum window, sorted.
     pub(super) heard: Vec<NodeId>,
     pub(super) election_deadline: Instant,
@@ -91,6 +105,30 @@ pub(super) struct Rival {
     /// say) must not block the others for ever.
     pub(super) since: Instant,
 }
+
+/// A (pre-)vote request heard while this node's view differed from the candidate's: in a
+/// forming mesh the candidate's view often runs ahead of a voter's by one advert, and
+/// answering it once the views agree saves a whole election timeout.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) struct DeferredRequest {
+    pub(super) from: NodeId,
+    pub(super) message: ElectionMessage,
+    pub(super) signature: Signature,
+    /// Forgotten after this (`election_timeout_max` after it was heard).
+    pub(super) until: Instant,
+}
+
+/// A coordinator heartbeat heard while this node's view differed from the coordinator's.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) struct PendingHeartbeat {
+    pub(super) from: NodeId,
+    pub(super) message: ElectionMessage,
+    /// Forgotten after this (one heartbeat interval after it was heard).
+    pub(super) until: Instant,
+}
+
+/// Requests kept for a later view, at most (one per candidate, the latest).
+pub(super) const MAX_DEFERRED: usize = 4;
 
 pub(super) fn insert_sorted(v: &mut Vec<NodeId>, n: NodeId) {
     if let Err(i) = v.binary_search(&n) {
@@ -134,9 +172,13 @@ impl<S: BallotSigner, V: BallotVerifier> Election<S, V> {
             coordinator: None,
             announced: None,
             last_contact: now,
+            view: ViewDigest::of(&voters),
             voters,
             reachable: alloc::vec![me],
-            topology_version: 0,
+            deferred: Vec::new(),
+            electors: Vec::new(),
+            pending_heartbeat: None,
+            reask_at: None,
             priority_milli,
             grants: Vec::new(),
             heard: Vec::new(),
@@ -184,6 +226,10 @@ impl<S: BallotSigner, V: BallotVerifier> Election<S, V> {
     pub fn voters(&self) -> &[NodeId] {
         &self.voters
     }
+    /// The digest of the voters: the view this node's votes and heartbeats agree to.
+    pub fn view(&self) -> ViewDigest {
+        self.view
+    }
     /// This node's priority in thousandths.
     pub fn priority_milli(&self) -> u32 {
         self.priority_milli
@@ -223,8 +269,14 @@ impl<S: BallotSigner, V: BallotVerifier> Election<S, V> {
         match self.role {
             Role::Coordinator if self.cfg.check_quorum => self.heartbeat_deadline.min(self.quorum_deadline),
             Role::Coordinator => self.heartbeat_deadline,
-            _ => self.election_deadline,
+            _ => self.reask_at.map_or(self.election_deadline, |t| t.min(self.election_deadline)),
         }
+    }
+
+    /// How long announcements of a view change wait, so that a burst of changes (a forming
+    /// or merging mesh) costs one flood: a quarter of the minimum election timeout.
+    pub(super) fn view_change_delay(&self) -> Duration {
+        self.cfg.election_timeout_min / 4
     }
 
     /// The next output, oldest first.
@@ -259,8 +311,7 @@ impl<S: BallotSigner, V: BallotVerifier> Election<S, V> {
             term,
             candidate,
             priority_milli: self.priority_milli,
-            topology_version: self.topology_version,
-            members: u16::try_from(self.voters.len()).unwrap_or(u16::MAX),
+            view: self.view,
         }
     }
 
@@ -389,6 +440,7 @@ impl<S: BallotSigner, V: BallotVerifier> Election<S, V> {
         self.lose_coordinator();
         self.role = Role::Follower;
         self.heard.clear();
+        self.electors.clear();
         self.reset_election_deadline(now, rng);
     }
 
@@ -427,7 +479,7 @@ impl<S: BallotSigner, V: BallotVerifier> Election<S, V> {
         self.coordinator = Some(self.my_rank());
         self.failed_campaigns = 0;
         self.rival = None;
-        self.grants.clear();
+        self.electors = core::mem::take(&mut self.grants);
         self.heard.clear();
         self.metrics.elections_won += 1;
         self.quorum_deadline = now + self.cfg.check_quorum_interval;

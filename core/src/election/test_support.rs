@@ -31,22 +31,23 @@ pub(super) fn node(id: u64, cfg: ElectionConfig, component: &[u64], rng: &mut Ch
     let known: Vec<NodeId> = (1..=64).map(NodeId).collect();
     let mut n = Election::new(cfg, NodeId(id), prio(id), KEYS.signer(NodeId(id)), KEYS.verifier(&known), Instant::ZERO, rng)
         .unwrap();
-    n.on_membership(Instant::ZERO, &ids(component), 1, rng);
+    n.on_membership(Instant::ZERO, &ids(component), rng);
     n.drain_actions().for_each(drop);
     n
 }
 
-/// A message from `sender` with the sender's test priority and topology version 1.
+/// A message from `sender` with the sender's test priority and the view of voters
+/// `1..=members`.
 pub(super) fn msg(mode: ElectionMode, kind: ElectionKind, term: u32, candidate: u64, sender: u64, members: u16) -> ElectionMessage {
-    ElectionMessage {
-        kind,
-        mode,
-        term,
-        candidate: NodeId(candidate),
-        priority_milli: prio(sender),
-        topology_version: 1,
-        members,
-    }
+    let voters: Vec<u64> = (1..=u64::from(members)).collect();
+    msg_in(mode, kind, term, candidate, sender, &voters)
+}
+
+/// A message from `sender` with the sender's test priority and the view of `voters`.
+pub(super) fn msg_in(mode: ElectionMode, kind: ElectionKind, term: u32, candidate: u64, sender: u64, voters: &[u64]) -> ElectionMessage {
+    let mut v = ids(voters);
+    v.sort_unstable();
+    ElectionMessage { kind, mode, term, candidate: NodeId(candidate), priority_milli: prio(sender), view: ViewDigest::of(&v) }
 }
 
 pub(super) fn signed_by(sender: u64, message: ElectionMessage) -> SignedMessage {

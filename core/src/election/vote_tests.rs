@@ -208,8 +208,8 @@ fn forged_ballots_are_rejected_with_a_reason_and_counted() {
     let counts: Vec<u64> = RejectReason::ALL.iter().map(|r| m.rejected(*r)).collect();
     assert_eq!(
         counts,
-        vec![1, 1, 1, 2, 1, 1, 1, 0],
-        "FromSelf, ModeMismatch, UnknownSigner, BadSignature, SenderMismatch, WrongTerm, NotMember, InvalidCandidate"
+        vec![1, 1, 1, 2, 1, 1, 1, 0, 0],
+        "FromSelf, ModeMismatch, UnknownSigner, BadSignature, SenderMismatch, WrongTerm, NotMember, InvalidCandidate, ViewMismatch"
     );
     assert_eq!(m.rejected(BadSignature), 2);
     assert_eq!((n.term(), n.voted_for()), (1, Some(NodeId(1))));

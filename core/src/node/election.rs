@@ -132,10 +132,12 @@ impl Node {
         self.components = Components::build(&nodes, &links);
         // Nodes that (re)joined may lack this node's advert (aged out during a long
         // partition, never heard after a restart, or flooded before they were connected):
-        // it is flooded again without waiting for the refresh. At once when this node
-        // follows a coordinator (two settled meshes merging: until every view holds both,
-        // each side may elect on its own); while the mesh is still forming, at the next
-        // regular check (many joins, one flood).
+        // it is flooded again without waiting for the refresh, at most once per
+        // `WANTED_ADVERT_GAP`. At once when this node follows a coordinator (two settled
+        // meshes merging: until every view holds both, each side may elect on its own);
+        // while the mesh is still forming, at the next regular check (many joins, one
+        // flood). Until every view holds the joined nodes the election's views differ and
+        // no vote counts across them (`election/view.rs`).
         let wanted_at = if self.election.coordinator().is_some() {
             now
         } else {
@@ -160,9 +162,8 @@ impl Node {
         }
         let me = self.config.node_id;
         let component: Vec<NodeId> = self.components.component_of(me).map_or_else(|| alloc::vec![me], <[_]>::to_vec);
-        let version = self.router.lsdb().topology_version() as u32;
         self.election.set_priority(self.election_priority());
-        self.election.on_membership(now, &component, version, &mut self.rng);
+        self.election.on_membership(now, &component, &mut self.rng);
         self.run_election_actions();
         self.advise_bridges(now);
     }

@@ -25,6 +25,12 @@ use crate::wire::{Frame, Kind};
 use crate::routing::Route;
 use crate::{Destination, Event, Instant, LinkId, NodeId, Priority};
 
+/// Shortest gap between two adverts flooded because nodes joined this node's view: in a
+/// forming mesh views grow in waves a few hundred milliseconds apart, and each wave's new
+/// nodes must learn this node's links before the views (and the election, which votes
+/// within one view) can agree.
+pub(super) const WANTED_ADVERT_GAP: core::time::Duration = core::time::Duration::from_secs(1);
+
 /// Most links one advert lists (a BLE device holds about 7).
 pub(super) const MAX_ADVERT_LINKS: usize = 16;
 
@@ -49,7 +55,7 @@ impl Node {
     /// the set of neighbours changed, else `advert_interval` after the last check (metric
     /// drift is picked up then) or `advert_refresh` after the last flood, whichever is first.
     /// Once nodes joined this node's view, also `advert_min_gap` after the instant noted for
-    /// them (`advert_wanted`), but such floods at most once per `advert_interval`. `None`
+    /// them (`advert_wanted`), but such floods at most once per [`WANTED_ADVERT_GAP`]. `None`
     /// while there is nothing to advertise or withdraw.
     pub(super) fn next_advert(&self) -> Option<Instant> {
         if self.advert_dirty {
@@ -59,7 +65,7 @@ impl Node {
             let due = check.min(self.last_advert + self.config.advert_refresh);
             let Some(joined) = self.advert_wanted else { return Some(due) };
             let soon = joined + self.config.advert_min_gap;
-            let allowed = self.last_wanted_advert.map_or(soon, |t| soon.max(t + self.config.advert_interval));
+            let allowed = self.last_wanted_advert.map_or(soon, |t| soon.max(t + WANTED_ADVERT_GAP));
             Some(due.min(allowed))
         } else {
             None

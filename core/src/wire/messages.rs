@@ -161,12 +161,9 @@ pub struct ElectionBody {
     pub candidate: U64,
     /// Candidate priority in thousandths.
     pub priority_milli: U32,
-    /// Topology version the sender had when sending.
-    pub topology_version: U32,
-    /// Members the sender counts in its component or membership.
-    pub members: U16,
-    /// Zero in version 2.
-    pub reserved: U16,
+    /// The sender's view: a digest of the voter set it counts
+    /// ([`crate::election::ViewDigest`]; version 3).
+    pub view: U64,
 }
 
 /// Operations of an [`ElectionBody`].

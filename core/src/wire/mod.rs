@@ -28,9 +28,9 @@ pub use messages::Message;
 
 /// The protocol version this crate speaks: the first byte of every frame. A frame of any
 /// other version is dropped as [`DropReason::UnsupportedVersion`](crate::DropReason) and not
-/// relayed; version 2 added the `RoutingUpdate` reservation body and the [`flags::FLOW`] flag
-/// (`docs/PROTOCOL.md` §10).
-pub const VERSION: u8 = 2;
+/// relayed; version 2 added the `RoutingUpdate` reservation body and the [`flags::FLOW`] flag,
+/// version 3 the election's view digest (`docs/PROTOCOL.md` §10).
+pub const VERSION: u8 = 3;
 /// Bytes of the frame header.
 pub const FRAME_HEADER_LEN: usize = 28;
 /// Bytes of the fragment header, control byte included.

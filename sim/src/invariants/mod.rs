@@ -12,7 +12,7 @@ mod one_coordinator;
 pub use flood_once::FloodOnce;
 pub use memory_caps::MemoryCaps;
 pub use no_routing_loop::NoRoutingLoop;
-pub use one_coordinator::OneCoordinator;
+pub use one_coordinator::{OneCoordinator, VIEW_SETTLE_US};
 
 use crate::engine::Engine;
 

@@ -51,9 +51,12 @@ pub struct Config {
     /// Expected transmission count above which a neighbour is reported degraded. Default 2.0.
     pub degraded_etx: f32,
 
-    /// TTL of originated flooded frames. Default 16.
+    /// TTL of originated application floods, acknowledgements and flow data. Default 16.
     pub default_ttl: u8,
-    /// Largest TTL accepted from the application; larger TTLs from peers are clamped. Default 32.
+    /// Largest TTL accepted from the application; larger TTLs from peers are clamped. It is
+    /// also the TTL of the partition-wide control floods (topology updates, election
+    /// messages, announcements), so that every node of a partition up to `max_ttl` hops
+    /// across learns the same component and can agree on one election view. Default 32.
     pub max_ttl: u8,
     /// Width of the per-source sequence window in bits (1..=256). Default 256 (the bitmap
     /// takes 256 bits whatever the width; a wide window keeps flood copies that queued

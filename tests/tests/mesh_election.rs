@@ -91,6 +91,24 @@ fn a_coordinator_is_elected_quickly_and_alone() {
     assert!(worst <= Duration::from_secs(2), "worst {worst:?}");
 }
 
+/// A line 24 nodes long (23 hops, more than `default_ttl`, 16): topology updates and election
+/// messages are flooded with `max_ttl` (32), so every node learns the whole line, all views
+/// agree and one coordinator is followed by all, soon after the adverts spread. With the
+/// control floods at `default_ttl`, the ends never heard of each other and no view reached a
+/// majority: no coordinator at all, and campaigns flooding the line without end.
+#[test]
+fn a_line_longer_than_the_default_ttl_agrees_on_one_view_and_coordinator() {
+    let mut h = Harness::new(Topology::line(24), HarnessConfig::default());
+    run_checked(&mut h, Instant::from_secs(8), "line of 24");
+    let views: std::collections::BTreeSet<u64> = h.nodes.iter().map(|n| n.election().view().0).collect();
+    assert_eq!(views.len(), 1, "one view over the line");
+    assert!(h.nodes.iter().all(|n| n.election().voters().len() == 24), "every node counts all 24 voters");
+    let all: Vec<usize> = (0..24).collect();
+    assert!(agreed(&h, &all).is_some(), "one coordinator for the whole line");
+    let campaigns: u64 = h.nodes.iter().map(|n| n.election().metrics().pre_votes_started).sum();
+    assert!(campaigns < 24 * 4, "pre-vote rounds over 8 s: {campaigns}");
+}
+
 /// Two clusters of 5 (each a ring with a chord) joined by the link 4 - 5.
 fn dumbbell() -> Topology {
     let mut e = Vec::new();

@@ -138,7 +138,7 @@ impl Node {
             processing_power: U16::new(self.config.processing_power),
             reserved: U16::new(0),
         };
-        let ttl = self.config.default_ttl;
+        let ttl = self.config.max_ttl;
         let (kind, prio) = (Kind::Announcement, Priority::Background);
         if self.originate(kind, Destination::Broadcast, prio, ttl, &[body.as_bytes()], None).is_some() {
             self.metrics.announcements_sent += 1;

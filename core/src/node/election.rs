@@ -216,7 +216,8 @@ impl Node {
     fn send_election(&mut self, to: Option<NodeId>, m: &SignedMessage) {
         let body = m.message.to_bytes();
         let parts: [&[u8]; 2] = [&body, &m.signature.0];
-        let ttl = self.config.default_ttl;
+        // Partition-wide, like topology updates: every voter of the view must hear it.
+        let ttl = self.config.max_ttl;
         let Some(seq) = self.take_seq() else { return };
         match to {
             None => {

@@ -99,7 +99,7 @@ impl Node {
             entry_count: entries.len() as u8,
             reserved: [0; 3],
         };
-        let ttl = self.config.default_ttl;
+        let ttl = self.config.max_ttl;
         let body = [head.as_bytes(), entries.as_bytes()];
         if self.originate(Kind::TopologyUpdate, Destination::Broadcast, Priority::High, ttl, &body, None).is_some() {
             self.metrics.adverts_sent += 1;

@@ -24,6 +24,7 @@
 
 mod agreement;
 pub mod builtin;
+pub mod campaign;
 mod byzantine;
 mod connect;
 pub mod coordination;

@@ -128,7 +128,7 @@ pub mod routing;
 pub mod security;
 pub mod wire;
 
-pub use config::{Config, MAX_RELAY_JITTER, MAX_SEQ_WINDOW};
+pub use config::{Config, MAX_RELAY_JITTER, MAX_RTO_BACKOFF_SHIFT, MAX_SEQ_WINDOW};
 pub use error::{ConfigError, Error, Queue};
 pub use id::{Destination, LinkId, MessageId, NodeId};
 pub use metrics::{DeliveryStats, DropCounts, DropReason, Metrics};

@@ -72,7 +72,10 @@ fn advert_times(config: Config, until: Duration) -> Vec<u64> {
 /// then once per `advert_refresh` (30 s), not at each 5 s check.
 #[test]
 fn an_unchanged_advert_is_flooded_only_on_refresh() {
-    let times = advert_times(Config::new(ME, 5), Duration::from_secs(95));
+    // The peer never acknowledges: without link ARQ, so that unanswered retransmissions do
+    // not move the link's metric (and with it the advert's content).
+    let config = Config { link_arq: false, ..Config::new(ME, 5) };
+    let times = advert_times(config, Duration::from_secs(95));
     assert_eq!(times.first(), Some(&100), "once the link is confirmed (advert_min_gap)");
     let later: Vec<u64> = times.iter().copied().filter(|t| *t >= 10_000).collect();
     assert!(!later.is_empty());

@@ -261,7 +261,7 @@ impl Node {
                 continue;
             }
             u.retries += 1;
-            u.deadline = now + rto * (1u32 << u.retries);
+            u.deadline = now + rto * (1u32 << u.retries.min(crate::config::MAX_RTO_BACKOFF_SHIFT));
             self.metrics.retransmissions += 1;
             self.queue_frame(i, &u.frame);
             self.links.at_mut(i).arq.unacked.push_back(u);

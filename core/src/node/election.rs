@@ -132,17 +132,12 @@ impl Node {
         self.components = Components::build(&nodes, &links);
         // Nodes that (re)joined may lack this node's advert (aged out during a long
         // partition, never heard after a restart, or flooded before they were connected):
-        // it is flooded again without waiting for the refresh, at most once per
-        // `WANTED_ADVERT_GAP`. At once when this node follows a coordinator (two settled
-        // meshes merging: until every view holds both, each side may elect on its own);
-        // while the mesh is still forming, at the next regular check (many joins, one
-        // flood). Until every view holds the joined nodes the election's views differ and
-        // no vote counts across them (`election/view.rs`).
-        let wanted_at = if self.election.coordinator().is_some() {
-            now
-        } else {
-            self.last_advert_check + self.config.advert_interval
-        };
+        // it is flooded again without waiting for the refresh, `advert_min_gap` from now and
+        // at most once per `WANTED_ADVERT_GAP` (many joins in a second, one flood). Until
+        // every view holds the joined nodes the election's views differ and no vote counts
+        // across them (`election/view.rs`), so waiting for the next regular check would
+        // delay every election of a forming or merging mesh by up to `advert_interval`.
+        let wanted_at = now;
         for event in self.partitions.update(&self.components) {
             let event = match event {
                 PartitionEvent::Partitioned { unreachable, component, .. } => Event::Partitioned {

@@ -176,6 +176,7 @@ impl Engine {
                 }
                 if sent {
                     self.stats.byzantine.forged_sent += 1;
+                    self.impersonated[victim_index as usize] = true;
                     if let Some(causes) = self.stats.partition_causes.as_mut() {
                         causes.on_forged(victim_index as u32);
                     }

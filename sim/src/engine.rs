@@ -172,6 +172,9 @@ pub struct Engine {
     pub id_index: HashMap<NodeId, u32>,
     /// Whether each device is an outsider ([`Engine::is_outsider`]).
     pub outsider: Vec<bool>,
+    /// Whether a forging node has written a frame in each device's name (see
+    /// [`crate::invariants::FloodOnce`]: an unsecured mesh cannot tell those from genuine ones).
+    pub impersonated: Vec<bool>,
 }
 
 /// The random streams of a run.
@@ -238,6 +241,7 @@ impl Engine {
             step_log: StepLog::default(),
             id_index: HashMap::new(),
             outsider: Vec::new(),
+            impersonated: vec![false; scenario.nodes],
             scenario,
         };
         engine.outsider = (0..engine.scenario.nodes).map(|i| engine.is_outsider(i)).collect();

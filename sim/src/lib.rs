@@ -8,7 +8,7 @@
 //! What a run measures: [`stats`] (delivery, latency, radio, memory) and [`timeline`]
 //! (election, partition detection, healing), turned into the [`report`] (text via
 //! [`table`], JSON) and the [`html`] report; [`invariants`] are checked after every step in
-//! tests.
+//! tests, and by [`campaign`] over many random fault schedules (`blemesh-sim campaign`).
 //!
 //! ```
 //! use blemesh_sim::{builtin, engine::Engine, report::Report};

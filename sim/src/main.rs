@@ -162,22 +162,20 @@ fn within_memory_budget(s: &Scenario, budget_mib: Option<u64>) -> Result<(), Str
     Ok(())
 }
 
-fn progress(quiet: bool, end: u64) -> ProgressBar {
-    let bar = ProgressBar::with_draw_target(Some(end / SEC), ProgressDrawTarget::stderr());
+/// A progress bar of `len` steps on stderr, hidden when `quiet` or stderr is not a terminal.
+fn progress(quiet: bool, len: u64, template: &str) -> ProgressBar {
+    let bar = ProgressBar::with_draw_target(Some(len), ProgressDrawTarget::stderr());
     if quiet || !std::io::stderr().is_terminal() {
         bar.set_draw_target(ProgressDrawTarget::hidden());
     }
-    bar.set_style(
-        ProgressStyle::with_template("{spinner} {wide_bar} {pos}/{len} virtual s  {elapsed_precise} (eta {eta})")
-            .expect("valid template"),
-    );
+    bar.set_style(ProgressStyle::with_template(template).expect("valid template"));
     bar
 }
 
 /// Runs the engine to the end with a progress bar that appears after one second.
 fn drive(engine: &mut Engine, quiet: bool, check: bool) -> Result<f64, String> {
     let start = WallClock::now();
-    let bar = progress(quiet, engine.end);
+    let bar = progress(quiet, engine.end / SEC, "{spinner} {wide_bar} {pos}/{len} virtual s  {elapsed_precise} (eta {eta})");
     let mut checkers = if check { blemesh_sim::invariants::all() } else { Vec::new() };
     engine.record_steps = check;
     let mut n = 0u64;
@@ -234,11 +232,7 @@ fn run() -> Result<(), String> {
                 jobs,
                 wall_limit: std::time::Duration::from_secs(wall_limit_s),
             };
-            let bar = ProgressBar::with_draw_target(Some(schedules), ProgressDrawTarget::stderr());
-            if quiet || !std::io::stderr().is_terminal() {
-                bar.set_draw_target(ProgressDrawTarget::hidden());
-            }
-            bar.set_style(ProgressStyle::with_template("{wide_bar} {pos}/{len} schedules  {elapsed_precise} (eta {eta})").expect("valid template"));
+            let bar = progress(quiet, schedules, "{wide_bar} {pos}/{len} schedules  {elapsed_precise} (eta {eta})");
             let summary = campaign::run(&cfg, &|done| bar.set_position(done));
             bar.finish_and_clear();
             print!("{}", summary.render());

@@ -134,7 +134,7 @@ pub use id::{Destination, LinkId, MessageId, NodeId};
 pub use metrics::{DeliveryStats, DropCounts, DropReason, Metrics};
 pub use output::{Degradation, Delivery, Event, LossReason, Output, Transmit};
 pub use neighbour::{Capabilities, LinkStatus, NodeInfo, NodeStatus};
-pub use node::{Candidate, Node, Occupancy, RouteInfo, Security};
+pub use node::{ADVERT_JUMP, Candidate, Node, Occupancy, RESTART_SLACK, RESUME_GAP, RouteInfo, SEQUENCE_JUMP, Security};
 pub use qos::{Priority, Qos};
 pub use report::LinkReport;
 pub use time::Instant;

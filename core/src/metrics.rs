@@ -244,6 +244,12 @@ pub struct Metrics {
     pub delivered: u64,
     /// Link acknowledgement frames sent.
     pub link_acks_sent: u64,
+    /// [`crate::wire::Kind::Resume`] notices sent to neighbours whose own frames arrived
+    /// behind what this node holds of them (they restarted).
+    pub resumes_sent: u64,
+    /// Resume notices that moved this node's own counters forward: its flood sequence number
+    /// or its advert version jumped past what a neighbour held of it.
+    pub counters_resumed: u64,
     /// Multi-hop frames sent again on a link because no acknowledgement came.
     pub retransmissions: u64,
     /// Frames given up on a link: retries exhausted, or pushed out of a full ARQ window.

@@ -13,7 +13,7 @@ use blemesh_core::election::ViewDigest;
 use blemesh_core::wire::link::{CTRL_FRAGMENT, CTRL_WHOLE, Fragment, FragmentHeader, frame_check};
 use blemesh_core::wire::messages::{
     AckBody, Announcement, BATTERY_UNKNOWN, ElectionBody, ElectionOp, Heartbeat, LinkAckEntry, LinkAckHeader, LinkEntry,
-    MAX_HEARTBEAT_NEIGHBOURS, MAX_LINK_ACKS, TopologyHeader,
+    MAX_HEARTBEAT_NEIGHBOURS, MAX_LINK_ACKS, RESUME_ADVERT_VERSION, RESUME_FLOOD_TOP, ResumeBody, TopologyHeader,
 };
 use blemesh_core::wire::reassembly::{Reassembler, Reassembly};
 use blemesh_core::wire::reservation::{ReservationHeader, ReservationOp};
@@ -51,6 +51,7 @@ const EXPECTED: &[&str] = &[
     "fragment_game_data_unicast_3",
     "heartbeat_with_neighbours",
     "link_ack",
+    "resume",
 ];
 
 const A: NodeId = NodeId(0xa1a2_a3a4_a5a6_a7a8);
@@ -238,6 +239,18 @@ fn link_ack_with(n: usize) -> Vec<u8> {
         (0..n as u32).map(|s| LinkAckEntry { origin: U64::new(C.0), seq: U32::new(s) }).collect();
     let h = FrameHeader::new(Kind::LinkAck, Priority::Critical, 1, A, Destination::Node(B), 0);
     frame(&h, &[head.as_bytes(), entries.as_bytes()])
+}
+
+/// B tells A, which restarted, the counters B holds of it (§8.9).
+fn resume_frame() -> Vec<u8> {
+    let body = ResumeBody {
+        flood_top: U32::new(0x1234_5679),
+        advert_version: U32::new(5),
+        known: RESUME_FLOOD_TOP | RESUME_ADVERT_VERSION,
+        reserved: [0; 3],
+    };
+    let h = FrameHeader::new(Kind::Resume, Priority::Critical, 1, B, Destination::Node(A), 0);
+    frame(&h, &[body.as_bytes()])
 }
 
 fn topology_parts() -> (TopologyHeader, [LinkEntry; 2]) {
@@ -451,6 +464,29 @@ fn heartbeat_with_neighbours() {
     assert_eq!(&v[28..31], &vector("heartbeat")[28..31]);
     // 64 bytes travel whole on a 185-byte MTU.
     assert_eq!(pdus(&v, 185, 0).len(), 1);
+}
+
+#[test]
+fn resume() {
+    assert_bytes("resume", &resume_frame());
+    let v = vector("resume");
+    assert_eq!(v.len(), 40);
+    let f = check_header(&v, Kind::Resume, 0x00, 1, 0, B, Destination::Node(A), 0);
+    assert_eq!(Kind::from_u8(9), Some(Kind::Resume));
+    assert!(!Kind::Resume.is_multi_hop());
+    let Message::Resume(r) = Message::parse(&f).unwrap() else { panic!("not a resume") };
+    // The flood top and advert version of A's `topology_update` vector.
+    let advert = vector("topology_update");
+    let advert = Frame::new_checked(&advert, MAX).unwrap();
+    assert_eq!(r.flood_top.get(), advert.message_id().seq);
+    assert_eq!(r.advert_version.get(), u32::from_be_bytes(advert.body()[..4].try_into().unwrap()));
+    assert_eq!(r.known, 3);
+    for known in [0u8, 4, 0x83] {
+        let mut b = v.clone();
+        b[36] = known;
+        let f = Frame::new_checked(&b, MAX).unwrap();
+        assert_eq!(Message::parse(&f).map(|_| ()), Err(DropReason::MalformedBody), "known {known:#04x}");
+    }
 }
 
 #[test]
@@ -839,8 +875,10 @@ fn documented_rejections() {
     };
     frame_case("heartbeat", 0, 1, DropReason::UnsupportedVersion); // before reservations (§10)
     frame_case("heartbeat", 0, 2, DropReason::UnsupportedVersion); // before election views (§10)
-    frame_case("heartbeat", 0, 4, DropReason::UnsupportedVersion);
-    frame_case("heartbeat", 1, 9, DropReason::UnknownKind);
+    frame_case("heartbeat", 0, 3, DropReason::UnsupportedVersion); // before `Resume` (§10)
+    frame_case("heartbeat", 0, 5, DropReason::UnsupportedVersion);
+    frame_case("heartbeat", 1, 9, DropReason::MalformedBody); // a `Resume` is 12 bytes
+    frame_case("heartbeat", 1, 10, DropReason::UnknownKind);
     frame_case("heartbeat", 1, 0, DropReason::UnknownKind);
     frame_case("heartbeat", 1, 0xff, DropReason::UnknownKind);
     frame_case("heartbeat", 2, 0x10, DropReason::ReservedBits);

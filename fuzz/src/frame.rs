@@ -3,7 +3,7 @@
 //! exactly those fields.
 
 use bolero::TypeGenerator;
-use blemesh_core::wire::messages::{Heartbeat, LinkAckEntry, LinkAckHeader, LinkEntry, TopologyHeader};
+use blemesh_core::wire::messages::{Heartbeat, LinkAckEntry, LinkAckHeader, LinkEntry, ResumeBody, TopologyHeader};
 use blemesh_core::wire::link::{CTRL_FRAGMENT, CTRL_WHOLE};
 use blemesh_core::wire::{FRAGMENT_HEADER_LEN, FRAME_HEADER_LEN, Frame, FrameHeader, Kind, LinkPdu, Message, encode_frame, flags};
 use blemesh_core::{Destination, NodeId, Priority};
@@ -72,6 +72,7 @@ fn check_message(frame: &Frame<'_>, m: &Message<'_>) {
         }
         Message::TopologyUpdate(h, e) => assert_eq!(usize::from(h.entry_count), e.len()),
         Message::LinkAck(e) => assert!(!e.is_empty() && e.len() <= blemesh_core::wire::messages::MAX_LINK_ACKS),
+        Message::Resume(r) => assert!((1..=3).contains(&r.known)),
         _ => {}
     }
 }
@@ -87,6 +88,8 @@ pub enum Body {
     Topology { version: u32, entries: Vec<(u64, u16, u8, u8, u16, i16)> },
     /// Link acknowledgements.
     LinkAck(Vec<(u64, u32)>),
+    /// Resume notice (valid when `known` is 1, 2 or 3).
+    Resume { flood_top: u32, advert_version: u32, known: u8 },
     /// Any kind byte with any body.
     Raw { kind: u8, body: Vec<u8> },
 }
@@ -156,6 +159,10 @@ fn build(t: &Typed) -> (Vec<u8>, u8, bool) {
             }
             (Kind::LinkAck as u8, b, !a.is_empty())
         }
+        Body::Resume { flood_top, advert_version, known } => {
+            let r = ResumeBody { flood_top: U32::new(*flood_top), advert_version: U32::new(*advert_version), known: *known, reserved: [0; 3] };
+            (Kind::Resume as u8, r.as_bytes().to_vec(), (1..=3).contains(known))
+        }
         Body::Raw { kind, body } => (*kind, body.clone(), false),
     };
     let mut h = FrameHeader::new(Kind::GameData, Priority::from_bits(t.priority), t.ttl, NodeId(t.origin), Destination::from_node_id(NodeId(t.destination)), t.seq);
@@ -216,6 +223,9 @@ pub fn check_typed(t: &Typed) {
             (Body::LinkAck(acks), Message::LinkAck(e)) => {
                 let got: Vec<(u64, u32)> = e.iter().map(|x| (x.origin.get(), x.seq.get())).collect();
                 assert_eq!(got.as_slice(), &acks[..acks.len().min(12)]);
+            }
+            (Body::Resume { flood_top, advert_version, known }, Message::Resume(r)) => {
+                assert_eq!((r.flood_top.get(), r.advert_version.get(), r.known), (*flood_top, *advert_version, *known));
             }
             (b, m) => panic!("{b:?} parsed as {m:?}"),
         }

@@ -1,11 +1,11 @@
 //! Built-in scenarios, selectable by name on the command line.
 
 use crate::scenario::{
-    Area, Behaviour, Byzantine, Churn, Cut, Load, Mobility, MobilityModel, Placement, Scenario,
+    Area, Behaviour, Byzantine, Churn, Cut, Load, Mobility, MobilityModel, Placement, Restart, Scenario,
 };
 
 /// Names and one-line descriptions of the built-in scenarios.
-pub const BUILTINS: [(&str, &str); 9] = [
+pub const BUILTINS: [(&str, &str); 11] = [
     ("default", "25 static nodes, 150 s, 0.5 msg/s/node with a priority mix, cut at 60 s healed at 100 s"),
     ("seed-load-test", "the original design's test: 30 nodes, 50 msg/s per node, 2 h virtual (slow)"),
     ("faults", "12 nodes with lossy links, churn and a cut; 50 s (used by the tests)"),
@@ -15,6 +15,8 @@ pub const BUILTINS: [(&str, &str); 9] = [
     ("hour50", "50 static nodes, one virtual hour, light load (speed-up measurement)"),
     ("large", "10,000 static nodes on a 1.6 km square, 5 s, no application load (minutes of wall time)"),
     ("tiny", "6 nodes, 20 s (documentation example)"),
+    ("restart", "20 static nodes, 90 s: four nodes restart fresh (app restarts), each measured until routable again"),
+    ("restart-secure", "the restart scenario secured: restarted nodes keep their identity and persisted sequence numbers"),
 ];
 
 /// The built-in scenario called `name`.
@@ -29,6 +31,8 @@ pub fn by_name(name: &str) -> Option<Scenario> {
         "hour50" => hour50(),
         "large" => large(),
         "tiny" => tiny(),
+        "restart" => restart(),
+        "restart-secure" => restart_secure(),
         _ => return None,
     };
     Some(s)
@@ -127,6 +131,29 @@ pub fn hour50() -> Scenario {
         sample_interval_s: 10.0,
         ..Scenario::default()
     }
+}
+
+/// 20 static nodes, four of which restart (power off, come back fresh after 1–5 s) while
+/// the mesh carries a light load: corner, edge and centre nodes, one of them twice.
+pub fn restart() -> Scenario {
+    let r = |node, at_s, down_s| Restart { node, at_s, down_s };
+    Scenario {
+        name: "restart".into(),
+        nodes: 20,
+        duration_s: 90.0,
+        area: area(70.0),
+        load: Load { start_s: 10.0, rate_per_node: 0.5, ..Load::default() },
+        restart: vec![r(1, 20.0, 2.0), r(8, 30.0, 1.0), r(13, 40.0, 5.0), r(20, 50.0, 2.0), r(8, 65.0, 2.0)],
+        ..Scenario::default()
+    }
+}
+
+/// [`restart`] on a secured mesh.
+pub fn restart_secure() -> Scenario {
+    let mut s = restart();
+    s.name = "restart-secure".into();
+    s.security.enabled = true;
+    s
 }
 
 /// 10,000 static nodes.

@@ -20,6 +20,7 @@ use crate::faults::FaultAction;
 use crate::geometry::Pos;
 use crate::core_clock::CoreClock;
 use crate::queue::{EventQueue, SimEvent};
+use crate::restarts::RestartHooks;
 use crate::rng::{SimRng, derive_seed, stream};
 use crate::scenario::Scenario;
 use crate::stats::Stats;
@@ -175,6 +176,8 @@ pub struct Engine {
     /// Whether a forging node has written a frame in each device's name (see
     /// [`crate::invariants::FloodOnce`]: an unsecured mesh cannot tell those from genuine ones).
     pub impersonated: Vec<bool>,
+    /// What each scripted restart measured (`crate::restarts`), in scenario order.
+    pub restarts: Vec<crate::restarts::RestartWatch>,
 }
 
 /// The random streams of a run.
@@ -242,6 +245,11 @@ impl Engine {
             id_index: HashMap::new(),
             outsider: Vec::new(),
             impersonated: vec![false; scenario.nodes],
+            restarts: scenario
+                .restart
+                .iter()
+                .map(|r| crate::restarts::RestartWatch { device: (r.node - 1) as u32, ..Default::default() })
+                .collect(),
             scenario,
         };
         engine.outsider = (0..engine.scenario.nodes).map(|i| engine.is_outsider(i)).collect();
@@ -404,6 +412,7 @@ impl Engine {
             SimEvent::MobilityTick => self.mobility_tick(at),
             SimEvent::Sample => self.sample(at),
             SimEvent::Byzantine { index } => self.byzantine_tick(index as usize, at),
+            SimEvent::RestartProbe { index } => self.restart_probe(index as usize, at),
             SimEvent::ConnectionUpdate { link, interval_us } => self.connection_update(link, interval_us, at),
         }
         if self.stats.timeline.dirty() {
@@ -505,7 +514,20 @@ impl Engine {
     fn drain_timed(&mut self, i: u32, earliest: u64, started: Option<u64>) {
         let now = self.now;
         let Engine {
-            devices, links, queue, stats, pool, step_log, record_steps, byzantine, byzantine_of, scenario, core_clock, id_index, ..
+            devices,
+            links,
+            queue,
+            stats,
+            pool,
+            step_log,
+            record_steps,
+            byzantine,
+            byzantine_of,
+            scenario,
+            core_clock,
+            id_index,
+            restarts,
+            ..
         } = self;
         let dev = &mut devices[i as usize];
         let Some(node) = dev.node.as_mut() else {
@@ -562,8 +584,12 @@ impl Engine {
                     }
                 }
                 Output::Deliver(d) => {
+                    let origin = id_index.get(&d.origin).copied();
+                    if !restarts.is_empty() && restarts.on_delivery(now, i, origin, d.destination, d.payload) {
+                        continue; // a restart probe, not a workload message
+                    }
                     stats.on_acted_on(i, d.origin);
-                    stats.on_delivery(now, i, id_index.get(&d.origin).copied(), d.seq, d.priority);
+                    stats.on_delivery(now, i, origin, d.seq, d.priority);
                     if *record_steps {
                         step_log.deliveries.push((i, d.origin, d.seq));
                     }
@@ -571,6 +597,9 @@ impl Engine {
                 Output::Event(e) => {
                     if let Event::PersistSequence { high_water } = e {
                         dev.high_water = high_water;
+                    }
+                    if let Some(k) = restarts.on_event(now, i, &e) {
+                        queue.push(now, SimEvent::RestartProbe { index: k as u32 });
                     }
                     stats.on_event(now, i, &e);
                     if *record_steps {

@@ -8,6 +8,8 @@
 //! * **Churn**: departures arrive as a Poisson process over the whole mesh; a random live
 //!   node powers off (its node state is gone; its peers notice by supervision timeout) and
 //!   comes back `downtime_s` later as a fresh node with a new incarnation seed.
+//! * **Restart**: the same for one scripted node at a scripted time (`crate::restarts`, which
+//!   also measures how soon it is routable again).
 
 
 use crate::byzantine::ByzantineState;
@@ -26,6 +28,10 @@ pub enum FaultAction {
     Leave,
     /// Device `d` powers on again.
     Join(u32),
+    /// Scripted restart number `k` powers its node off.
+    Restart(usize),
+    /// Scripted restart number `k` powers its node on again.
+    RestartOn(usize),
 }
 
 impl Engine {
@@ -50,6 +56,9 @@ impl Engine {
                 }
             }
         }
+        for (k, r) in self.scenario.restart.clone().iter().enumerate() {
+            self.push_fault(us(r.at_s), FaultAction::Restart(k));
+        }
         let entries = self.scenario.byzantine.clone();
         for (k, b) in entries.iter().enumerate() {
             self.byzantine.push(ByzantineState::new(b));
@@ -60,7 +69,7 @@ impl Engine {
         }
     }
 
-    fn push_fault(&mut self, at: u64, action: FaultAction) {
+    pub(crate) fn push_fault(&mut self, at: u64, action: FaultAction) {
         let index = self.faults.len() as u32;
         self.faults.push(action);
         self.queue.push(at, SimEvent::Fault { index });
@@ -72,6 +81,8 @@ impl Engine {
             FaultAction::Heal(n) => self.heal(n, at),
             FaultAction::Leave => self.leave(at),
             FaultAction::Join(d) => self.join(d, at),
+            FaultAction::Restart(k) => self.restart_off(k, at),
+            FaultAction::RestartOn(k) => self.restart_on(k, at),
         }
     }
 
@@ -117,6 +128,14 @@ impl Engine {
             return;
         }
         let d = alive[self.rng.churn.below(alive.len() as u64) as usize];
+        self.power_off(d, at);
+        let downtime = us(self.scenario.churn.as_ref().map_or(15.0, |c| c.downtime_s));
+        self.push_fault(at + downtime, FaultAction::Join(d));
+    }
+
+    /// Device `d` powers off: its node state is gone, and every packet on its links fails
+    /// until supervision breaks them.
+    pub(crate) fn power_off(&mut self, d: u32, at: u64) {
         self.stats.on_leave(at, d);
         if let Some(n) = &self.devices[d as usize].node {
             self.stats.absorb_node(n);
@@ -134,11 +153,10 @@ impl Engine {
             link.blocked = true;
             self.check_signal(l, at);
         }
-        let downtime = us(self.scenario.churn.as_ref().map_or(15.0, |c| c.downtime_s));
-        self.push_fault(at + downtime, FaultAction::Join(d));
     }
 
-    fn join(&mut self, d: u32, at: u64) {
+    /// Device `d` powers on as a fresh node of its next incarnation.
+    pub(crate) fn join(&mut self, d: u32, at: u64) {
         let incarnation = self.devices[d as usize].incarnation + 1;
         let high_water = self.devices[d as usize].high_water;
         let node = self.make_node(d as usize, incarnation, at, high_water).expect("validated at start");

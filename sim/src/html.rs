@@ -232,6 +232,35 @@ fn election_summary(report: &Report) -> String {
     s
 }
 
+/// The scripted restarts as a table (seconds after the restarted node's first confirmed link).
+fn restarts(report: &Report) -> String {
+    let d = &report.deterministic;
+    if d.restarts.is_empty() {
+        return "<p>No scripted restarts in this scenario.</p>".into();
+    }
+    let s = |v: Option<f64>| v.map_or_else(|| "–".to_string(), |v| format!("{v:.3}"));
+    let mut o = String::from(
+        "<p>Each restarted node powers off and comes back fresh. Times are seconds after its first confirmed link: the first broadcast of another node it delivers, and the first routed unicast to and from the node farthest from it (probes every 50 ms).</p>\n<table border=\"1\" cellpadding=\"4\" style=\"border-collapse:collapse\"><tr><th>node</th><th>off at</th><th>on at</th><th>linked after</th><th>partner</th><th>broadcast in</th><th>unicast out</th><th>unicast in</th><th>routable</th></tr>\n",
+    );
+    for r in &d.restarts {
+        let partner = r.partner.map_or_else(|| "–".to_string(), |p| p.to_string());
+        let _ = writeln!(
+            o,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{partner}</td><td>{}</td><td>{}</td><td>{}</td><td><b>{}</b></td></tr>",
+            r.node,
+            s(r.off_s),
+            s(r.on_s),
+            s(r.linked_after_s),
+            s(r.broadcast_in_s),
+            s(r.unicast_out_s),
+            s(r.unicast_in_s),
+            s(r.routable_s())
+        );
+    }
+    o.push_str("</table>");
+    o
+}
+
 /// The whole HTML document.
 pub fn render(report: &Report, engine: &Engine) -> String {
     let d = &report.deterministic;
@@ -255,6 +284,8 @@ pub fn render(report: &Report, engine: &Engine) -> String {
 {timeline}
 <h2>Routing</h2>
 {routing}
+<h2>Restarts</h2>
+{restarts}
 <h2>Security</h2>
 {security}
 <h2>Report</h2>
@@ -269,6 +300,7 @@ pub fn render(report: &Report, engine: &Engine) -> String {
         election_summary = escape(&election_summary(report)),
         timeline = crate::html_timeline::render(report, engine),
         routing = crate::html_routing::render(report),
+        restarts = restarts(report),
         security = crate::html_security::render(report),
         table = escape(&crate::table::render(report)),
     )

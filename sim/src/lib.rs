@@ -44,6 +44,7 @@ pub mod partition_causes;
 pub mod queue;
 pub mod radio;
 pub mod report;
+pub mod restarts;
 pub mod rng;
 pub mod routes;
 pub mod scenario;

@@ -9,11 +9,14 @@
 //! **forged-only** when every node missed is one whose origin a `forge` node had claimed
 //! before (a *victim*), or is reached from the reporting node only through victims.
 //!
-//! On an unsecured mesh that is what forging does: a forged frame carries a random sequence
+//! On an unsecured mesh that is what forging did: a forged frame carries a random sequence
 //! number, and when it lands ahead of the victim's own it moves the victim's sequence window
 //! (`flood::SeqWindow`) there; the victim's genuine frames, its topology adverts included,
-//! are then dropped as `stale` everywhere, its advert ages out and every node loses it from
-//! its view. A secured mesh drops the outsider's frames at the tag, so no window moves.
+//! were then dropped as `stale` everywhere, its advert aged out and every node lost it from
+//! its view. Since `docs/PROTOCOL.md` §8.9 the victim's neighbours answer its stale frames
+//! with a `Resume` and it jumps past the forged number, so the built-in `byzantine` scenario
+//! reports no such partition; the classification stays to catch any other cause. A secured
+//! mesh drops the outsider's frames at the tag, so no window moves.
 //!
 //! Only runs with Byzantine nodes are classified (the report's other scenarios keep their
 //! output); the cost is one pass over the links per step with a `Partitioned` event.

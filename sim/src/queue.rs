@@ -75,6 +75,11 @@ pub enum SimEvent {
         /// Index into the scenario's Byzantine list.
         index: u32,
     },
+    /// The next probe of a scripted restart (`crate::restarts`).
+    RestartProbe {
+        /// Index into the scenario's restart list.
+        index: u32,
+    },
     /// A connection-parameter update of a link reaches its instant.
     ConnectionUpdate {
         /// Link index.

@@ -208,6 +208,11 @@ pub struct Results {
     pub core_relays: (u64, u64, u64),
     /// Links skipped by relays because neighbours that relayed first cover them (summed).
     pub relay_targets_pruned: u64,
+    /// Resume notices sent to restarted neighbours, and notices that moved a node's counters
+    /// (summed core counters, `docs/PROTOCOL.md` §8.9).
+    pub resumes: (u64, u64),
+    /// Scripted restarts and how soon each restarted node was routable again.
+    pub restarts: Vec<crate::restarts::RestartRecord>,
     /// Flood relays along source trees, and fallbacks to jitter and pruning (summed).
     pub tree_relays: (u64, u64),
     /// API errors returned by the core.
@@ -366,6 +371,8 @@ impl Report {
                 core_drops: s.core_drops.clone(),
                 core_relays: s.core_relays,
                 relay_targets_pruned: s.relay_targets_pruned,
+                resumes: s.resumes,
+                restarts: e.restart_records(),
                 tree_relays: s.tree_relays,
                 api_errors: s.api_errors.clone(),
                 byzantine: (s.byzantine.replays_sent, s.byzantine.forged_sent, s.byzantine.unknown_deliveries, s.radio.blackholed),

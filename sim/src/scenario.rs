@@ -36,6 +36,11 @@
 //! events_per_min = 2.0
 //! downtime_s = 15.0
 //!
+//! [[restart]]            # node 4 powers off at 40 s and comes back fresh 2 s later
+//! node = 4
+//! at_s = 40.0
+//! down_s = 2.0
+//!
 //! [[byzantine]]
 //! node = 7
 //! behaviour = "blackhole"  # "blackhole" | "replay" | "forge"
@@ -71,6 +76,8 @@ pub struct Scenario {
     pub cut: Vec<Cut>,
     /// Random leaves and rejoins.
     pub churn: Option<Churn>,
+    /// Scripted restarts: a node powers off and comes back as a fresh node.
+    pub restart: Vec<Restart>,
     /// Misbehaving nodes.
     pub byzantine: Vec<Byzantine>,
     /// Seconds after which an undelivered message is written off (late deliveries are
@@ -109,6 +116,7 @@ impl Default for Scenario {
             load: Load::default(),
             cut: Vec::new(),
             churn: None,
+            restart: Vec::new(),
             byzantine: Vec::new(),
             delivery_horizon_s: 30.0,
             sample_interval_s: 1.0,
@@ -300,6 +308,25 @@ impl Default for Cut {
     }
 }
 
+/// A scripted restart (`crate::restarts`): node `node` powers off at `at_s` and comes back
+/// `down_s` later as a fresh node (new seed; a secured node keeps its identity and the
+/// sequence high water it persisted).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Restart {
+    /// The node's id, `1..=nodes`.
+    pub node: u64,
+    /// When it powers off, s.
+    pub at_s: f64,
+    /// How long it stays off, s (above 0). Default 2.
+    #[serde(default = "default_down_s")]
+    pub down_s: f64,
+}
+
+fn default_down_s() -> f64 {
+    2.0
+}
+
 /// Random churn: nodes leave (power off) and come back with a fresh state.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -382,6 +409,9 @@ impl Scenario {
         }
         if let Some(c) = &self.churn {
             t = t.min(c.start_s);
+        }
+        for r in &self.restart {
+            t = t.min(r.at_s);
         }
         if self.mobility.model != MobilityModel::Static {
             t = 0.0;

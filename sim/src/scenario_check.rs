@@ -162,7 +162,7 @@ fn check_mobility(s: &Scenario) -> Result<(), String> {
     Ok(())
 }
 
-/// Cuts, churn and Byzantine nodes. A fault timed after the end never happens, which is
+/// Cuts, churn, restarts and Byzantine nodes. A fault timed after the end never happens, which is
 /// allowed (a file keeps its faults when a run is shortened).
 fn check_faults(s: &Scenario) -> Result<(), String> {
     let end = MAX_DURATION_S;
@@ -187,6 +187,20 @@ fn check_faults(s: &Scenario) -> Result<(), String> {
         number("churn.start_s", c.start_s, 0.0, end)?;
         number("churn.events_per_min", c.events_per_min, 0.0, MAX_CHURN_PER_MIN)?;
         number("churn.downtime_s", c.downtime_s, 0.0, MAX_DURATION_S)?;
+    }
+    for (k, r) in s.restart.iter().enumerate() {
+        whole(&format!("restart[{k}].node"), r.node, 1, s.nodes as u64)?;
+        number(&format!("restart[{k}].at_s"), r.at_s, 0.0, end)?;
+        above(&format!("restart[{k}].down_s"), r.down_s, 0.0, MAX_DURATION_S)?;
+        let earlier = s.restart[..k].iter().find(|e| e.node == r.node && r.at_s < e.at_s + e.down_s && e.at_s < r.at_s + r.down_s);
+        if let Some(e) = earlier {
+            return Err(format!(
+                "restart[{k}]: node {} is still off then (an earlier restart keeps it off from {} s to {} s); restarts of one node must not overlap",
+                r.node,
+                e.at_s,
+                e.at_s + e.down_s
+            ));
+        }
     }
     let mut seen = BTreeSet::new();
     for (k, b) in s.byzantine.iter().enumerate() {

@@ -215,6 +215,8 @@ pub struct Stats {
     pub core_drops: BTreeMap<&'static str, u64>,
     /// Core relay counters summed: relayed, suppressed, TTL expired.
     pub core_relays: (u64, u64, u64),
+    /// Resume notices sent, and notices that moved a node's counters (summed core counters).
+    pub resumes: (u64, u64),
     /// Links skipped by relays because covering neighbours relayed first (summed).
     pub relay_targets_pruned: u64,
     /// Flood relays along source trees, and those that fell back to jitter and pruning
@@ -412,6 +414,8 @@ impl Stats {
         self.core_relays.0 += m.relayed;
         self.core_relays.1 += m.relays_suppressed;
         self.core_relays.2 += m.ttl_expired;
+        self.resumes.0 += m.resumes_sent;
+        self.resumes.1 += m.counters_resumed;
         self.relay_targets_pruned += m.relay_targets_pruned;
         self.tree_relays.0 += m.tree_relays;
         self.tree_relays.1 += m.tree_fallbacks;

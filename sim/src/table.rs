@@ -111,6 +111,56 @@ fn coordination(o: &mut String, m: &Mesh) {
     }
 }
 
+/// The scripted restarts: when, and how soon the node was routable again (s after its first
+/// confirmed link; "-" = not within the probing time).
+fn restarts(o: &mut String, d: &crate::report::Results) {
+    if d.restarts.is_empty() {
+        return;
+    }
+    let (sent, resumed) = d.resumes;
+    let _ = writeln!(
+        o,
+        "\nRestarts (s after the restarted node's first confirmed link; routed probes to and from the farthest node)"
+    );
+    // Secured node ids are 20 digits: the id columns fit the widest.
+    let w = d.restarts.iter().flat_map(|r| [r.node, r.partner.unwrap_or(0)]).map(|n| n.to_string().len()).max().unwrap_or(4).max(4);
+    let _ = writeln!(
+        o,
+        "{:<w$}{:>9}{:>9}{:>9}  {:>w$}{:>14}{:>14}{:>14}{:>11}",
+        "node", "off", "on", "linked", "partner", "broadcast in", "unicast out", "unicast in", "routable"
+    );
+    let s = |v: Option<f64>| v.map_or_else(|| "-".to_string(), |v| format!("{v:.3}"));
+    for r in &d.restarts {
+        if r.off_s.is_none() {
+            let _ = writeln!(o, "{:<w$}  skipped: the node was already off", r.node);
+            continue;
+        }
+        let partner = r.partner.map_or_else(|| "-".to_string(), |p| p.to_string());
+        let _ = writeln!(
+            o,
+            "{:<w$}{:>9}{:>9}{:>9}  {:>w$}{:>14}{:>14}{:>14}{:>11}",
+            r.node,
+            s(r.off_s),
+            s(r.on_s),
+            s(r.linked_after_s),
+            partner,
+            s(r.broadcast_in_s),
+            s(r.unicast_out_s),
+            s(r.unicast_in_s),
+            s(r.routable_s())
+        );
+    }
+    let done: Vec<f64> = d.restarts.iter().filter(|r| r.off_s.is_some()).filter_map(|r| r.routable_s()).collect();
+    let held = d.restarts.iter().filter(|r| r.off_s.is_some()).count();
+    let worst = done.iter().copied().fold(None, |m: Option<f64>, v| Some(m.map_or(v, |m| m.max(v))));
+    let _ = writeln!(
+        o,
+        "  routable again            {} of {held} restarts, slowest after {}; resume notices sent {sent}, counters resumed {resumed}",
+        done.len(),
+        s(worst)
+    );
+}
+
 /// Renders `report` as text.
 pub fn render(report: &Report) -> String {
     let d = &report.deterministic;
@@ -157,6 +207,7 @@ pub fn render(report: &Report) -> String {
         "  unicast                   forwarded {}, flood fallbacks {}; {} table computations, {} adverts, {} acks sent",
         rt.forwarded, rt.flood_fallbacks, rt.route_computations, rt.adverts_sent, rt.acks_sent
     );
+    restarts(&mut o, d);
     let _ = writeln!(o, "\nAcknowledged unicast (Qos::reliable, end to end; latency = send to ack, ms)");
     let _ = writeln!(o, "{:<11}{:>10}{:>10}{:>10}{:>10}{:>9}{:>10}{:>10}", "priority", "sent", "acked", "failed", "retries", "ratio", "mean", "max");
     for a in rt.acked.iter().filter(|a| a.sent > 0) {

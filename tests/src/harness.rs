@@ -172,6 +172,30 @@ impl Harness {
         self.topology.edges.retain(|e| *e != (lo, hi));
     }
 
+    /// Node `i` powers off: its links go down at both ends (PDUs in flight are lost) and it
+    /// runs no more timers. Returns the neighbours it had, for [`Harness::power_on`].
+    pub fn power_off(&mut self, i: usize) -> Vec<usize> {
+        let neighbours = self.topology.neighbours(i);
+        for &j in &neighbours {
+            self.cut(i, j);
+        }
+        self.deadlines[i] = Instant::MAX;
+        neighbours
+    }
+
+    /// Node `i` powers on again as `node` (built fresh by the caller: a restart keeps the
+    /// identity, and only what the application persisted), and its links to `neighbours`
+    /// come up.
+    pub fn power_on(&mut self, i: usize, node: Node, neighbours: &[usize]) {
+        assert_eq!(node.id(), self.ids[i], "a restarted node keeps its id");
+        self.nodes[i] = node;
+        self.deadlines[i] = self.now;
+        self.drain(i);
+        for &j in neighbours {
+            self.connect(i, j);
+        }
+    }
+
     /// Runs until virtual time `until` (inclusive of events at `until`).
     pub fn run_until(&mut self, until: Instant) {
         while let Some(at) = self.next_event_time() {

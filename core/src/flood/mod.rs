@@ -120,6 +120,12 @@ impl Flood {
         self.idle_reset = Duration::MAX;
     }
 
+    /// The highest sequence number accepted from `origin`, while its window is kept (not
+    /// idle for [`Config::node_gone_after`]).
+    pub fn top(&self, now: Instant, origin: crate::NodeId) -> Option<u32> {
+        self.sources.get(origin).filter(|s| now - s.last < self.idle_reset).map(|s| s.window.top())
+    }
+
     /// Origins tracked.
     pub fn sources(&self) -> usize {
         self.sources.len()

@@ -94,6 +94,8 @@ pub struct LinkState {
     pub(crate) hb_seq: u32,
     pub(crate) echo: Option<(u32, Instant)>,
     pub(crate) msg_id: u16,
+    /// When this node last sent a [`crate::wire::Kind::Resume`] notice on this link.
+    pub(crate) last_resume_sent: Option<Instant>,
 }
 
 impl LinkState {
@@ -124,6 +126,7 @@ impl LinkState {
             last_heartbeat_sent: now,
             heartbeat_forced: false,
             answer_due: false,
+            last_resume_sent: None,
             peer_confirmed: false,
             hello_backoff: hello,
             last_heard: now,

@@ -16,7 +16,8 @@
 //! The receive path lives in `receive.rs`, originating and relaying in `transmit.rs`, timers
 //! in `timers.rs` (the heartbeat schedule in `heartbeats.rs`), the output queues in
 //! `outbox.rs`, BLE radio decisions in `ble.rs`, the announcement and its schedule in
-//! `announce.rs`.
+//! `announce.rs`, the notice that lets a restarted neighbour resume its counters in
+//! `resume.rs`.
 
 #[cfg(test)]
 mod advert_tests;
@@ -45,6 +46,10 @@ mod relay_tests;
 #[cfg(test)]
 mod reservation_tests;
 mod reservations;
+mod resume;
+pub use resume::{ADVERT_JUMP, RESTART_SLACK, RESUME_GAP, SEQUENCE_JUMP};
+#[cfg(test)]
+mod resume_tests;
 mod routing;
 mod secure;
 #[cfg(test)]

@@ -85,6 +85,13 @@ impl Node {
         if let Message::LinkAck(entries) = message {
             return self.on_link_ack(i, &frame, entries);
         }
+        if let Message::Resume(body) = message {
+            if header.destination() != Destination::Node(self.config.node_id) {
+                return Err(DropReason::Misdirected);
+            }
+            self.on_resume(now, body);
+            return Ok(());
+        }
         // Acknowledge every multi-hop frame, even one dropped below (our own frame back from
         // a cycle, a duplicate): otherwise the neighbour retransmits it for nothing.
         if self.config.link_arq {
@@ -99,10 +106,18 @@ impl Node {
         if header.ttl == 0 {
             return Err(DropReason::ZeroTtl);
         }
+        // Sent by its origin itself: a frame behind what this node holds of the origin means
+        // that the neighbour restarted (`resume.rs`).
+        let direct = (header.hops == 0 && origin == self.links.at(i).peer).then_some(i);
         match self.flood.admit(now, frame.message_id(), Some((link, header.ttl))) {
             Admission::New => {}
             Admission::Duplicate => return Err(DropReason::Duplicate),
-            Admission::Stale => return Err(DropReason::Stale),
+            Admission::Stale => {
+                if let Some(i) = direct {
+                    self.send_resume(now, i);
+                }
+                return Err(DropReason::Stale);
+            }
         }
         self.metrics.frames_accepted += 1;
         self.registry.observe(now, origin);
@@ -118,7 +133,7 @@ impl Node {
                 true
             }
             Message::TopologyUpdate(head, entries) => {
-                self.on_topology_update(now, origin, head.advert_version.get(), entries);
+                self.on_topology_update(now, origin, head.advert_version.get(), entries, direct);
                 true
             }
             Message::GameData { msg_seq: Some(msg_seq), payload } if to_me => {
@@ -233,12 +248,24 @@ impl Node {
 
     fn on_announcement(&mut self, now: Instant, origin: NodeId, a: &Announcement) {
         let info = self.registry.observe(now, origin);
+        // Uptime never goes back within one run of a node, and a node is not heard of before
+        // it starts: a lower uptime than the last one, or frames accepted from the origin
+        // more than `RESTART_SLACK` before the start its uptime gives, mean that it restarted
+        // with an empty routing database. Like a node that joined this node's view it needs
+        // this node's advert, flooded `advert_min_gap` from now (`resume.rs`).
+        let uptime = a.uptime_secs.get();
+        let known_for = now - info.first_seen;
+        let restarted = uptime < info.uptime_secs
+            || known_for > core::time::Duration::from_secs(u64::from(uptime)) + super::resume::RESTART_SLACK;
         info.capabilities = a.capabilities.get();
         info.battery = (a.battery != BATTERY_UNKNOWN).then_some(a.battery);
         info.connections = a.connections;
         info.uptime_secs = a.uptime_secs.get();
         info.processing_power = a.processing_power.get();
         self.router.set_battery(origin, routing_battery(a.battery));
+        if restarted {
+            self.advert_wanted = Some(self.advert_wanted.map_or(now, |w| w.min(now)));
+        }
     }
 
     /// Hands a payload to the application; `seq` is the frame's, or for an acknowledged

@@ -38,7 +38,7 @@ pub(super) type AdvertEntries = SmallVec<[LinkEntry; MAX_ADVERT_LINKS]>;
 
 impl Node {
     /// The entries this node would advertise now.
-    fn own_advert(&self) -> AdvertEntries {
+    pub(super) fn own_advert(&self) -> AdvertEntries {
         let window = self.config.link_arq_window.max(1);
         self.links
             .iter()
@@ -89,6 +89,12 @@ impl Node {
         if entries == self.advertised && !refresh {
             return;
         }
+        self.flood_advert(now, entries);
+    }
+
+    /// Floods `entries` as this node's advert under the next version (nothing when there is
+    /// nothing to advertise or withdraw), and feeds it to this node's own router.
+    pub(super) fn flood_advert(&mut self, now: Instant, entries: AdvertEntries) {
         self.last_advert = now;
         if entries.is_empty() && self.advertised.is_empty() {
             return;
@@ -110,14 +116,26 @@ impl Node {
         self.refresh_routes();
     }
 
-    /// A topology advert from `origin` was accepted.
-    pub(super) fn on_topology_update(&mut self, now: Instant, origin: NodeId, version: u32, entries: &[LinkEntry]) {
+    /// A topology advert from `origin` was accepted; `direct` is the index of the link it
+    /// came on when the origin sent it itself (hop count 0). An advert of a neighbour that is
+    /// behind the one held (it restarted) is answered with a `Resume` (`resume.rs`).
+    pub(super) fn on_topology_update(
+        &mut self,
+        now: Instant,
+        origin: NodeId,
+        version: u32,
+        entries: &[LinkEntry],
+        direct: Option<usize>,
+    ) {
         if !self.trusted(origin) {
             return; // an untrusted node's links stay out of every route
         }
         // The table is recomputed lazily (before the next route lookup or timer tick, at most
         // once per `route_holddown`), so a burst of adverts costs one computation.
-        self.router.handle_advert(origin, version, entries, now);
+        let outcome = self.router.handle_advert(origin, version, entries, now);
+        if let (crate::routing::lsdb::InsertOutcome::Stale, Some(i)) = (outcome, direct) {
+            self.send_resume(now, i);
+        }
     }
 
     /// Ages adverts out and recomputes the table if the topology changed.

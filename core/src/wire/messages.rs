@@ -85,6 +85,27 @@ pub struct LinkAckEntry {
     pub seq: U32,
 }
 
+/// [`ResumeBody::known`]: `flood_top` is valid.
+pub const RESUME_FLOOD_TOP: u8 = 0b01;
+/// [`ResumeBody::known`]: `advert_version` is valid.
+pub const RESUME_ADVERT_VERSION: u8 = 0b10;
+
+/// Body of a [`Kind::Resume`]: what the sender holds of the destination's own counters. Sent
+/// when the destination's own frames arrived behind them, as a restarted node's do; the
+/// destination jumps past them (`docs/PROTOCOL.md` §8.9).
+#[derive(FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned, Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(C)]
+pub struct ResumeBody {
+    /// The highest flood sequence number the sender accepted from the destination.
+    pub flood_top: U32,
+    /// The version of the destination's topology advert the sender holds.
+    pub advert_version: U32,
+    /// Which fields are valid: [`RESUME_FLOOD_TOP`], [`RESUME_ADVERT_VERSION`], at least one.
+    pub known: u8,
+    /// Zero in version 4.
+    pub reserved: [u8; 3],
+}
+
 /// Fixed part of a [`Kind::TopologyUpdate`]; `entry_count` [`LinkEntry`]s follow.
 #[derive(FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned, Clone, Copy, Debug, PartialEq, Eq)]
 #[repr(C)]
@@ -219,6 +240,8 @@ pub enum Message<'a> {
     Election(&'a ElectionBody, &'a [u8; 64]),
     /// See [`LinkAckHeader`]; the entries follow.
     LinkAck(&'a [LinkAckEntry]),
+    /// See [`ResumeBody`].
+    Resume(&'a ResumeBody),
 }
 
 fn exact<T: FromBytes + KnownLayout + Immutable + Unaligned>(body: &[u8]) -> Result<&T, DropReason> {
@@ -281,6 +304,13 @@ impl<'a> Message<'a> {
                     return Err(DropReason::MalformedBody);
                 }
                 Message::LinkAck(entries)
+            }
+            Kind::Resume => {
+                let r: &ResumeBody = exact(body)?;
+                if r.known == 0 || r.known & !(RESUME_FLOOD_TOP | RESUME_ADVERT_VERSION) != 0 {
+                    return Err(DropReason::MalformedBody);
+                }
+                Message::Resume(r)
             }
         })
     }

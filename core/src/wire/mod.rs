@@ -29,8 +29,9 @@ pub use messages::Message;
 /// The protocol version this crate speaks: the first byte of every frame. A frame of any
 /// other version is dropped as [`DropReason::UnsupportedVersion`](crate::DropReason) and not
 /// relayed; version 2 added the `RoutingUpdate` reservation body and the [`flags::FLOW`] flag,
-/// version 3 the election's view digest (`docs/PROTOCOL.md` §10).
-pub const VERSION: u8 = 3;
+/// version 3 the election's view digest, version 4 the [`Kind::Resume`] notice to a restarted
+/// neighbour (`docs/PROTOCOL.md` §10).
+pub const VERSION: u8 = 4;
 /// Bytes of the frame header.
 pub const FRAME_HEADER_LEN: usize = 28;
 /// Bytes of the fragment header, control byte included.
@@ -60,6 +61,9 @@ pub enum Kind {
     Election = 7,
     /// Link-local acknowledgement of multi-hop frames (hop-by-hop retransmission).
     LinkAck = 8,
+    /// Link-local notice to a neighbour whose own frames arrived behind what the sender holds
+    /// of it (it restarted): the counters to jump past (`docs/PROTOCOL.md` §8.9).
+    Resume = 9,
 }
 
 impl Kind {
@@ -74,13 +78,14 @@ impl Kind {
             6 => Kind::Ack,
             7 => Kind::Election,
             8 => Kind::LinkAck,
+            9 => Kind::Resume,
             _ => return None,
         })
     }
 
     /// Whether frames of this kind travel beyond one hop (by flooding or routing).
     pub const fn is_multi_hop(self) -> bool {
-        !matches!(self, Kind::Heartbeat | Kind::LinkAck)
+        !matches!(self, Kind::Heartbeat | Kind::LinkAck | Kind::Resume)
     }
 }
 

@@ -3,14 +3,15 @@
 //! Every draw is a pure function of `(campaign seed, index)`, so a campaign is reproducible
 //! schedule by schedule, and a failing schedule written as TOML runs alone with the same
 //! result. The ranges below span what phones meet (6–40 nodes by default, light to heavy
-//! shadowing, connection intervals from 7.5 to 100 ms, churn, cuts with and without heals,
-//! walking speeds, up to a third of the nodes Byzantine, secured or open meshes), and
+//! shadowing, connection intervals from 7.5 to 100 ms, churn, scripted restarts, cuts with
+//! and without heals, walking speeds, up to a third of the nodes Byzantine, secured or open
+//! meshes), and
 //! every value drawn lies inside the ranges `scenario_check` accepts.
 
 use crate::radio::RadioParams;
 use crate::rng::{SimRng, derive_seed};
 use crate::scenario::{
-    Area, Behaviour, Byzantine, Churn, Cut, Load, Mobility, MobilityModel, Placement, Scenario, SecurityParams,
+    Area, Behaviour, Byzantine, Churn, Cut, Load, Mobility, MobilityModel, Placement, Restart, Scenario, SecurityParams,
 };
 
 /// The smallest mesh drawn.
@@ -99,6 +100,19 @@ pub fn draw(seed: u64, index: u64, max_nodes: usize) -> Scenario {
         byzantine.sort_by_key(|b| b.node);
     }
     let security = SecurityParams { enabled: r.chance(0.5) };
+    // Drawn last, so that the draws above are those of campaigns before restarts existed.
+    let mut restart = Vec::new();
+    if r.chance(0.3) {
+        for _ in 0..1 + r.below(3) {
+            let node = 1 + r.below(nodes as u64);
+            let at_s = round(r.range(8.0, duration_s * 0.8));
+            let down_s = round(r.range(0.5, 10.0));
+            let overlaps = restart.iter().any(|e: &Restart| e.node == node && at_s < e.at_s + e.down_s && e.at_s < at_s + down_s);
+            if !overlaps {
+                restart.push(Restart { node, at_s, down_s });
+            }
+        }
+    }
     Scenario {
         name: format!("campaign-{seed}-{index}"),
         // 63 bits: a TOML integer is signed.
@@ -113,6 +127,7 @@ pub fn draw(seed: u64, index: u64, max_nodes: usize) -> Scenario {
         mobility,
         byzantine,
         security,
+        restart,
         ..Scenario::default()
     }
 }
@@ -132,7 +147,7 @@ mod tests {
 
     #[test]
     fn draws_are_valid_reproducible_and_round_trip_through_toml() {
-        let mut kinds = [0u32; 5];
+        let mut kinds = [0u32; 6];
         for index in 0..300 {
             let s = draw(7, index, 40);
             s.validate().unwrap_or_else(|e| panic!("schedule {index}: {e}"));
@@ -146,6 +161,7 @@ mod tests {
             kinds[2] += u32::from(s.mobility.model == MobilityModel::RandomWaypoint);
             kinds[3] += u32::from(!s.byzantine.is_empty());
             kinds[4] += u32::from(s.security.enabled);
+            kinds[5] += u32::from(!s.restart.is_empty());
         }
         // Every kind of fault is drawn, and none in every schedule.
         assert!(kinds.iter().all(|k| (30..270).contains(k)), "{kinds:?}");

@@ -92,6 +92,10 @@ pub struct Figures {
     pub election_s: Option<f64>,
     /// Mean time from a cut to its detection, over the cuts detected, s.
     pub detection_s: Option<f64>,
+    /// Scripted restarts whose node came back and confirmed a link: the slowest time to
+    /// routable again over those that got there, s (`None`: none did), and how many did not
+    /// within the probing time (cuts, Byzantine relays and movement included).
+    pub restart_s: (Option<f64>, usize),
 }
 
 /// Runs schedule `index` of `cfg` with every invariant checked.
@@ -140,6 +144,11 @@ pub fn run_checked(s: &Scenario, wall_limit: Duration) -> (Outcome, Option<Figur
         delivery: (r.overall.expected > 0).then_some(r.overall.delivery_ratio),
         election_s: r.mesh.election.election_after_formed_s,
         detection_s: (!detected.is_empty()).then(|| detected.iter().sum::<f64>() / detected.len() as f64),
+        restart_s: {
+            let held: Vec<_> = r.restarts.iter().filter(|x| x.linked_after_s.is_some()).collect();
+            let routable: Vec<f64> = held.iter().filter_map(|x| x.routable_s()).collect();
+            (routable.iter().copied().reduce(f64::max), held.len() - routable.len())
+        },
     };
     (Outcome::Passed, Some(figures))
 }

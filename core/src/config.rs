@@ -154,8 +154,8 @@ pub struct Config {
     /// a lost link are never used meanwhile (next hops must be confirmed neighbours). Zero:
     /// recompute at the next drain after every change. Default 200 ms.
     pub route_holddown: Duration,
-    /// Traffic moves to the backup route when a link's RSSI, extrapolated along its trend
-    /// over `handoff_horizon`, falls below this. Default -90 dBm.
+    /// Traffic moves to a downstream backup route (one that cannot loop) when a link's RSSI,
+    /// extrapolated along its trend over `handoff_horizon`, falls below this. Default -90 dBm.
     pub handoff_rssi_dbm: i8,
     /// How far ahead the RSSI trend is extrapolated for handoff. Default 2 s.
     pub handoff_horizon: Duration,

@@ -84,7 +84,7 @@ impl Node {
     /// minus the first link's) bounds the next hop's distance from above, the primary is this
     /// node's distance. Along such hops, and along primaries, the distance strictly falls, so
     /// nodes that switch this way cannot form a loop (given the same topology view).
-    fn is_downstream(&self, primary: &Route, backup: &Route, priority: Priority) -> bool {
+    pub(super) fn is_downstream(&self, primary: &Route, backup: &Route, priority: Priority) -> bool {
         let graph = self.router.graph();
         let Some(e) = graph.edge_between(self.config.node_id, backup.next_hop) else { return false };
         let first = self.router.policies()[priority as usize].link_cost(&graph.metrics(e));

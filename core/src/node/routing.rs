@@ -188,8 +188,15 @@ impl Node {
             (Some(r), Some(b)) => self.prefers_backup(&r, &b, priority),
             _ => false,
         };
+        // Leaving the primary for the backup is loop-free only towards a downstream backup
+        // (`outlook.rs`): a predicted failure of the primary's link does not justify a switch
+        // that could send the frame back towards this node.
+        let downstream = || match (entry.primary, entry.backup) {
+            (Some(r), Some(b)) => self.is_downstream(&r, &b, priority),
+            _ => false,
+        };
         match (primary, backup) {
-            (Some(p), Some(b)) if self.predicted_to_fail(self.links.at(p)) => Some(b),
+            (Some(p), Some(b)) if self.predicted_to_fail(self.links.at(p)) && downstream() => Some(b),
             (Some(_), Some(b)) if ranked_out(entry.primary, entry.backup) => Some(b),
             (Some(p), _) => Some(p),
             (None, b) => b,

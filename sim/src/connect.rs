@@ -168,6 +168,7 @@ impl Engine {
         self.devices[i as usize].links.push(l);
         self.devices[j as usize].links.push(l);
         self.stats.radio.links_opened += 1;
+        self.reach.changed();
         let report = LinkReport::new(INITIAL_MTU)
             .with_rssi(reported)
             .with_connection_interval(std::time::Duration::from_micros(interval));
@@ -289,8 +290,12 @@ impl Engine {
             (true, None) => {
                 link.weak_since = Some(at);
                 self.queue.push(at + timeout, SimEvent::Supervision { link: l });
+                self.reach.changed();
             }
-            (false, Some(_)) => link.weak_since = None,
+            (false, Some(_)) => {
+                link.weak_since = None;
+                self.reach.changed();
+            }
             _ => {}
         }
     }
@@ -311,6 +316,7 @@ impl Engine {
         }
         link.up = false;
         link.closed_at = Some(at);
+        self.reach.changed();
         for q in &mut link.queue {
             self.stats.radio.lost_on_break += q.len() as u64;
             self.pool.extend(q.drain(..));

@@ -178,6 +178,8 @@ pub struct Engine {
     pub impersonated: Vec<bool>,
     /// What each scripted restart measured (`crate::restarts`), in scenario order.
     pub restarts: Vec<crate::restarts::RestartWatch>,
+    /// Labellings of the usable-link graph taken at sends (`crate::reachability`).
+    pub reach: crate::reachability::Reachability,
 }
 
 /// The random streams of a run.
@@ -250,6 +252,7 @@ impl Engine {
                 .iter()
                 .map(|r| crate::restarts::RestartWatch { device: (r.node - 1) as u32, ..Default::default() })
                 .collect(),
+            reach: Default::default(),
             scenario,
         };
         engine.outsider = (0..engine.scenario.nodes).map(|i| engine.is_outsider(i)).collect();
@@ -527,6 +530,7 @@ impl Engine {
             core_clock,
             id_index,
             restarts,
+            reach,
             ..
         } = self;
         let dev = &mut devices[i as usize];
@@ -589,7 +593,7 @@ impl Engine {
                         continue; // a restart probe, not a workload message
                     }
                     stats.on_acted_on(i, d.origin);
-                    stats.on_delivery(now, i, origin, d.seq, d.priority);
+                    stats.on_delivery(now, i, origin, d.seq, reach);
                     if *record_steps {
                         step_log.deliveries.push((i, d.origin, d.seq));
                     }

@@ -43,6 +43,7 @@ pub mod netjson;
 pub mod partition_causes;
 pub mod queue;
 pub mod radio;
+pub mod reachability;
 pub mod report;
 pub mod restarts;
 pub mod rng;

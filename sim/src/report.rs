@@ -44,6 +44,15 @@ pub struct PriorityRow {
     pub delivered: u64,
     /// `delivered / expected`.
     pub delivery_ratio: f64,
+    /// Expected receivers that usable radio links joined to the sender when it sent
+    /// (`crate::reachability`).
+    pub reachable: u64,
+    /// Expected receivers no path of usable links joined to the sender when it sent.
+    pub unreachable_at_send: u64,
+    /// Reachable receivers reached within the horizon.
+    pub delivered_reachable: u64,
+    /// `delivered_reachable / reachable` (`None` with no reachable receiver).
+    pub reachable_ratio: Option<f64>,
     /// Deliveries after the horizon.
     pub late: u64,
     /// Latency of on-time deliveries.
@@ -288,6 +297,10 @@ fn row(name: &str, p: &PriorityStats) -> PriorityRow {
         expected: p.expected,
         delivered: p.delivered,
         delivery_ratio: if p.expected == 0 { 0.0 } else { p.delivered as f64 / p.expected as f64 },
+        reachable: p.reachable,
+        unreachable_at_send: p.expected - p.reachable.min(p.expected),
+        delivered_reachable: p.delivered_reachable,
+        reachable_ratio: (p.reachable > 0).then(|| p.delivered_reachable as f64 / p.reachable as f64),
         late: p.late,
         latency_ms: Latency {
             mean: ms(h.mean()),
@@ -315,6 +328,8 @@ impl Report {
             all.unicast += p.unicast;
             all.expected += p.expected;
             all.delivered += p.delivered;
+            all.reachable += p.reachable;
+            all.delivered_reachable += p.delivered_reachable;
             all.late += p.late;
             all.latency.merge(&p.latency);
         }

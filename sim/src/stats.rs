@@ -4,7 +4,9 @@
 //! Messages are tracked per origin in a window indexed by sequence number (the core numbers
 //! each origin's frames consecutively). A message is written off `delivery_horizon_s` after
 //! it was sent: what arrived by then counts, later arrivals are counted as late. Memory per
-//! node stays bounded however long the run.
+//! node stays bounded however long the run. Each message also records which labelling of the
+//! usable-link graph held when it was sent (`crate::reachability`): its receivers then
+//! joined to the sender are its *reachable* ones, and deliveries to them are counted apart.
 
 use std::collections::{BTreeMap, HashSet, VecDeque};
 
@@ -25,6 +27,12 @@ struct Rec {
     priority: Priority,
     expected: u32,
     delivered: u32,
+    /// The usable-link labelling at the send (`crate::reachability`).
+    snapshot: u32,
+    /// Expected receivers joined to the sender by usable links at the send.
+    reachable: u32,
+    /// On-time deliveries to those receivers.
+    delivered_reachable: u32,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -74,6 +82,10 @@ pub struct PriorityStats {
     pub expected: u64,
     /// Receivers reached within the horizon.
     pub delivered: u64,
+    /// Expected receivers that usable links joined to the sender at the send.
+    pub reachable: u64,
+    /// Of those, the ones reached within the horizon.
+    pub delivered_reachable: u64,
     /// Deliveries after the horizon.
     pub late: u64,
     /// Latency of on-time deliveries, µs.
@@ -275,7 +287,10 @@ impl Stats {
         ((at / self.bucket) as usize).min(SERIES_BUCKETS - 1)
     }
 
-    pub(crate) fn on_sent(&mut self, at: u64, i: u32, seq: u32, p: Priority, expected: u32, unicast: bool) {
+    /// Device `i` sent message `seq` at `at` to `expected` receivers, `reachable` of them
+    /// joined to it by usable links in labelling `snapshot`.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn on_sent(&mut self, at: u64, i: u32, seq: u32, p: Priority, expected: u32, unicast: bool, snapshot: u32, reachable: u32) {
         let ps = &mut self.priority[p as usize];
         ps.offered += 1;
         if unicast { ps.unicast += 1 } else { ps.broadcast += 1 }
@@ -294,7 +309,7 @@ impl Stats {
         while log.entries.len() < idx {
             log.entries.push_back(None);
         }
-        log.entries.push_back(Some(Rec { sent_at: at, priority: p, expected, delivered: 0 }));
+        log.entries.push_back(Some(Rec { sent_at: at, priority: p, expected, delivered: 0, snapshot, reachable, delivered_reachable: 0 }));
     }
 
     pub(crate) fn on_rejected(&mut self, p: Priority) {
@@ -303,7 +318,7 @@ impl Stats {
         ps.rejected += 1;
     }
 
-    pub(crate) fn on_delivery(&mut self, now: u64, receiver: u32, origin: Option<u32>, seq: u32, _p: Priority) {
+    pub(crate) fn on_delivery(&mut self, now: u64, receiver: u32, origin: Option<u32>, seq: u32, reach: &crate::reachability::Reachability) {
         let horizon = self.horizon;
         if let (Some(seen), Some(o)) = (self.delivered_once.as_mut(), origin) {
             if !seen.insert((receiver, o, seq)) {
@@ -320,6 +335,9 @@ impl Stats {
             let latency = now - rec.sent_at;
             if latency <= horizon {
                 rec.delivered += 1;
+                if origin.is_some_and(|o| reach.joined(rec.snapshot, o, receiver)) {
+                    rec.delivered_reachable += 1;
+                }
                 ps.latency.record(latency);
             } else {
                 ps.late += 1;
@@ -444,6 +462,8 @@ impl Stats {
         let ps = &mut self.priority[r.priority as usize];
         ps.expected += u64::from(r.expected);
         ps.delivered += u64::from(r.delivered.min(r.expected));
+        ps.reachable += u64::from(r.reachable);
+        ps.delivered_reachable += u64::from(r.delivered_reachable.min(r.reachable));
         let b = self.bucket_of(r.sent_at);
         self.series[b].expected += u64::from(r.expected);
         self.series[b].delivered += u64::from(r.delivered.min(r.expected));
@@ -481,6 +501,7 @@ impl Engine {
     pub(crate) fn sample(&mut self, at: u64) {
         let horizon = self.stats.horizon;
         self.stats.write_off_older(at.saturating_sub(horizon));
+        self.reach.forget_older(at.saturating_sub(horizon));
         self.sample_memory();
         let components = self.components();
         let alive = self.devices.iter().filter(|d| d.alive()).count() as u32;
@@ -602,19 +623,20 @@ mod tests {
     #[test]
     fn a_delivery_after_its_origin_powered_off_is_late_not_forged() {
         let mut stats = Stats::new(&Scenario { nodes: 2, ..Scenario::default() });
-        stats.on_sent(1_000, 0, 100, Priority::Normal, 1, false);
-        stats.on_sent(2_000, 0, 101, Priority::Normal, 1, false);
+        let reach = crate::reachability::Reachability::default();
+        stats.on_sent(1_000, 0, 100, Priority::Normal, 1, false, 0, 1);
+        stats.on_sent(2_000, 0, 101, Priority::Normal, 1, false, 0, 1);
         stats.on_leave(3_000, 0);
-        stats.on_delivery(4_000, 1, Some(0), 101, Priority::Normal);
+        stats.on_delivery(4_000, 1, Some(0), 101, &reach);
         assert_eq!(stats.byzantine.unknown_deliveries, 0);
         assert_eq!(stats.priority[Priority::Normal as usize].late, 1);
         // Back with a fresh sequence space; its old numbers still count as written off.
-        stats.on_sent(5_000, 0, 7_000_000, Priority::Normal, 1, false);
-        stats.on_delivery(6_000, 1, Some(0), 100, Priority::Normal);
+        stats.on_sent(5_000, 0, 7_000_000, Priority::Normal, 1, false, 0, 1);
+        stats.on_delivery(6_000, 1, Some(0), 100, &reach);
         assert_eq!(stats.byzantine.unknown_deliveries, 0);
         // A number ahead of anything the origin used is a forgery.
-        stats.on_delivery(7_000, 1, Some(0), 7_000_500, Priority::Normal);
-        stats.on_delivery(7_000, 1, Some(0), 8_000_000, Priority::Normal);
+        stats.on_delivery(7_000, 1, Some(0), 7_000_500, &reach);
+        stats.on_delivery(7_000, 1, Some(0), 8_000_000, &reach);
         assert_eq!(stats.byzantine.unknown_deliveries, 2);
     }
 

@@ -26,6 +26,31 @@ fn row_line(out: &mut String, r: &PriorityRow) {
     );
 }
 
+/// Delivery judged against the receivers usable radio links joined to the sender when it
+/// sent, and what happened to the rest.
+fn reachable_lines(o: &mut String, d: &crate::report::Results) {
+    let _ = writeln!(o, "\nDelivery to reachable receivers (joined to the sender by usable radio links when it sent)");
+    let _ = writeln!(
+        o,
+        "{:<11}{:>12}{:>12}{:>14}{:>12}{:>9}{:>16}",
+        "priority", "expected", "reachable", "unreachable", "delivered", "ratio", "reachable, lost"
+    );
+    for r in d.priorities.iter().chain([&d.overall]) {
+        let ratio = r.reachable_ratio.map_or_else(|| "-".to_string(), |v| format!("{:.1}%", v * 100.0));
+        let _ = writeln!(
+            o,
+            "{:<11}{:>12}{:>12}{:>14}{:>12}{:>9}{:>16}",
+            r.priority,
+            r.expected,
+            r.reachable,
+            r.unreachable_at_send,
+            r.delivered_reachable,
+            ratio,
+            r.reachable - r.delivered_reachable.min(r.reachable)
+        );
+    }
+}
+
 fn list<T>(items: &[T], f: impl Fn(&T) -> String) -> String {
     if items.is_empty() { "none".into() } else { items.iter().map(f).collect::<Vec<_>>().join(", ") }
 }
@@ -180,6 +205,7 @@ pub fn render(report: &Report) -> String {
         row_line(&mut o, r);
     }
     row_line(&mut o, &d.overall);
+    reachable_lines(&mut o, d);
     let m = &d.mesh;
     let _ = writeln!(o, "\nMesh");
     let _ = writeln!(o, "  neighbour convergence     {} (last NeighbourUp before load, faults or movement)", opt_s(m.neighbour_convergence_s));

@@ -48,7 +48,8 @@ impl Engine {
             && ((priority == Priority::Critical && load.reliable_critical)
                 || (load.reliable_fraction > 0.0 && self.rng.workload.chance(load.reliable_fraction)));
         let qos = if reliable { Qos::reliable(priority) } else { Qos::new(priority) };
-        let (result, expected) = if unicast && alive > 1 {
+        let snapshot = self.reach.snapshot(at, &self.devices, &self.links);
+        let (result, expected, reachable) = if unicast && alive > 1 {
             // A uniformly chosen live node other than `i`.
             let mut k = self.rng.workload.below(u64::from(alive - 1));
             let mut to = 0;
@@ -63,12 +64,15 @@ impl Engine {
                 k -= 1;
             }
             let dest = self.devices[to].id;
-            (self.with_node(i, at, |n, now| n.send(now, dest, &payload, qos)), 1)
+            let reachable = u32::from(self.reach.joined(snapshot, i, to as u32));
+            (self.with_node(i, at, |n, now| n.send(now, dest, &payload, qos)), 1, reachable)
         } else {
-            (self.with_node(i, at, |n, now| n.broadcast(now, &payload, qos)), alive.saturating_sub(1))
+            let (devices, outsider) = (&self.devices, &self.outsider);
+            let reachable = self.reach.count_joined(snapshot, i, |j| devices[j].alive() && !outsider[j]);
+            (self.with_node(i, at, |n, now| n.broadcast(now, &payload, qos)), alive.saturating_sub(1), reachable)
         };
         match result {
-            Some(id) => self.stats.on_sent(at, i, id.seq, priority, expected, unicast && alive > 1),
+            Some(id) => self.stats.on_sent(at, i, id.seq, priority, expected, unicast && alive > 1, snapshot, reachable),
             None => self.stats.on_rejected(priority),
         }
         self.drain(i, at);

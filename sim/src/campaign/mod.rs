@@ -88,6 +88,9 @@ pub struct ScheduleResult {
 pub struct Figures {
     /// Delivered over expected receivers, all priorities (`None` without messages).
     pub delivery: Option<f64>,
+    /// Delivered over reachable receivers (joined to the sender by usable links when it
+    /// sent), all priorities (`None` without any).
+    pub delivery_reachable: Option<f64>,
     /// Time from the mesh forming to every node following one coordinator, s.
     pub election_s: Option<f64>,
     /// Mean time from a cut to its detection, over the cuts detected, s.
@@ -142,6 +145,7 @@ pub fn run_checked(s: &Scenario, wall_limit: Duration) -> (Outcome, Option<Figur
     let detected: Vec<f64> = r.mesh.partitions.cuts.iter().filter_map(|c| c.detection_s).collect();
     let figures = Figures {
         delivery: (r.overall.expected > 0).then_some(r.overall.delivery_ratio),
+        delivery_reachable: r.overall.reachable_ratio,
         election_s: r.mesh.election.election_after_formed_s,
         detection_s: (!detected.is_empty()).then(|| detected.iter().sum::<f64>() / detected.len() as f64),
         restart_s: {

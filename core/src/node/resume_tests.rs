@@ -19,34 +19,51 @@ const X: NodeId = NodeId(9);
 /// B's link to X, and X's link to B.
 const L: LinkId = LinkId(1);
 
-/// A whole-frame PDU of `kind` from `origin` with `seq`, `hops` travelled, broadcast.
-fn flood_pdu(kind: Kind, origin: NodeId, seq: u32, hops: u8, body: &[u8]) -> Vec<u8> {
-    let mut h = FrameHeader::new(kind, Priority::Normal, 8, origin, Destination::Broadcast, seq);
-    h.hops = hops;
+/// A whole-frame link PDU of `header` and `body`.
+fn pdu(header: &FrameHeader, body: &[u8]) -> Vec<u8> {
     let mut frame = Vec::new();
-    encode_frame(&mut frame, &h, &[body]);
+    encode_frame(&mut frame, header, &[body]);
     let mut pdu = alloc::vec![0u8];
     pdu.extend_from_slice(&frame);
     pdu
 }
 
-/// The Resume bodies `n` transmitted since the last drain.
-fn resumes_sent(n: &mut Node) -> Vec<(LinkId, ResumeBody)> {
-    let mut out = Vec::new();
+/// A whole-frame PDU of `kind` from `origin` with `seq`, `hops` travelled, broadcast.
+fn flood_pdu(kind: Kind, origin: NodeId, seq: u32, hops: u8, body: &[u8]) -> Vec<u8> {
+    let mut h = FrameHeader::new(kind, Priority::Normal, 8, origin, Destination::Broadcast, seq);
+    h.hops = hops;
+    pdu(&h, body)
+}
+
+/// A `Resume` from `from` to `to`.
+fn resume_pdu(from: NodeId, to: NodeId, body: &ResumeBody) -> Vec<u8> {
+    pdu(&FrameHeader::new(Kind::Resume, Priority::Critical, 1, from, Destination::Node(to), 0), body.as_bytes())
+}
+
+/// Drains `n`; calls `each` with the link and frame of every whole-frame PDU it transmitted.
+fn drain_frames(n: &mut Node, mut each: impl FnMut(LinkId, &Frame<'_>)) {
     loop {
         match n.poll_output() {
             Output::Transmit(t) => {
                 let Ok(LinkPdu::Whole(f)) = LinkPdu::new_checked(t.bytes, 4096) else { continue };
-                let f = Frame::new_checked(f, 4096).unwrap();
-                if let Ok(Message::Resume(r)) = Message::parse(&f) {
-                    assert_eq!(f.header().destination(), Destination::Node(X));
-                    out.push((t.link, *r));
-                }
+                each(t.link, &Frame::new_checked(f, 4096).unwrap());
             }
-            Output::Timeout(_) => return out,
+            Output::Timeout(_) => return,
             _ => {}
         }
     }
+}
+
+/// The Resume bodies `n` transmitted since the last drain.
+fn resumes_sent(n: &mut Node) -> Vec<(LinkId, ResumeBody)> {
+    let mut out = Vec::new();
+    drain_frames(n, |link, f| {
+        if let Ok(Message::Resume(r)) = Message::parse(f) {
+            assert_eq!(f.header().destination(), Destination::Node(X));
+            out.push((link, *r));
+        }
+    });
+    out
 }
 
 /// Node B with a confirmed link to X.
@@ -101,12 +118,7 @@ fn a_malformed_or_misdirected_resume_is_dropped_and_moves_nothing() {
     let seq = x.seq;
     let send = |x: &mut Node, to: NodeId, known: u8, from: NodeId| {
         let body = ResumeBody { flood_top: U32::new(seq.wrapping_add(10)), advert_version: U32::new(50), known, reserved: [0; 3] };
-        let h = FrameHeader::new(Kind::Resume, Priority::Critical, 1, from, Destination::Node(to), 0);
-        let mut frame = alloc::vec![0u8];
-        let mut f = Vec::new();
-        encode_frame(&mut f, &h, &[body.as_bytes()]);
-        frame.extend_from_slice(&f);
-        x.handle_receive(Instant::from_millis(5), L, &frame).unwrap();
+        x.handle_receive(Instant::from_millis(5), L, &resume_pdu(from, to, &body)).unwrap();
     };
     send(&mut x, X, 0, B);
     send(&mut x, X, 4, B);
@@ -131,14 +143,7 @@ fn a_resume_moves_the_counters_forward_never_back() {
         known: RESUME_FLOOD_TOP | RESUME_ADVERT_VERSION,
         reserved: [0; 3],
     };
-    let from_b = |body: &ResumeBody| {
-        let h = FrameHeader::new(Kind::Resume, Priority::Critical, 1, B, Destination::Node(X), 0);
-        let mut f = Vec::new();
-        encode_frame(&mut f, &h, &[body.as_bytes()]);
-        let mut pdu = alloc::vec![0u8];
-        pdu.extend_from_slice(&f);
-        pdu
-    };
+    let from_b = |body: &ResumeBody| resume_pdu(B, X, body);
     x.handle_receive(Instant::from_millis(6), L, &from_b(&behind)).unwrap();
     assert_eq!((x.seq, x.advert_version, x.metrics().counters_resumed), (1000, 70, 0), "behind: nothing moves");
     let ahead = ResumeBody { flood_top: U32::new(5000), advert_version: U32::new(300), ..behind };
@@ -148,19 +153,11 @@ fn a_resume_moves_the_counters_forward_never_back() {
     // first floods were stale): the node's next numbers follow the jump.
     assert_eq!(x.advert_version, 300 + ADVERT_JUMP);
     let mut flooded = Vec::new();
-    loop {
-        match x.poll_output() {
-            Output::Transmit(t) => {
-                let Ok(LinkPdu::Whole(f)) = LinkPdu::new_checked(t.bytes, 4096) else { continue };
-                let f = Frame::new_checked(f, 4096).unwrap();
-                if f.kind().is_multi_hop() {
-                    flooded.push((f.kind(), f.message_id().seq));
-                }
-            }
-            Output::Timeout(_) => break,
-            _ => {}
+    drain_frames(&mut x, |_, f| {
+        if f.kind().is_multi_hop() {
+            flooded.push((f.kind(), f.message_id().seq));
         }
-    }
+    });
     let first = 5000 + SEQUENCE_JUMP;
     assert_eq!(flooded, [(Kind::TopologyUpdate, first), (Kind::Announcement, first + 1)]);
 }
@@ -226,18 +223,7 @@ fn an_announcement_with_a_lower_uptime_makes_the_node_flood_its_advert_soon() {
                 b.handle_receive(t, L, &heartbeat_from(X, B, seq)).unwrap();
             }
             b.handle_timeout(t).unwrap();
-            loop {
-                match b.poll_output() {
-                    Output::Transmit(tx) => {
-                        let Ok(LinkPdu::Whole(f)) = LinkPdu::new_checked(tx.bytes, 4096) else { continue };
-                        if Frame::new_checked(f, 4096).unwrap().kind() == Kind::TopologyUpdate {
-                            n += 1;
-                        }
-                    }
-                    Output::Timeout(_) => break,
-                    _ => {}
-                }
-            }
+            drain_frames(b, |_, f| n += usize::from(f.kind() == Kind::TopologyUpdate));
             t += Duration::from_millis(10);
         }
         n

@@ -51,6 +51,8 @@ pub struct RestartWatch {
     pub unicast_out: Option<u64>,
     /// First routed probe from the partner delivered to it.
     pub unicast_in: Option<u64>,
+    /// Probes sent while usable radio links joined it to the partner, and in all.
+    pub probes_reachable: (u32, u32),
 }
 
 impl RestartWatch {
@@ -79,6 +81,10 @@ pub struct RestartRecord {
     pub unicast_out_s: Option<f64>,
     /// First routed unicast from the partner delivered, s after the first link.
     pub unicast_in_s: Option<f64>,
+    /// Of the probe rounds, those in which usable radio links joined the node and its
+    /// partner (`crate::reachability`), and all of them: a restart that never became
+    /// routable with its partner never reachable was cut off, not failed by the protocol.
+    pub probes_partner_reachable: (u32, u32),
 }
 
 impl RestartRecord {
@@ -133,6 +139,10 @@ impl Engine {
         if !self.devices[x as usize].alive() || !self.devices[p as usize].alive() {
             return;
         }
+        let snapshot = self.reach.snapshot(at, &self.devices, &self.links);
+        let counts = &mut self.restarts[k].probes_reachable;
+        counts.0 += u32::from(self.reach.joined(snapshot, x, p));
+        counts.1 += 1;
         let qos = Qos::new(Priority::Normal);
         let (xid, pid) = (self.devices[x as usize].id, self.devices[p as usize].id);
         if w.broadcast_in.is_none() {
@@ -167,6 +177,7 @@ impl Engine {
                 broadcast_in_s: after(w.broadcast_in, w.linked_at),
                 unicast_out_s: after(w.unicast_out, w.linked_at),
                 unicast_in_s: after(w.unicast_in, w.linked_at),
+                probes_partner_reachable: w.probes_reachable,
             })
             .collect()
     }

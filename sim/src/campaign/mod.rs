@@ -96,9 +96,10 @@ pub struct Figures {
     /// Mean time from a cut to its detection, over the cuts detected, s.
     pub detection_s: Option<f64>,
     /// Scripted restarts whose node came back and confirmed a link: the slowest time to
-    /// routable again over those that got there, s (`None`: none did), and how many did not
-    /// within the probing time (cuts, Byzantine relays and movement included).
-    pub restart_s: (Option<f64>, usize),
+    /// routable again over those that got there, s (`None`: none did), how many did not
+    /// within the probing time, and how many of those had their partner reachable by usable
+    /// radio links in at least half of the probe rounds.
+    pub restart_s: (Option<f64>, usize, usize),
 }
 
 /// Runs schedule `index` of `cfg` with every invariant checked.
@@ -151,7 +152,12 @@ pub fn run_checked(s: &Scenario, wall_limit: Duration) -> (Outcome, Option<Figur
         restart_s: {
             let held: Vec<_> = r.restarts.iter().filter(|x| x.linked_after_s.is_some()).collect();
             let routable: Vec<f64> = held.iter().filter_map(|x| x.routable_s()).collect();
-            (routable.iter().copied().reduce(f64::max), held.len() - routable.len())
+            let unroutable: Vec<_> = held.iter().filter(|x| x.routable_s().is_none()).collect();
+            let mostly_reachable = unroutable
+                .iter()
+                .filter(|x| x.probes_partner_reachable.1 > 0 && 2 * x.probes_partner_reachable.0 >= x.probes_partner_reachable.1)
+                .count();
+            (routable.iter().copied().reduce(f64::max), unroutable.len(), mostly_reachable)
         },
     };
     (Outcome::Passed, Some(figures))

@@ -119,7 +119,12 @@ impl Summary {
         line(&mut out, "cut detected after (mean per run)", self.spread(|f| f.detection_s), 1.0, "s");
         line(&mut out, "restart routable after (slowest)", self.spread(|f| f.restart_s.0), 1.0, "s");
         let unroutable: usize = self.results.iter().filter_map(|r| r.figures.as_ref()).map(|f| f.restart_s.1).sum();
-        let _ = writeln!(out, "  {:<36} {unroutable} (of those that came back and linked; cuts, Byzantine relays, movement)", "restarts not routable within 30 s");
+        let reachable: usize = self.results.iter().filter_map(|r| r.figures.as_ref()).map(|f| f.restart_s.2).sum();
+        let _ = writeln!(
+            out,
+            "  {:<36} {unroutable} (of those that came back and linked), {reachable} with the partner reachable in most probe rounds",
+            "restarts not routable within 30 s"
+        );
         if failed > 0 {
             let _ = writeln!(out, "\nfailed schedules:");
             for r in self.failures() {

@@ -66,6 +66,21 @@ fn resumes_sent(n: &mut Node) -> Vec<(LinkId, ResumeBody)> {
     out
 }
 
+/// The body of an announcement by a node up for `uptime` seconds.
+fn announce(uptime: u32) -> Vec<u8> {
+    use crate::wire::messages::Announcement;
+    use zerocopy::network_endian::U16;
+    let a = Announcement {
+        capabilities: U16::new(0),
+        battery: 80,
+        connections: 1,
+        uptime_secs: U32::new(uptime),
+        processing_power: U16::new(0),
+        reserved: U16::new(0),
+    };
+    a.as_bytes().to_vec()
+}
+
 /// Node B with a confirmed link to X.
 fn b_linked_to_x() -> Node {
     let mut b = Node::new(Config { link_arq: false, ..Config::new(B, 3) }, Instant::ZERO).unwrap();
@@ -200,19 +215,6 @@ fn a_neighbours_own_advert_behind_the_one_held_is_answered_with_both_counters() 
 
 #[test]
 fn an_announcement_with_a_lower_uptime_makes_the_node_flood_its_advert_soon() {
-    use crate::wire::messages::Announcement;
-    use zerocopy::network_endian::U16;
-    let announce = |uptime: u32| {
-        let a = Announcement {
-            capabilities: U16::new(0),
-            battery: 80,
-            connections: 1,
-            uptime_secs: U32::new(uptime),
-            processing_power: U16::new(0),
-            reserved: U16::new(0),
-        };
-        a.as_bytes().to_vec()
-    };
     let adverts_between = |b: &mut Node, from: Instant, to: Instant| {
         let mut n = 0;
         let mut t = from;
@@ -243,20 +245,6 @@ fn an_announcement_with_a_lower_uptime_makes_the_node_flood_its_advert_soon() {
 
 #[test]
 fn an_announcement_of_a_node_heard_of_before_its_start_makes_the_node_flood_its_advert() {
-    use crate::wire::messages::Announcement;
-    use zerocopy::network_endian::U16;
-    let announce = |uptime: u32| {
-        Announcement {
-            capabilities: U16::new(0),
-            battery: 80,
-            connections: 1,
-            uptime_secs: U32::new(uptime),
-            processing_power: U16::new(0),
-            reserved: U16::new(0),
-        }
-        .as_bytes()
-        .to_vec()
-    };
     // B hears X's frames from 10 ms on, but never an announcement of it (uptime unknown).
     let mut b = b_linked_to_x();
     b.handle_receive(Instant::from_millis(10), L, &flood_pdu(Kind::GameData, X, 5, 0, b"")).unwrap();

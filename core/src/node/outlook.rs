@@ -68,12 +68,12 @@ impl Node {
     }
 
     /// Whether the forecasts rank `backup` above `primary` (only when the primary's first
-    /// link is at risk and the backup is downstream; see the module documentation). No
-    /// allocation.
-    pub(super) fn prefers_backup(&self, primary: &Route, backup: &Route, priority: Priority) -> bool {
+    /// link is at risk; whether the backup is downstream, as every switch needs, is
+    /// `Node::route_link`'s check). No allocation.
+    pub(super) fn prefers_backup(&self, primary: &Route, backup: &Route) -> bool {
         let at = self.now + self.config.handoff_horizon;
         let me = self.config.node_id;
-        if self.predictor.failure_risk(me, primary.next_hop, at) <= 0.0 || !self.is_downstream(primary, backup, priority) {
+        if self.predictor.failure_risk(me, primary.next_hop, at) <= 0.0 {
             return false;
         }
         self.first_link_outlook(backup, at).score < self.first_link_outlook(primary, at).score

@@ -22,7 +22,6 @@ use crate::neighbour::estimator::DEFAULT_CONNECTION_INTERVAL;
 use crate::wire::frame::set_ttl_and_hops;
 use crate::wire::messages::{LinkEntry, TopologyHeader};
 use crate::wire::{Frame, Kind};
-use crate::routing::Route;
 use crate::{Destination, Event, Instant, LinkId, NodeId, Priority};
 
 /// Shortest gap between two adverts flooded because nodes joined this node's view: in a
@@ -184,20 +183,18 @@ impl Node {
         };
         let primary = entry.primary.and_then(|r| usable(r.next_hop));
         let backup = entry.backup.and_then(|r| usable(r.next_hop));
-        let ranked_out = |r: Option<Route>, b: Option<Route>| match (r, b) {
-            (Some(r), Some(b)) => self.prefers_backup(&r, &b, priority),
-            _ => false,
-        };
-        // Leaving the primary for the backup is loop-free only towards a downstream backup
-        // (`outlook.rs`): a predicted failure of the primary's link does not justify a switch
-        // that could send the frame back towards this node.
-        let downstream = || match (entry.primary, entry.backup) {
-            (Some(r), Some(b)) => self.is_downstream(&r, &b, priority),
+        // Either rule may ask to leave the primary for the backup: the primary link's RSSI
+        // trend, or the forecasts ranking the backup higher. The switch is loop-free only
+        // towards a downstream backup (`outlook.rs`), whichever rule asks.
+        let leave_primary = |p: usize| match (entry.primary, entry.backup) {
+            (Some(r), Some(b)) => {
+                (self.predicted_to_fail(self.links.at(p)) || self.prefers_backup(&r, &b))
+                    && self.is_downstream(&r, &b, priority)
+            }
             _ => false,
         };
         match (primary, backup) {
-            (Some(p), Some(b)) if self.predicted_to_fail(self.links.at(p)) && downstream() => Some(b),
-            (Some(_), Some(b)) if ranked_out(entry.primary, entry.backup) => Some(b),
+            (Some(p), Some(b)) if leave_primary(p) => Some(b),
             (Some(p), _) => Some(p),
             (None, b) => b,
         }

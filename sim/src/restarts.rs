@@ -16,7 +16,7 @@
 //! Probes carry [`PROBE_PAYLOAD`]; they are not workload messages and stay out of the
 //! delivery statistics.
 
-use blemesh_core::{Destination, Event, Priority, Qos};
+use blemesh_core::{Destination, Event, NodeId, Priority, Qos};
 use serde::Serialize;
 
 use crate::engine::{Engine, SEC, us};
@@ -149,17 +149,20 @@ impl Engine {
             let _ = self.with_node(p, at, |n, now| n.broadcast(now, PROBE_PAYLOAD, qos));
         }
         if w.unicast_out.is_none() {
-            let _ = self.with_node(x, at, |n, now| {
-                if n.route_info(pid, Priority::Normal).is_some() { n.send(now, pid, PROBE_PAYLOAD, qos).map(Some) } else { Ok(None) }
-            });
+            self.probe_if_routed(x, pid, at, qos);
             self.drain(x, at);
         }
         if w.unicast_in.is_none() {
-            let _ = self.with_node(p, at, |n, now| {
-                if n.route_info(xid, Priority::Normal).is_some() { n.send(now, xid, PROBE_PAYLOAD, qos).map(Some) } else { Ok(None) }
-            });
+            self.probe_if_routed(p, xid, at, qos);
         }
         self.drain(p, at);
+    }
+
+    /// Device `from` sends a probe to `to` if its table holds a route there.
+    fn probe_if_routed(&mut self, from: u32, to: NodeId, at: u64, qos: Qos) {
+        let _ = self.with_node(from, at, |n, now| {
+            if n.route_info(to, Priority::Normal).is_some() { n.send(now, to, PROBE_PAYLOAD, qos).map(Some) } else { Ok(None) }
+        });
     }
 
     /// The restart records of the run, in scenario order.

@@ -118,6 +118,12 @@ impl ByzantineState {
 }
 
 impl Engine {
+    /// Device indices of the blackholes misbehaving at `at`.
+    pub(crate) fn active_blackholes(&self, at: u64) -> Vec<u32> {
+        let active = |b: &&ByzantineState| b.behaviour == Behaviour::Blackhole && b.active(at);
+        self.byzantine.iter().filter(active).map(|b| b.node).filter(|&d| self.devices[d as usize].alive()).collect()
+    }
+
     /// Keeps a copy of a whole game-data frame arriving at a replaying node.
     pub(crate) fn capture_for_replay(&mut self, d: u32, bytes: &[u8]) {
         let Some(b) = self.byzantine_of[d as usize] else { return };

@@ -159,6 +159,7 @@ impl Engine {
             event_pending: false,
             blocked: false,
             weak_since: None,
+            confirmed: [false, false],
             opened_at: at,
             closed_at: None,
             carried: [0, 0],
@@ -273,8 +274,17 @@ impl Engine {
             self.with_node_drained(d, at, at, |n, now| n.handle_receive(now, LinkId(l), &bytes));
         } else {
             self.stats.radio.lost_on_break += 1;
+            self.copy_lost_on_break(&bytes);
         }
         self.pool.push(bytes);
+    }
+
+    /// Records a PDU lost with its link as evidence against the message it carries.
+    fn copy_lost_on_break(&mut self, pdu: &[u8]) {
+        if let Some((origin, seq)) = crate::loss::data_frame_of(pdu) {
+            let origin = self.id_index.get(&origin).copied();
+            self.stats.on_copy_lost(origin, seq, crate::loss::Evidence::DeadLink);
+        }
     }
 
     /// Starts or clears the supervision clock of link `l` after its signal changed.
@@ -317,11 +327,11 @@ impl Engine {
         link.up = false;
         link.closed_at = Some(at);
         self.reach.changed();
-        for q in &mut link.queue {
-            self.stats.radio.lost_on_break += q.len() as u64;
-            self.pool.extend(q.drain(..));
-        }
         let ends = [(link.a, link.attached[0]), (link.b, link.attached[1])];
+        let mut queued: Vec<Vec<u8>> = link.queue.iter_mut().flat_map(|q| q.drain(..)).collect();
+        self.stats.radio.lost_on_break += queued.len() as u64;
+        queued.iter().for_each(|pdu| self.copy_lost_on_break(pdu));
+        self.pool.append(&mut queued);
         self.stats.radio.links_broken += 1;
         for (d, attached) in ends {
             self.devices[d as usize].links.retain(|&x| x != l);

@@ -18,6 +18,7 @@ use blemesh_core::{Config, Event, Instant, Node, NodeId, Output, Security};
 use crate::byzantine::ByzantineState;
 use crate::faults::FaultAction;
 use crate::geometry::Pos;
+use crate::loss::Evidence;
 use crate::core_clock::CoreClock;
 use crate::queue::{EventQueue, SimEvent};
 use crate::restarts::RestartHooks;
@@ -100,6 +101,9 @@ pub struct RadioLink {
     pub blocked: bool,
     /// Since when the signal has been unusable (below sensitivity or cut), µs.
     pub weak_since: Option<u64>,
+    /// Whether each end's core has confirmed the other as a neighbour (`NeighbourUp`, until
+    /// `NeighbourLost`): the link carries data only when both have.
+    pub confirmed: [bool; 2],
     /// When it came up, µs.
     pub opened_at: u64,
     /// When it went down, µs.
@@ -443,7 +447,7 @@ impl Engine {
     pub fn finish(&mut self) {
         self.now = self.end;
         self.sample_memory();
-        self.stats.finish(self.end, &self.devices);
+        self.stats.finish(self.end, &self.devices, &self.reach);
     }
 
     fn on_timer(&mut self, i: u32, at: u64) {
@@ -558,11 +562,23 @@ impl Engine {
                     if let Some(b) = byz.as_deref_mut() {
                         if b.filters(l, t.bytes, dev.id) {
                             stats.radio.blackholed += 1;
+                            if let Some((origin, seq)) = crate::loss::data_frame_of(t.bytes) {
+                                stats.on_copy_lost(id_index.get(&origin).copied(), seq, Evidence::Blackholed);
+                            }
                             continue;
                         }
                     }
                     let side = link.side_of(i);
-                    if link.queue[side].len() >= cap {
+                    let full = link.queue[side].len() >= cap;
+                    if full || link.weak_since.is_some() {
+                        // A copy that will not arrive: the queue is full, or the link has died
+                        // and no one can know yet (supervision has not timed out).
+                        let evidence = if full { Evidence::QueueFull } else { Evidence::DeadLink };
+                        if let Some((origin, seq)) = crate::loss::data_frame_of(t.bytes) {
+                            stats.on_copy_lost(id_index.get(&origin).copied(), seq, evidence);
+                        }
+                    }
+                    if full {
                         stats.radio.radio_queue_drops += 1;
                         continue;
                     }
@@ -599,8 +615,16 @@ impl Engine {
                     }
                 }
                 Output::Event(e) => {
-                    if let Event::PersistSequence { high_water } = e {
-                        dev.high_water = high_water;
+                    match e {
+                        Event::PersistSequence { high_water } => dev.high_water = high_water,
+                        Event::NeighbourUp { link, .. } | Event::NeighbourLost { link, .. } => {
+                            if let Some(l) = links.get_mut(link.0 as usize) {
+                                let side = l.side_of(i);
+                                l.confirmed[side] = matches!(e, Event::NeighbourUp { .. });
+                                reach.changed();
+                            }
+                        }
+                        _ => {}
                     }
                     if let Some(k) = restarts.on_event(now, i, &e) {
                         queue.push(now, SimEvent::RestartProbe { index: k as u32 });

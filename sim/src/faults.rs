@@ -136,7 +136,7 @@ impl Engine {
     /// Device `d` powers off: its node state is gone, and every packet on its links fails
     /// until supervision breaks them.
     pub(crate) fn power_off(&mut self, d: u32, at: u64) {
-        self.stats.on_leave(at, d);
+        self.stats.on_leave(at, d, &self.reach);
         if let Some(n) = &self.devices[d as usize].node {
             self.stats.absorb_node(n);
         }

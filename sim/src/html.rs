@@ -232,6 +232,33 @@ fn election_summary(report: &Report) -> String {
     s
 }
 
+/// Delivery judged against reachable receivers, and the causes of what was missed.
+fn reachable(report: &Report) -> String {
+    let d = &report.deterministic;
+    let mut o = String::from(
+        "<p>A receiver is reachable when usable radio links joined it to the sender when it sent. Each reachable receiver missed is given the first cause that holds, in this order (see the simulator's <code>loss</code> module).</p>\n<table border=\"1\" cellpadding=\"4\" style=\"border-collapse:collapse\"><tr><th>priority</th><th>expected</th><th>unreachable at send</th><th>reachable</th><th>delivered</th><th>ratio</th>",
+    );
+    let names = crate::loss::LossCounts::default().named();
+    for (name, _) in names {
+        let _ = write!(o, "<th>{name}</th>");
+    }
+    o.push_str("</tr>\n");
+    for r in d.priorities.iter().chain([&d.overall]) {
+        let ratio = r.reachable_ratio.map_or_else(|| "–".to_string(), |v| format!("{:.2} %", v * 100.0));
+        let _ = write!(
+            o,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td><b>{ratio}</b></td>",
+            r.priority, r.expected, r.unreachable_at_send, r.reachable, r.delivered_reachable
+        );
+        for (_, n) in r.reachable_lost.named() {
+            let _ = write!(o, "<td>{n}</td>");
+        }
+        o.push_str("</tr>\n");
+    }
+    o.push_str("</table>");
+    o
+}
+
 /// The scripted restarts as a table (seconds after the restarted node's first confirmed link).
 fn restarts(report: &Report) -> String {
     let d = &report.deterministic;
@@ -278,6 +305,8 @@ pub fn render(report: &Report, engine: &Engine) -> String {
 <h2>Delivery over time</h2>
 <p>Bars: fraction of expected receivers reached, by send time. Dashed red: cut; dashed green: heal.</p>
 {series}
+<h2>Delivery to reachable receivers</h2>
+{reachable}
 <h2>Election and partition timeline</h2>
 <p>{election_summary}</p>
 <p>Bars: coordinator tenures (node, term). Ticks: the nodes' Partitioned (red), Healed (green) and Joined (blue) events. Line: connected components of the confirmed links. Dashed red/green: scripted cut/heal. Dots: mesh formed (grey), first agreed coordinator (gold), cut detected by every affected node (red), every side led (orange), one coordinator after the heal (green).</p>
@@ -297,6 +326,7 @@ pub fn render(report: &Report, engine: &Engine) -> String {
         topology = topology(engine),
         cdf = latency_cdf(report),
         series = delivery_over_time(report),
+        reachable = reachable(report),
         election_summary = escape(&election_summary(report)),
         timeline = crate::html_timeline::render(report, engine),
         routing = crate::html_routing::render(report),

@@ -38,6 +38,7 @@ pub mod html_routing;
 pub mod html_security;
 pub mod html_timeline;
 pub mod invariants;
+pub mod loss;
 mod mobility;
 pub mod netjson;
 pub mod partition_causes;

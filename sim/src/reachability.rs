@@ -14,6 +14,11 @@
 //! sent under one labelling share it. Labellings no open message refers to any more are
 //! dropped, so memory stays bounded by the delivery horizon.
 //!
+//! When a reachable receiver is missed, later labellings tell whether the path broke after
+//! the send (a labelling taken within the delivery horizon no longer joins them), and a
+//! second labelling that leaves out the blackhole nodes misbehaving at the send tells
+//! whether every usable path ran through one of them ([`crate::loss`]).
+//!
 //! [`RadioLink::weak_since`]: crate::engine::RadioLink::weak_since
 
 use std::collections::VecDeque;
@@ -24,8 +29,22 @@ use crate::engine::{Device, RadioLink};
 #[derive(Clone, Debug)]
 struct Snapshot {
     label: Vec<u32>,
+    /// The same graph without the blackholes active when it was taken (`None` with none).
+    honest: Option<Vec<u32>>,
+    /// The same graph with only the links both ends' cores had confirmed.
+    confirmed: Vec<u32>,
+    /// Those blackholes, by device index.
+    blackholes: Vec<u32>,
+    /// When it was taken, µs.
+    taken: u64,
     /// The last send (µs) that used it.
     last_used: u64,
+}
+
+impl Snapshot {
+    fn joined(&self, a: u32, b: u32) -> bool {
+        self.label.get(a as usize).is_some_and(|x| self.label.get(b as usize) == Some(x))
+    }
 }
 
 /// Component labellings of the usable-link graph, taken at sends.
@@ -46,11 +65,18 @@ impl Reachability {
         self.version += 1;
     }
 
-    /// The id of a labelling that holds at `at` (taken now if the graph changed since the
-    /// last one).
-    pub(crate) fn snapshot(&mut self, at: u64, devices: &[Device], links: &[RadioLink]) -> u32 {
-        if self.taken_at != Some(self.version) || self.snapshots.is_empty() {
-            self.snapshots.push_back(Snapshot { label: label(devices, links), last_used: at });
+    /// The id of a labelling that holds at `at` (taken now if the graph or the set of
+    /// active `blackholes` changed since the last one).
+    pub(crate) fn snapshot(&mut self, at: u64, devices: &[Device], links: &[RadioLink], blackholes: &[u32]) -> u32 {
+        let same_blackholes = self.snapshots.back().is_some_and(|s| s.blackholes == blackholes);
+        if self.taken_at != Some(self.version) || !same_blackholes {
+            let usable = |l: &RadioLink| l.up && l.weak_since.is_none();
+            let honest = (!blackholes.is_empty())
+                .then(|| label(devices, links, |l| usable(l) && !blackholes.contains(&l.a) && !blackholes.contains(&l.b)));
+            let confirmed = label(devices, links, |l| usable(l) && l.confirmed == [true, true]);
+            let label = label(devices, links, usable);
+            let blackholes = blackholes.to_vec();
+            self.snapshots.push_back(Snapshot { label, honest, confirmed, blackholes, taken: at, last_used: at });
             self.taken_at = Some(self.version);
         }
         let last = self.snapshots.back_mut().expect("pushed above");
@@ -58,17 +84,43 @@ impl Reachability {
         self.base + self.snapshots.len() as u32 - 1
     }
 
+    fn get(&self, id: u32) -> Option<&Snapshot> {
+        id.checked_sub(self.base).and_then(|k| self.snapshots.get(k as usize))
+    }
+
     /// Whether devices `a` and `b` were joined by usable links in labelling `id`.
     pub(crate) fn joined(&self, id: u32, a: u32, b: u32) -> bool {
-        let Some(s) = id.checked_sub(self.base).and_then(|k| self.snapshots.get(k as usize)) else { return false };
-        s.label.get(a as usize).is_some_and(|x| s.label.get(b as usize) == Some(x))
+        self.get(id).is_some_and(|s| s.joined(a, b))
     }
 
     /// Devices joined to `a` in labelling `id`, `a` excluded, among those `count` accepts.
     pub(crate) fn count_joined(&self, id: u32, a: u32, count: impl Fn(usize) -> bool) -> u32 {
-        let Some(s) = id.checked_sub(self.base).and_then(|k| self.snapshots.get(k as usize)) else { return 0 };
-        let root = s.label[a as usize];
-        s.label.iter().enumerate().filter(|&(j, &l)| j != a as usize && l == root && count(j)).count() as u32
+        self.members(id, a).filter(|&j| count(j as usize)).count() as u32
+    }
+
+    /// Devices joined to `a` in labelling `id`, `a` excluded.
+    pub(crate) fn members(&self, id: u32, a: u32) -> impl Iterator<Item = u32> + '_ {
+        let s = self.get(id);
+        let root = s.and_then(|s| s.label.get(a as usize).copied());
+        s.into_iter()
+            .flat_map(|s| s.label.iter().enumerate())
+            .filter(move |&(j, &l)| j != a as usize && Some(l) == root)
+            .map(|(j, _)| j as u32)
+    }
+
+    /// Whether a labelling taken after `id`, up to `until` µs, no longer joins `a` and `b`:
+    /// the path that joined them at the send broke (as seen at later sends and probes).
+    pub(crate) fn broke_after(&self, id: u32, a: u32, b: u32, until: u64) -> bool {
+        let Some(k) = id.checked_sub(self.base) else { return false };
+        self.snapshots.iter().skip(k as usize + 1).take_while(|s| s.taken <= until).any(|s| !s.joined(a, b))
+    }
+
+    /// Whether, in labelling `id`, every usable path from `a` to `b` ran through a
+    /// blackhole that was misbehaving (false when none was).
+    pub(crate) fn only_through_blackholes(&self, id: u32, a: u32, b: u32) -> bool {
+        let Some(s) = self.get(id) else { return false };
+        let Some(honest) = &s.honest else { return false };
+        s.joined(a, b) && honest.get(a as usize) != honest.get(b as usize)
     }
 
     /// Drops labellings last used before `before` µs (their messages are written off),
@@ -80,14 +132,20 @@ impl Reachability {
         }
     }
 
+    /// Whether, in labelling `id`, every usable path from `a` to `b` used a link that one of
+    /// its ends' cores had not confirmed.
+    pub(crate) fn only_through_unconfirmed(&self, id: u32, a: u32, b: u32) -> bool {
+        self.get(id).is_some_and(|s| s.joined(a, b) && s.confirmed.get(a as usize) != s.confirmed.get(b as usize))
+    }
+
     /// Labellings held.
     pub fn held(&self) -> usize {
         self.snapshots.len()
     }
 }
 
-/// Components of the usable-link graph (union-find), labelled by their root.
-fn label(devices: &[Device], links: &[RadioLink]) -> Vec<u32> {
+/// Components of the graph of the links `keep` accepts (union-find), labelled by their root.
+fn label(devices: &[Device], links: &[RadioLink], keep: impl Fn(&RadioLink) -> bool) -> Vec<u32> {
     let mut parent: Vec<u32> = (0..devices.len() as u32).collect();
     fn find(p: &mut [u32], mut x: u32) -> u32 {
         while p[x as usize] != x {
@@ -96,7 +154,7 @@ fn label(devices: &[Device], links: &[RadioLink]) -> Vec<u32> {
         }
         x
     }
-    for l in links.iter().filter(|l| l.up && l.weak_since.is_none()) {
+    for l in links.iter().filter(|l| keep(l)) {
         let (ra, rb) = (find(&mut parent, l.a), find(&mut parent, l.b));
         if ra != rb {
             parent[ra as usize] = rb;
@@ -113,10 +171,10 @@ mod tests {
     fn labellings_are_shared_until_a_change_and_forgotten_when_unused() {
         let mut r = Reachability::default();
         let (devices, links) = (Vec::new(), Vec::new());
-        let a = r.snapshot(10, &devices, &links);
-        assert_eq!(r.snapshot(20, &devices, &links), a, "nothing changed: the same labelling");
+        let a = r.snapshot(10, &devices, &links, &[]);
+        assert_eq!(r.snapshot(20, &devices, &links, &[]), a, "nothing changed: the same labelling");
         r.changed();
-        let b = r.snapshot(30, &devices, &links);
+        let b = r.snapshot(30, &devices, &links, &[]);
         assert_eq!(b, a + 1);
         r.forget_older(25);
         assert_eq!(r.held(), 1, "the first was last used at 20");

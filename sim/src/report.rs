@@ -53,6 +53,8 @@ pub struct PriorityRow {
     pub delivered_reachable: u64,
     /// `delivered_reachable / reachable` (`None` with no reachable receiver).
     pub reachable_ratio: Option<f64>,
+    /// Reachable receivers missed, by cause (`crate::loss`).
+    pub reachable_lost: crate::loss::LossCounts,
     /// Deliveries after the horizon.
     pub late: u64,
     /// Latency of on-time deliveries.
@@ -301,6 +303,7 @@ fn row(name: &str, p: &PriorityStats) -> PriorityRow {
         unreachable_at_send: p.expected - p.reachable.min(p.expected),
         delivered_reachable: p.delivered_reachable,
         reachable_ratio: (p.reachable > 0).then(|| p.delivered_reachable as f64 / p.reachable as f64),
+        reachable_lost: p.lost,
         late: p.late,
         latency_ms: Latency {
             mean: ms(h.mean()),
@@ -330,6 +333,7 @@ impl Report {
             all.delivered += p.delivered;
             all.reachable += p.reachable;
             all.delivered_reachable += p.delivered_reachable;
+            all.lost.merge(&p.lost);
             all.late += p.late;
             all.latency.merge(&p.latency);
         }

@@ -139,7 +139,8 @@ impl Engine {
         if !self.devices[x as usize].alive() || !self.devices[p as usize].alive() {
             return;
         }
-        let snapshot = self.reach.snapshot(at, &self.devices, &self.links);
+        let blackholes = self.active_blackholes(at);
+        let snapshot = self.reach.snapshot(at, &self.devices, &self.links, &blackholes);
         let counts = &mut self.restarts[k].probes_reachable;
         counts.0 += u32::from(self.reach.joined(snapshot, x, p));
         counts.1 += 1;

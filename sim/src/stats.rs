@@ -7,6 +7,8 @@
 //! node stays bounded however long the run. Each message also records which labelling of the
 //! usable-link graph held when it was sent (`crate::reachability`): its receivers then
 //! joined to the sender are its *reachable* ones, and deliveries to them are counted apart.
+//! Which receivers delivered is kept per message (one bit each), so that each reachable one
+//! missed is given its cause when the message is written off (`crate::loss`).
 
 use std::collections::{BTreeMap, HashSet, VecDeque};
 
@@ -14,6 +16,8 @@ use blemesh_core::{Event, Metrics, Node, NodeId, Priority};
 
 use crate::engine::{Device, Engine, us};
 use crate::histogram::Histogram;
+use crate::loss::{Facts, LossCounts};
+use crate::reachability::Reachability;
 use crate::queue::SimEvent;
 use crate::scenario::Scenario;
 use crate::timeline::Timeline;
@@ -21,9 +25,20 @@ use crate::timeline::Timeline;
 /// Buckets of the delivery-over-time series.
 pub const SERIES_BUCKETS: usize = 60;
 
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 struct Rec {
     sent_at: u64,
+    /// The sender's device index.
+    from: u32,
+    /// The receiver of a unicast.
+    to: Option<u32>,
+    /// Receivers that delivered it in time: bit `i` for device `i`, bit 0 for a unicast's
+    /// receiver (allocated at the first delivery).
+    got: Vec<u64>,
+    /// The sender's identity had been forged on an open mesh before the send.
+    impersonated: bool,
+    /// [`crate::loss::Evidence`] bits: how copies of it were seen lost in the radio.
+    evidence: u8,
     priority: Priority,
     expected: u32,
     delivered: u32,
@@ -33,6 +48,49 @@ struct Rec {
     reachable: u32,
     /// On-time deliveries to those receivers.
     delivered_reachable: u32,
+}
+
+impl Rec {
+    /// Records that `receiver` delivered it; whether it was the first time.
+    fn mark(&mut self, receiver: u32, devices: usize) -> bool {
+        let bit = if self.to.is_some() { 0 } else { receiver as usize };
+        if self.got.is_empty() {
+            self.got = vec![0; if self.to.is_some() { 1 } else { devices.div_ceil(64) }];
+        }
+        let Some(word) = self.got.get_mut(bit / 64) else { return false };
+        let first = *word & (1 << (bit % 64)) == 0;
+        *word |= 1 << (bit % 64);
+        first
+    }
+
+    /// Whether `receiver` delivered it in time.
+    fn got_from(&self, receiver: u32) -> bool {
+        let bit = if self.to.is_some() { 0 } else { receiver as usize };
+        self.got.get(bit / 64).is_some_and(|w| w & (1 << (bit % 64)) != 0)
+    }
+}
+
+/// One message sent, as the workload reports it.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Sent {
+    /// When, µs.
+    pub at: u64,
+    /// The sender's device index.
+    pub from: u32,
+    /// Its sequence number.
+    pub seq: u32,
+    /// Its priority.
+    pub priority: Priority,
+    /// Receivers expected.
+    pub expected: u32,
+    /// The receiver of a unicast (`None`: a broadcast).
+    pub to: Option<u32>,
+    /// The usable-link labelling at the send.
+    pub snapshot: u32,
+    /// Expected receivers joined to the sender in it.
+    pub reachable: u32,
+    /// The sender's identity had been forged on an open mesh before the send.
+    pub impersonated: bool,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -86,6 +144,8 @@ pub struct PriorityStats {
     pub reachable: u64,
     /// Of those, the ones reached within the horizon.
     pub delivered_reachable: u64,
+    /// Reachable receivers missed, by cause.
+    pub lost: LossCounts,
     /// Deliveries after the horizon.
     pub late: u64,
     /// Latency of on-time deliveries, µs.
@@ -193,6 +253,8 @@ pub struct Stats {
     horizon: u64,
     bucket: u64,
     logs: Vec<MsgLog>,
+    /// When each device last powered off, µs.
+    off_at: Vec<Option<u64>>,
     /// Per priority, in [`Priority::ALL`] order.
     pub priority: [PriorityStats; 4],
     /// Delivery over time.
@@ -264,6 +326,7 @@ impl Stats {
             horizon: us(s.delivery_horizon_s),
             bucket: end.div_ceil(SERIES_BUCKETS as u64).max(1),
             logs: vec![MsgLog::default(); s.nodes],
+            off_at: vec![None; s.nodes],
             series: vec![SeriesBucket::default(); SERIES_BUCKETS],
             first_disruption: us(s.first_disruption_s()),
             timeline: Timeline::new(end),
@@ -287,29 +350,41 @@ impl Stats {
         ((at / self.bucket) as usize).min(SERIES_BUCKETS - 1)
     }
 
-    /// Device `i` sent message `seq` at `at` to `expected` receivers, `reachable` of them
-    /// joined to it by usable links in labelling `snapshot`.
-    #[allow(clippy::too_many_arguments)]
-    pub(crate) fn on_sent(&mut self, at: u64, i: u32, seq: u32, p: Priority, expected: u32, unicast: bool, snapshot: u32, reachable: u32) {
-        let ps = &mut self.priority[p as usize];
+    /// A message was sent.
+    pub(crate) fn on_sent(&mut self, m: Sent, reach: &Reachability) {
+        let ps = &mut self.priority[m.priority as usize];
         ps.offered += 1;
-        if unicast { ps.unicast += 1 } else { ps.broadcast += 1 }
-        let b = self.bucket_of(at);
+        if m.to.is_some() { ps.unicast += 1 } else { ps.broadcast += 1 }
+        let b = self.bucket_of(m.at);
         self.series[b].sent += 1;
+        let (i, seq) = (m.from, m.seq);
         let log = &mut self.logs[i as usize];
         if !log.started || seq.wrapping_sub(log.base) as usize > log.entries.len() + 100_000 {
             let old = log.retire();
             log.base = seq;
             log.first = seq;
             log.started = true;
-            old.into_iter().for_each(|r| self.write_off(r));
+            old.into_iter().for_each(|r| self.write_off(r, reach));
         }
         let log = &mut self.logs[i as usize];
         let idx = seq.wrapping_sub(log.base) as usize;
         while log.entries.len() < idx {
             log.entries.push_back(None);
         }
-        log.entries.push_back(Some(Rec { sent_at: at, priority: p, expected, delivered: 0, snapshot, reachable, delivered_reachable: 0 }));
+        log.entries.push_back(Some(Rec {
+            sent_at: m.at,
+            from: i,
+            to: m.to,
+            got: Vec::new(),
+            impersonated: m.impersonated,
+            evidence: 0,
+            priority: m.priority,
+            expected: m.expected,
+            delivered: 0,
+            snapshot: m.snapshot,
+            reachable: m.reachable,
+            delivered_reachable: 0,
+        }));
     }
 
     pub(crate) fn on_rejected(&mut self, p: Priority) {
@@ -325,6 +400,7 @@ impl Stats {
                 self.byzantine.replays_accepted += 1;
             }
         }
+        let devices = self.logs.len();
         let Some(log) = origin.and_then(|o| self.logs.get_mut(o as usize)) else {
             self.byzantine.unknown_deliveries += 1;
             return;
@@ -335,7 +411,8 @@ impl Stats {
             let latency = now - rec.sent_at;
             if latency <= horizon {
                 rec.delivered += 1;
-                if origin.is_some_and(|o| reach.joined(rec.snapshot, o, receiver)) {
+                let first = rec.mark(receiver, devices);
+                if first && origin.is_some_and(|o| reach.joined(rec.snapshot, o, receiver)) {
                     rec.delivered_reachable += 1;
                 }
                 ps.latency.record(latency);
@@ -349,6 +426,16 @@ impl Stats {
             self.priority[Priority::Normal as usize].late += 1;
         } else {
             self.byzantine.unknown_deliveries += 1;
+        }
+    }
+
+    /// A copy of `origin`'s message `seq` was seen lost in the radio (kept only while the
+    /// message is open).
+    pub(crate) fn on_copy_lost(&mut self, origin: Option<u32>, seq: u32, how: crate::loss::Evidence) {
+        let Some(log) = origin.and_then(|o| self.logs.get_mut(o as usize)).filter(|l| l.started) else { return };
+        let idx = seq.wrapping_sub(log.base) as usize;
+        if let Some(rec) = log.entries.get_mut(idx).and_then(Option::as_mut) {
+            rec.evidence |= how.bit();
         }
     }
 
@@ -404,11 +491,12 @@ impl Stats {
         self.routing.complete_after_heal_at = None;
     }
 
-    pub(crate) fn on_leave(&mut self, at: u64, d: u32) {
+    pub(crate) fn on_leave(&mut self, at: u64, d: u32, reach: &Reachability) {
         self.churn.0 += 1;
         self.timeline.on_power(at, d, false);
+        self.off_at[d as usize] = Some(at);
         let old = self.logs[d as usize].retire();
-        old.into_iter().for_each(|r| self.write_off(r));
+        old.into_iter().for_each(|r| self.write_off(r, reach));
     }
 
     pub(crate) fn on_join(&mut self, at: u64, d: u32) {
@@ -458,8 +546,42 @@ impl Stats {
         }
     }
 
-    fn write_off(&mut self, r: Rec) {
+    /// Whether device `d` powered off at or after `t`.
+    fn off_since(&self, d: u32, t: u64) -> bool {
+        self.off_at.get(d as usize).copied().flatten().is_some_and(|off| off >= t)
+    }
+
+    fn write_off(&mut self, r: Rec, reach: &Reachability) {
+        let mut lost = LossCounts::default();
+        if r.delivered_reachable < r.reachable {
+            let facts = |to: u32| Facts {
+                receiver_off: self.off_since(to, r.sent_at),
+                sender_off: self.off_since(r.from, r.sent_at),
+                path_broke: reach.broke_after(r.snapshot, r.from, to, r.sent_at + self.horizon),
+                only_through_blackholes: reach.only_through_blackholes(r.snapshot, r.from, to),
+                sender_impersonated: r.impersonated,
+                only_through_unconfirmed: reach.only_through_unconfirmed(r.snapshot, r.from, to),
+                evidence: r.evidence,
+            };
+            match r.to {
+                Some(to) => {
+                    if !r.got_from(to) && reach.joined(r.snapshot, r.from, to) {
+                        lost.add(facts(to).cause());
+                    }
+                }
+                None => {
+                    let outsider = &self.outsider_devices;
+                    for to in reach.members(r.snapshot, r.from) {
+                        if !outsider.get(to as usize).copied().unwrap_or(false) && !r.got_from(to) {
+                            lost.add(facts(to).cause());
+                        }
+                    }
+                }
+            }
+            debug_assert_eq!(lost.total(), u64::from(r.reachable - r.delivered_reachable), "{r:?}");
+        }
         let ps = &mut self.priority[r.priority as usize];
+        ps.lost.merge(&lost);
         ps.expected += u64::from(r.expected);
         ps.delivered += u64::from(r.delivered.min(r.expected));
         ps.reachable += u64::from(r.reachable);
@@ -470,7 +592,7 @@ impl Stats {
     }
 
     /// Writes off every message sent before `before` µs.
-    fn write_off_older(&mut self, before: u64) {
+    fn write_off_older(&mut self, before: u64, reach: &Reachability) {
         for o in 0..self.logs.len() {
             while let Some(front) = self.logs[o].entries.front() {
                 match front {
@@ -481,14 +603,14 @@ impl Stats {
                 let r = log.entries.pop_front().expect("checked");
                 log.base = log.base.wrapping_add(1);
                 if let Some(r) = r {
-                    self.write_off(r);
+                    self.write_off(r, reach);
                 }
             }
         }
     }
 
-    pub(crate) fn finish(&mut self, _end: u64, devices: &[Device]) {
-        self.write_off_older(u64::MAX);
+    pub(crate) fn finish(&mut self, _end: u64, devices: &[Device], reach: &Reachability) {
+        self.write_off_older(u64::MAX, reach);
         for d in devices {
             if let Some(n) = &d.node {
                 self.absorb_node(n);
@@ -500,7 +622,7 @@ impl Stats {
 impl Engine {
     pub(crate) fn sample(&mut self, at: u64) {
         let horizon = self.stats.horizon;
-        self.stats.write_off_older(at.saturating_sub(horizon));
+        self.stats.write_off_older(at.saturating_sub(horizon), &self.reach);
         self.reach.forget_older(at.saturating_sub(horizon));
         self.sample_memory();
         let components = self.components();
@@ -624,14 +746,25 @@ mod tests {
     fn a_delivery_after_its_origin_powered_off_is_late_not_forged() {
         let mut stats = Stats::new(&Scenario { nodes: 2, ..Scenario::default() });
         let reach = crate::reachability::Reachability::default();
-        stats.on_sent(1_000, 0, 100, Priority::Normal, 1, false, 0, 1);
-        stats.on_sent(2_000, 0, 101, Priority::Normal, 1, false, 0, 1);
-        stats.on_leave(3_000, 0);
+        let sent = |at, seq| Sent {
+            at,
+            from: 0,
+            seq,
+            priority: Priority::Normal,
+            expected: 1,
+            to: Some(1),
+            snapshot: 0,
+            reachable: 0,
+            impersonated: false,
+        };
+        stats.on_sent(sent(1_000, 100), &reach);
+        stats.on_sent(sent(2_000, 101), &reach);
+        stats.on_leave(3_000, 0, &reach);
         stats.on_delivery(4_000, 1, Some(0), 101, &reach);
         assert_eq!(stats.byzantine.unknown_deliveries, 0);
         assert_eq!(stats.priority[Priority::Normal as usize].late, 1);
         // Back with a fresh sequence space; its old numbers still count as written off.
-        stats.on_sent(5_000, 0, 7_000_000, Priority::Normal, 1, false, 0, 1);
+        stats.on_sent(sent(5_000, 7_000_000), &reach);
         stats.on_delivery(6_000, 1, Some(0), 100, &reach);
         assert_eq!(stats.byzantine.unknown_deliveries, 0);
         // A number ahead of anything the origin used is a forgery.

@@ -27,28 +27,34 @@ fn row_line(out: &mut String, r: &PriorityRow) {
 }
 
 /// Delivery judged against the receivers usable radio links joined to the sender when it
-/// sent, and what happened to the rest.
+/// sent, and what happened to the rest: the reachable ones missed, by cause (`crate::loss`).
 fn reachable_lines(o: &mut String, d: &crate::report::Results) {
     let _ = writeln!(o, "\nDelivery to reachable receivers (joined to the sender by usable radio links when it sent)");
     let _ = writeln!(
         o,
-        "{:<11}{:>12}{:>12}{:>14}{:>12}{:>9}{:>16}",
-        "priority", "expected", "reachable", "unreachable", "delivered", "ratio", "reachable, lost"
+        "{:<11}{:>10}{:>11}{:>13}{:>11}{:>9}  reachable but missed, by cause",
+        "priority", "expected", "reachable", "unreachable", "delivered", "ratio"
     );
     for r in d.priorities.iter().chain([&d.overall]) {
-        let ratio = r.reachable_ratio.map_or_else(|| "-".to_string(), |v| format!("{:.1}%", v * 100.0));
+        let ratio = r.reachable_ratio.map_or_else(|| "-".to_string(), |v| format!("{:.2}%", v * 100.0));
         let _ = writeln!(
             o,
-            "{:<11}{:>12}{:>12}{:>14}{:>12}{:>9}{:>16}",
+            "{:<11}{:>10}{:>11}{:>13}{:>11}{:>9}  {}",
             r.priority,
             r.expected,
             r.reachable,
             r.unreachable_at_send,
             r.delivered_reachable,
             ratio,
-            r.reachable - r.delivered_reachable.min(r.reachable)
+            causes(&r.reachable_lost)
         );
     }
+}
+
+/// Non-zero causes as `name count`, or `none`.
+pub(crate) fn causes(c: &crate::loss::LossCounts) -> String {
+    let named: Vec<String> = c.named().iter().filter(|(_, n)| *n > 0).map(|(k, n)| format!("{k} {n}")).collect();
+    if named.is_empty() { "none".into() } else { named.join(", ") }
 }
 
 fn list<T>(items: &[T], f: impl Fn(&T) -> String) -> String {

@@ -14,6 +14,7 @@ use blemesh_core::{Priority, Qos};
 
 use crate::engine::{Engine, us};
 use crate::queue::SimEvent;
+use crate::stats::Sent;
 
 impl Engine {
     /// Schedules device `i`'s first message.
@@ -48,8 +49,9 @@ impl Engine {
             && ((priority == Priority::Critical && load.reliable_critical)
                 || (load.reliable_fraction > 0.0 && self.rng.workload.chance(load.reliable_fraction)));
         let qos = if reliable { Qos::reliable(priority) } else { Qos::new(priority) };
-        let snapshot = self.reach.snapshot(at, &self.devices, &self.links);
-        let (result, expected, reachable) = if unicast && alive > 1 {
+        let blackholes = self.active_blackholes(at);
+        let snapshot = self.reach.snapshot(at, &self.devices, &self.links, &blackholes);
+        let (result, expected, reachable, to) = if unicast && alive > 1 {
             // A uniformly chosen live node other than `i`.
             let mut k = self.rng.workload.below(u64::from(alive - 1));
             let mut to = 0;
@@ -65,14 +67,18 @@ impl Engine {
             }
             let dest = self.devices[to].id;
             let reachable = u32::from(self.reach.joined(snapshot, i, to as u32));
-            (self.with_node(i, at, |n, now| n.send(now, dest, &payload, qos)), 1, reachable)
+            (self.with_node(i, at, |n, now| n.send(now, dest, &payload, qos)), 1, reachable, Some(to as u32))
         } else {
             let (devices, outsider) = (&self.devices, &self.outsider);
             let reachable = self.reach.count_joined(snapshot, i, |j| devices[j].alive() && !outsider[j]);
-            (self.with_node(i, at, |n, now| n.broadcast(now, &payload, qos)), alive.saturating_sub(1), reachable)
+            (self.with_node(i, at, |n, now| n.broadcast(now, &payload, qos)), alive.saturating_sub(1), reachable, None)
         };
+        let impersonated = self.impersonated[i as usize] && !self.scenario.security.enabled;
         match result {
-            Some(id) => self.stats.on_sent(at, i, id.seq, priority, expected, unicast && alive > 1, snapshot, reachable),
+            Some(id) => {
+                let m = Sent { at, from: i, seq: id.seq, priority, expected, to, snapshot, reachable, impersonated };
+                self.stats.on_sent(m, &self.reach);
+            }
             None => self.stats.on_rejected(priority),
         }
         self.drain(i, at);

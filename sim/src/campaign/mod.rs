@@ -91,6 +91,8 @@ pub struct Figures {
     /// Delivered over reachable receivers (joined to the sender by usable links when it
     /// sent), all priorities (`None` without any).
     pub delivery_reachable: Option<f64>,
+    /// Reachable receivers missed, by cause (`crate::loss`), all priorities.
+    pub reachable_lost: crate::loss::LossCounts,
     /// Time from the mesh forming to every node following one coordinator, s.
     pub election_s: Option<f64>,
     /// Mean time from a cut to its detection, over the cuts detected, s.
@@ -147,6 +149,7 @@ pub fn run_checked(s: &Scenario, wall_limit: Duration) -> (Outcome, Option<Figur
     let figures = Figures {
         delivery: (r.overall.expected > 0).then_some(r.overall.delivery_ratio),
         delivery_reachable: r.overall.reachable_ratio,
+        reachable_lost: r.overall.reachable_lost,
         election_s: r.mesh.election.election_after_formed_s,
         detection_s: (!detected.is_empty()).then(|| detected.iter().sum::<f64>() / detected.len() as f64),
         restart_s: {

@@ -114,6 +114,9 @@ impl Summary {
         };
         line(&mut out, "delivery to all receivers", self.spread(|f| f.delivery), 100.0, "%");
         line(&mut out, "delivery to reachable receivers", self.spread(|f| f.delivery_reachable), 100.0, "%");
+        let mut lost = crate::loss::LossCounts::default();
+        self.results.iter().filter_map(|r| r.figures.as_ref()).for_each(|f| lost.merge(&f.reachable_lost));
+        let _ = writeln!(out, "  {:<36} {}", "reachable but missed, by cause", crate::table::causes(&lost));
         line(&mut out, "coordinator agreed after formation", self.spread(|f| f.election_s), 1.0, "s");
         let _ = writeln!(out, "  {:<36} {}", "never agreed on a coordinator", self.never_agreed());
         line(&mut out, "cut detected after (mean per run)", self.spread(|f| f.detection_s), 1.0, "s");

@@ -143,6 +143,55 @@ fn forged_adverts_are_rejected_and_the_forger_loses_trust() {
     assert!(trust_after < 0.25 && trust_after < trust_before, "trust {trust_before} -> {trust_after}");
 }
 
+/// A copy of a frame a node already accepted is dropped as a duplicate before its Ed25519
+/// signature is checked (the costly part of receiving), so an insider's copy with a broken
+/// signature counts as a duplicate, not a forgery; an outsider's copy still fails its tag.
+#[test]
+fn copies_of_accepted_frames_are_not_verified_again_but_still_need_the_tag() {
+    let mut h = secure_mesh(Topology::line(3), HarnessConfig { seed: 5, ..Default::default() });
+    h.record_transmissions = true;
+    h.run_until(Instant::from_secs(3));
+    // The last advert node 2 wrote to node 1 (a whole frame: control byte, then the frame).
+    let advert = h.transmitted[2]
+        .iter()
+        .rev()
+        .map(|(_, l, b)| (l, b))
+        .find(|(l, b)| l.0 == 1 && b[0] == 0 && b[1 + 1] == Kind::TopologyUpdate as u8)
+        .map(|(_, b)| b[1..].to_vec())
+        .expect("node 2 advertised to node 1");
+    let (header, body_end) = (&advert[..28], advert.len() - 80);
+    let mut canonical = header.to_vec();
+    canonical[3] = 0;
+    canonical[4] = 0;
+    let reseal = |key: &[u8; 32]| {
+        let mut signature = advert[body_end..body_end + 64].to_vec();
+        signature[0] ^= 0x01;
+        let tag = NetworkKey::new(key).tag(&[&canonical, &advert[28..body_end], &signature]);
+        [&[0u8][..], &advert[..body_end], &signature, &tag].concat()
+    };
+    let before = h.nodes[1].metrics().clone();
+    h.inject(1, 2, &reseal(&MESH_KEY));
+    let after = h.nodes[1].metrics().clone();
+    assert_eq!(after.security.get(SecurityDrop::BadSignature), before.security.get(SecurityDrop::BadSignature));
+    assert_eq!(after.drops.get(blemesh_core::DropReason::Duplicate), before.drops.get(blemesh_core::DropReason::Duplicate) + 1);
+    h.inject(1, 2, &reseal(&[0x13; 32]));
+    let outsider = h.nodes[1].metrics().clone();
+    assert_eq!(outsider.security.get(SecurityDrop::BadTag), after.security.get(SecurityDrop::BadTag) + 1);
+    assert_eq!(outsider.drops.get(blemesh_core::DropReason::Duplicate), after.drops.get(blemesh_core::DropReason::Duplicate));
+    // The same broken signature on a frame not seen before is a forgery.
+    let mut fresh = advert.clone();
+    fresh[24..28].copy_from_slice(&(u32::from_be_bytes(advert[24..28].try_into().unwrap()) + 7).to_be_bytes());
+    let mut canonical = fresh[..28].to_vec();
+    canonical[3] = 0;
+    canonical[4] = 0;
+    let mut signature = advert[body_end..body_end + 64].to_vec();
+    signature[0] ^= 0x01;
+    let tag = NetworkKey::new(&MESH_KEY).tag(&[&canonical, &fresh[28..body_end], &signature]);
+    h.inject(1, 2, &[&[0u8][..], &fresh[..body_end], &signature, &tag].concat());
+    let forged = h.nodes[1].metrics().security.get(SecurityDrop::BadSignature);
+    assert_eq!(forged, after.security.get(SecurityDrop::BadSignature) + 1);
+}
+
 #[test]
 fn critical_delivery_survives_a_third_of_relays_dropping_traffic() {
     let mut total = 0;

@@ -70,6 +70,12 @@ impl Flood {
         }
     }
 
+    /// Whether `id` is in the duplicate cache: accepted before, so [`Flood::admit`] will call
+    /// it a duplicate. Changes nothing.
+    pub fn has_seen(&self, id: &MessageId) -> bool {
+        self.cache.contains(id)
+    }
+
     /// Judges a multi-hop frame received on `from` (the link and the frame's TTL as received)
     /// and records it when new. A duplicate also counts as a copy heard for a pending relay of
     /// the same frame.

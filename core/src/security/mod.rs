@@ -38,7 +38,7 @@ pub use identity::{Identity, PublicKey, node_id_from_public_key, verify_binding}
 pub use keyring::{KeyRing, Learned};
 pub use network_key::NetworkKey;
 pub use replay::{NextSeq, ReplayGuard, ReplayWindow, SequenceReservation};
-pub use trailer::{TrailerLayout, Verified, open, seal, seal_in_place, signature_required};
+pub use trailer::{Check, TrailerLayout, Verified, open, open_with, seal, seal_in_place, signature_required};
 pub use trust::{Behaviour, TrustConfig, TrustTable, VoteCheck, VoteLedger};
 
 /// Why the security layer rejected a frame. Every rejection is counted by reason.

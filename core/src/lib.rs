@@ -126,6 +126,7 @@ mod time;
 pub mod partition;
 pub mod routing;
 pub mod security;
+pub mod session;
 pub mod wire;
 
 pub use config::{Config, MAX_RELAY_JITTER, MAX_RTO_BACKOFF_SHIFT, MAX_SEQ_WINDOW};

@@ -1,0 +1,111 @@
+//! A message arrived: dispatch by kind, and the member's side of the stream (entries in
+//! index order, tips, refusals).
+
+use super::state::Membership;
+use alloc::vec::Vec;
+
+use super::{Entry, Epoch, FailReason, Session, SessionAction, SessionEvent, SessionMessage};
+use crate::{Instant, NodeId};
+
+impl Session {
+    /// `from` sent `message` (the node checked the frame's origin and authenticity).
+    pub fn on_message(&mut self, now: Instant, from: NodeId, message: SessionMessage) {
+        match message {
+            SessionMessage::Submit { submit, payload } => self.on_submit(now, from, submit, payload),
+            SessionMessage::Join { info } => self.on_join(now, from, info),
+            SessionMessage::Leave => self.on_leave(now, from),
+            SessionMessage::Entry(entry) => self.on_entry(now, from, entry),
+            SessionMessage::Tip { epoch, last } => self.on_tip(now, epoch, last),
+            SessionMessage::Roster { epoch, index, players } => self.on_roster(epoch, index, players),
+            SessionMessage::Nack { from: first, to } => self.on_nack(now, from, first, to),
+            SessionMessage::Refused { submit, reason } => {
+                if let Some(k) = self.pending.iter().position(|p| p.submit == submit) {
+                    self.pending.remove(k);
+                    self.fail(submit, FailReason::Refused(reason));
+                }
+            }
+        }
+    }
+
+    /// Whether entries and tips of `epoch` are followed: the one the election named.
+    fn follows(&self, epoch: Epoch) -> bool {
+        self.epoch == Some(epoch)
+    }
+
+    /// An entry of the stream, from the sequencer or a repairing member.
+    fn on_entry(&mut self, now: Instant, _from: NodeId, entry: Entry) {
+        if !self.follows(entry.epoch) {
+            self.metrics.wrong_epoch += 1;
+            return;
+        }
+        if self.sequencer.is_some() {
+            // This node placed it: a copy coming back.
+            self.metrics.duplicate_entries += 1;
+            return;
+        }
+        if self.next == 0 {
+            self.before_start(now, entry);
+            return;
+        }
+        if entry.index < self.next || self.ahead.contains_key(&entry.index) {
+            self.metrics.duplicate_entries += 1;
+            return;
+        }
+        if entry.index == self.next {
+            self.deliver_in_order(entry);
+            return;
+        }
+        self.hold_ahead(now, entry);
+    }
+
+    /// An entry while this node's history has not started (no roster yet): held for a
+    /// moment while joining (it may follow the roster's index), ignored otherwise.
+    fn before_start(&mut self, now: Instant, entry: Entry) {
+        let _ = now;
+        if matches!(self.membership, Membership::Joining { .. }) && self.ahead.len() < self.config.max_ahead {
+            self.known_last = self.known_last.max(entry.index);
+            self.ahead.insert(entry.index, entry);
+        }
+    }
+
+    /// The player list as of `index`, for this joining node: its history starts after it.
+    fn on_roster(&mut self, epoch: Epoch, index: u64, players: Vec<(NodeId, Vec<u8>)>) {
+        let joining = matches!(self.membership, Membership::Joining { .. });
+        if !self.follows(epoch) || !joining || self.next != 0 || !players.iter().any(|(id, _)| *id == self.me) {
+            return;
+        }
+        self.players = players.into_iter().collect();
+        self.membership = Membership::In;
+        self.next = index + 1;
+        self.known_last = self.known_last.max(index);
+        self.ahead.retain(|&i, _| i > index);
+        self.actions.push_back(SessionAction::Event(SessionEvent::Joined { index }));
+        if let Some(first) = self.ahead.remove(&self.next) {
+            self.deliver_in_order(first);
+        } else if self.ahead.is_empty() && self.known_last < self.next {
+            self.gap = None;
+        }
+    }
+
+    /// An entry beyond a gap: held (bounded), and the gap's clock started.
+    fn hold_ahead(&mut self, now: Instant, entry: Entry) {
+        self.known_last = self.known_last.max(entry.index);
+        if self.ahead.len() < self.config.max_ahead {
+            self.ahead.insert(entry.index, entry);
+        } else {
+            self.metrics.dropped_ahead += 1;
+        }
+        self.gap.get_or_insert((now, None));
+    }
+
+    /// The sequencer's stream reaches `last`: entries after this node's are missing.
+    fn on_tip(&mut self, now: Instant, epoch: Epoch, last: u64) {
+        if !self.follows(epoch) || self.sequencer.is_some() || self.next == 0 {
+            return;
+        }
+        if last >= self.next {
+            self.known_last = self.known_last.max(last);
+            self.gap.get_or_insert((now, None));
+        }
+    }
+}

@@ -1,0 +1,45 @@
+//! Gap repair: a member asks for what it misses (negative acknowledgement); whoever holds
+//! the entries in its log sends them again.
+
+use super::{Session, SessionAction, SessionMessage};
+use crate::{Instant, NodeId};
+
+impl Session {
+    /// `from` misses entries `first..to`: send back those the log holds, at most
+    /// [`super::SessionConfig::max_repair`].
+    pub(super) fn on_nack(&mut self, _now: Instant, from: NodeId, first: u64, to: u64) {
+        if first >= to {
+            return;
+        }
+        let wanted = (to - first).min(self.config.max_repair as u64);
+        let mut sent = 0;
+        for entry in self.log.range(first, first + wanted) {
+            self.actions.push_back(SessionAction::Send { to: from, message: SessionMessage::Entry(entry.clone()) });
+            sent += 1;
+        }
+        self.metrics.repaired += sent;
+        self.metrics.repair_unavailable += wanted - sent;
+    }
+
+    /// Asks the sequencer for the missing entries once the gap is old enough, then again
+    /// every [`super::SessionConfig::repair_retry`] while it stays open.
+    pub(super) fn repair_gap(&mut self, now: Instant) {
+        let Some((since, asked)) = self.gap else { return };
+        let due = match asked {
+            None => since + self.config.repair_delay,
+            Some(at) => at + self.config.repair_retry,
+        };
+        if now < due {
+            return;
+        }
+        self.gap = Some((since, Some(now)));
+        let Some(to) = self.sequencer_node().filter(|&s| s != self.me && self.next != 0) else { return };
+        let end = self.ahead.keys().next().copied().unwrap_or(self.known_last + 1);
+        if end <= self.next {
+            self.gap = None;
+            return;
+        }
+        self.metrics.nacks_sent += 1;
+        self.actions.push_back(SessionAction::Send { to, message: SessionMessage::Nack { from: self.next, to: end } });
+    }
+}

@@ -1,0 +1,195 @@
+//! The application's calls (join, leave, submit), the election's (a coordinator named),
+//! and the sequencer's side of them: placing submits, joins and leaves in the stream.
+
+use alloc::vec::Vec;
+
+use super::state::{Membership, Pending, Sequencer};
+use super::{Entry, EntryBody, Epoch, FailReason, LeaveReason, RefuseReason, Session, SessionAction, SessionEvent, SessionMessage, SubmitId};
+use crate::{Instant, NodeId};
+
+/// Why [`Session::submit`] or [`Session::join`] refused a call.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SubmitError {
+    /// This node is not a player (it has not joined, or left).
+    NotJoined,
+    /// Larger than [`super::SessionConfig::max_payload`].
+    TooLarge,
+    /// [`super::SessionConfig::max_pending`] submits are already waiting.
+    TooManyPending,
+}
+
+impl core::fmt::Display for SubmitError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(match self {
+            SubmitError::NotJoined => "not a player of this session",
+            SubmitError::TooLarge => "payload larger than the session's max_payload",
+            SubmitError::TooManyPending => "too many submits waiting to be sequenced",
+        })
+    }
+}
+
+#[cfg(feature = "std")]
+impl std::error::Error for SubmitError {}
+
+impl Session {
+    /// The election named `epoch`'s sequencer as this node's coordinator, or (`None`) lost it.
+    /// Waiting submits and a waiting join go to the new sequencer at once.
+    pub fn on_coordinator(&mut self, now: Instant, epoch: Option<Epoch>) {
+        if self.epoch == epoch {
+            return;
+        }
+        self.epoch = epoch;
+        self.sequencer = match epoch {
+            Some(e) if e.sequencer == self.me => Some(Sequencer {
+                epoch: e,
+                next_index: self.next.max(self.log.last().map_or(1, |l| l + 1)).max(1),
+                placed: Default::default(),
+                tip_at: now + self.config.tip_interval,
+            }),
+            _ => None,
+        };
+        if epoch.is_some() {
+            self.pending.iter_mut().for_each(|p| p.retry_at = now);
+            if let Membership::Joining { retry_at, .. } = &mut self.membership {
+                *retry_at = now;
+            }
+            self.on_timeout(now);
+        }
+    }
+
+    /// Asks to play, described to the others by `info` (at most
+    /// [`super::SessionConfig::max_payload`] bytes). The node is a player once its `Joined`
+    /// entry is delivered ([`SessionEvent::Joined`]); entries before it are not its.
+    pub fn join(&mut self, now: Instant, info: &[u8]) -> Result<(), SubmitError> {
+        if info.len() > self.config.max_payload {
+            return Err(SubmitError::TooLarge);
+        }
+        if self.membership != Membership::Out {
+            return Ok(());
+        }
+        self.membership = Membership::Joining { info: info.to_vec(), retry_at: now + self.config.submit_retry };
+        self.send_to_sequencer(now, SessionMessage::Join { info: info.to_vec() });
+        Ok(())
+    }
+
+    /// Stops playing: nothing more is delivered, waiting submits fail with
+    /// [`FailReason::Left`], and the sequencer is told (best effort).
+    pub fn leave(&mut self, now: Instant) {
+        if self.membership == Membership::Out {
+            return;
+        }
+        self.membership = Membership::Out;
+        for p in core::mem::take(&mut self.pending) {
+            self.fail(p.submit, FailReason::Left);
+        }
+        self.send_to_sequencer(now, SessionMessage::Leave);
+    }
+
+    /// Submits a game event. It ends in exactly one of [`SessionEvent::Sequenced`] (it was
+    /// placed and delivered here) or [`SessionEvent::SubmitFailed`].
+    pub fn submit(&mut self, now: Instant, payload: &[u8]) -> Result<SubmitId, SubmitError> {
+        if self.membership != Membership::In {
+            return Err(SubmitError::NotJoined);
+        }
+        if payload.len() > self.config.max_payload {
+            return Err(SubmitError::TooLarge);
+        }
+        if self.pending.len() >= self.config.max_pending {
+            return Err(SubmitError::TooManyPending);
+        }
+        self.last_submit += 1;
+        let submit = SubmitId(self.last_submit);
+        let deadline = now + self.config.submit_timeout;
+        let retry_at = now + self.config.submit_retry;
+        self.pending.push_back(Pending { submit, payload: payload.to_vec(), deadline, retry_at });
+        self.send_to_sequencer(now, SessionMessage::Submit { submit, payload: payload.to_vec() });
+        Ok(submit)
+    }
+
+    /// A submit of this node will never be placed.
+    pub(super) fn fail(&mut self, submit: SubmitId, reason: FailReason) {
+        self.metrics.submits_failed += 1;
+        self.actions.push_back(SessionAction::Event(SessionEvent::SubmitFailed { submit, reason }));
+    }
+
+    /// Sequencer: `from` submitted `payload` as `submit`.
+    pub(super) fn on_submit(&mut self, now: Instant, from: NodeId, submit: SubmitId, payload: Vec<u8>) {
+        let Some(seq) = self.sequencer.as_mut() else {
+            self.metrics.not_sequencer += 1;
+            return;
+        };
+        let refuse = if !self.players.contains_key(&from) {
+            Some(RefuseReason::NotMember)
+        } else if payload.len() > self.config.max_payload {
+            Some(RefuseReason::TooLarge)
+        } else {
+            None
+        };
+        if let Some(reason) = refuse {
+            self.send_or_handle(now, from, SessionMessage::Refused { submit, reason });
+            return;
+        }
+        if !seq.placed.entry(from).or_default().insert(submit) {
+            self.metrics.duplicate_submits += 1;
+            return;
+        }
+        self.place(now, EntryBody::Event { submitter: from, submit, payload });
+    }
+
+    /// Sequencer: `from` asks to join. It is placed, and sent the player list as of its
+    /// `Joined` entry ([`SessionMessage::Roster`]), where its history starts. Asked again (the
+    /// roster was lost), it gets the list as of the stream's last entry.
+    pub(super) fn on_join(&mut self, now: Instant, from: NodeId, info: Vec<u8>) {
+        if self.sequencer.is_none() {
+            self.metrics.not_sequencer += 1;
+            return;
+        }
+        if !self.players.contains_key(&from) {
+            if info.len() > self.config.max_payload {
+                return;
+            }
+            self.place(now, EntryBody::Joined { player: from, info });
+        }
+        if from == self.me {
+            return; // the sequencer applied its own join
+        }
+        let Some(seq) = &self.sequencer else { return };
+        let (epoch, index) = (seq.epoch, seq.next_index - 1);
+        let players = self.players.iter().map(|(id, info)| (*id, info.clone())).collect();
+        self.actions.push_back(SessionAction::Send { to: from, message: SessionMessage::Roster { epoch, index, players } });
+    }
+
+    /// Sequencer: `from` leaves.
+    pub(super) fn on_leave(&mut self, now: Instant, from: NodeId) {
+        if self.sequencer.is_none() {
+            self.metrics.not_sequencer += 1;
+            return;
+        }
+        if self.players.contains_key(&from) {
+            self.place(now, EntryBody::Left { player: from, reason: LeaveReason::Left });
+        }
+    }
+
+    /// Sequencer: places `body` at the next index, streams it and delivers it here.
+    pub(super) fn place(&mut self, now: Instant, body: EntryBody) {
+        let seq = self.sequencer.as_mut().expect("only a sequencer places");
+        let entry = Entry { index: seq.next_index, epoch: seq.epoch, body };
+        seq.next_index += 1;
+        seq.tip_at = now + self.config.tip_delay;
+        self.metrics.sequenced += 1;
+        self.actions.push_back(SessionAction::Broadcast(SessionMessage::Entry(entry.clone())));
+        if self.next == 0 {
+            self.next = entry.index;
+        }
+        self.deliver_in_order(entry);
+    }
+
+    /// Sends `message` to `to`, or handles it here when `to` is this node.
+    pub(super) fn send_or_handle(&mut self, now: Instant, to: NodeId, message: SessionMessage) {
+        if to == self.me {
+            self.on_message(now, to, message);
+        } else {
+            self.actions.push_back(SessionAction::Send { to, message });
+        }
+    }
+}

@@ -1,0 +1,69 @@
+//! What session state machines say to each other. The node frames them (one session id per
+//! frame); here they are typed.
+
+use alloc::vec::Vec;
+
+use super::{Entry, Epoch, SubmitId};
+use crate::NodeId;
+
+/// Why a sequencer refused a submit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum RefuseReason {
+    /// The submitter is not a member of the session (it has not joined, or it left).
+    NotMember,
+    /// The payload is larger than the sequencer's [`super::SessionConfig::max_payload`].
+    TooLarge,
+}
+
+/// One message between the members of a session.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SessionMessage {
+    /// Member → sequencer: place this event in the stream.
+    Submit {
+        /// The submitter's number for it.
+        submit: SubmitId,
+        /// The application's bytes.
+        payload: Vec<u8>,
+    },
+    /// Member → sequencer: add me to the session.
+    Join {
+        /// The application's description of the player.
+        info: Vec<u8>,
+    },
+    /// Member → sequencer: remove me.
+    Leave,
+    /// Sequencer → members (or a member → one member, repairing): one entry of the stream.
+    Entry(Entry),
+    /// Sequencer → a joining player: the player list as of entry `index` (its `Joined`
+    /// entry or a later one). The joiner's history starts after it.
+    Roster {
+        /// The sequencer's epoch.
+        epoch: Epoch,
+        /// The entry the list is as of.
+        index: u64,
+        /// Every player and its info, the joiner included.
+        players: Vec<(NodeId, Vec<u8>)>,
+    },
+    /// Sequencer → members: the stream's last entry so far, so that a member that lost the
+    /// newest entries notices the gap.
+    Tip {
+        /// The sequencer's epoch.
+        epoch: Epoch,
+        /// Index of the last entry placed (0: none yet).
+        last: u64,
+    },
+    /// Member → sequencer: negative acknowledgement, send entries `from..to` again.
+    Nack {
+        /// First index missing.
+        from: u64,
+        /// One past the last index missing.
+        to: u64,
+    },
+    /// Sequencer → submitter: this submit will not be placed.
+    Refused {
+        /// The submit.
+        submit: SubmitId,
+        /// Why.
+        reason: RefuseReason,
+    },
+}

@@ -1,0 +1,65 @@
+//! Game sessions: the coordinator of a partition sequences its players' game events into one
+//! ordered stream that every player delivers in the same order.
+//!
+//! A [`Session`] is one node's part in one session ([`SessionId`], named by the
+//! application): as a **member** it submits events ([`Session::submit`]) and delivers the
+//! stream's [`Entry`]s in index order ([`SessionAction::Deliver`]); while the election names
+//! it its partition's coordinator it is also the **sequencer**: it gives each submit, join
+//! and leave the next index under its [`Epoch`] (the election term and itself) and streams
+//! the entry to the partition.
+//!
+//! * **Order.** Indices are contiguous; a member delivers index `n` only after `n − 1`. An
+//!   entry beyond a gap is held ([`SessionConfig::max_ahead`]) while the gap is asked for.
+//! * **Repair.** A gap older than [`SessionConfig::repair_delay`] is asked for with a
+//!   negative acknowledgement ([`SessionMessage::Nack`]); the sequencer answers from its
+//!   bounded [`Log`]. Lost newest entries are revealed by the sequencer's [`SessionMessage::Tip`],
+//!   sent after a quiet [`SessionConfig::tip_delay`] and then every
+//!   [`SessionConfig::tip_interval`].
+//! * **Submits end.** Every submit ends in exactly one of [`SessionEvent::Sequenced`] (the
+//!   submitter delivered its own event) or [`SessionEvent::SubmitFailed`] (timeout, refused,
+//!   left), never silence. A submit not yet seen is sent again every
+//!   [`SessionConfig::submit_retry`]; the sequencer places each `(submitter, submit id)` once.
+//! * **Membership is in the stream.** Joins and leaves are entries too, so every member has
+//!   the same player list at the same index ([`Session::players`]). A joining node's
+//!   history starts at its own `Joined` entry.
+//! * **Epochs.** Entries and tips are accepted only from the epoch the election named
+//!   ([`Session::on_coordinator`]); others are dropped and counted.
+//!
+//! This is the in-partition stream under one sequencer. Still to come, in this order: the
+//! hand-over when the coordinator changes (the new sequencer learns the members' positions
+//! and log tails before it places anything, as in Viewstamped Replication's view change),
+//! partitions and the merge rule with rebase, snapshots and catch-up, the wire format and
+//! the node's API. Until the hand-over exists, a node starts sequencing after the last entry
+//! it holds.
+//!
+//! Layout, one concept per file: `types` (ids and entries), `config`, `log`, `message`,
+//! `output` (actions, events, counters), `state` (the machine and the transitions the
+//! handlers share), and one `handle_*` file per input: `handle_submit` (the application's
+//! calls, the election's, and the sequencer's placing), `handle_entry` (messages in, the
+//! member's stream), `handle_repair`, `handle_timeout`.
+
+mod config;
+mod handle_entry;
+mod handle_repair;
+mod handle_submit;
+mod handle_timeout;
+mod log;
+mod message;
+mod output;
+mod state;
+mod types;
+
+pub use config::{SessionConfig, SessionConfigError};
+pub use handle_submit::SubmitError;
+pub use log::Log;
+pub use message::{RefuseReason, SessionMessage};
+pub use output::{FailReason, SessionAction, SessionEvent, SessionMetrics};
+pub use state::Session;
+pub use types::{Entry, EntryBody, Epoch, LeaveReason, SessionId, SubmitId};
+
+#[cfg(test)]
+mod sequence_tests;
+#[cfg(test)]
+mod repair_tests;
+#[cfg(test)]
+mod prop_tests;

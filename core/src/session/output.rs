@@ -1,0 +1,89 @@
+//! What a session hands back: [`SessionAction`]s (messages to send, entries to deliver,
+//! events) and its counters.
+
+use crate::NodeId;
+
+use super::{Entry, RefuseReason, SessionMessage, SubmitId};
+
+/// One output of a session, drained with [`super::Session::poll_action`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SessionAction {
+    /// Flood this message to the partition (every member hears it; others relay it).
+    Broadcast(SessionMessage),
+    /// Send this message to one node.
+    Send {
+        /// The destination.
+        to: NodeId,
+        /// The message.
+        message: SessionMessage,
+    },
+    /// Hand this entry to the game: the next one of the stream, in index order.
+    Deliver(Entry),
+    /// Something happened.
+    Event(SessionEvent),
+}
+
+/// Why a submit failed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum FailReason {
+    /// Not seen in the stream within [`super::SessionConfig::submit_timeout`] (no sequencer
+    /// answered: none elected, unreachable, or the submits and entries were lost).
+    Timeout,
+    /// The sequencer refused it.
+    Refused(RefuseReason),
+    /// This node left the session before it was placed.
+    Left,
+}
+
+/// Events of a session, in the order they happened.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SessionEvent {
+    /// This node's submit was placed in the stream at `index` (and delivered here).
+    Sequenced {
+        /// The submit.
+        submit: SubmitId,
+        /// Its place.
+        index: u64,
+    },
+    /// This node's submit will never be placed.
+    SubmitFailed {
+        /// The submit.
+        submit: SubmitId,
+        /// Why.
+        reason: FailReason,
+    },
+    /// This node's own `Joined` entry was delivered at `index`: it is a member from there on.
+    Joined {
+        /// Its place.
+        index: u64,
+    },
+}
+
+/// Counters of one session.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SessionMetrics {
+    /// Entries delivered.
+    pub delivered: u64,
+    /// Entries placed while this node sequenced.
+    pub sequenced: u64,
+    /// Entries received twice (already delivered, or already held ahead of a gap).
+    pub duplicate_entries: u64,
+    /// Entries of an epoch other than the one this node follows, dropped.
+    pub wrong_epoch: u64,
+    /// Entries too far ahead of a gap to hold, dropped (repaired later).
+    pub dropped_ahead: u64,
+    /// Negative acknowledgements sent.
+    pub nacks_sent: u64,
+    /// Entries sent again for others' negative acknowledgements.
+    pub repaired: u64,
+    /// Entries asked for that the log no longer held.
+    pub repair_unavailable: u64,
+    /// Submits sent again (no entry seen yet).
+    pub submit_retries: u64,
+    /// Submits received a second time and not placed again.
+    pub duplicate_submits: u64,
+    /// Messages for the sequencer received while this node did not sequence.
+    pub not_sequencer: u64,
+    /// This node's submits that failed.
+    pub submits_failed: u64,
+}

@@ -1,0 +1,193 @@
+//! Placing and delivering: joins, submits, refusals, timeouts, epochs; each test asserts
+//! the exact actions a session emits.
+
+use alloc::vec;
+use alloc::vec::Vec;
+use core::time::Duration;
+
+use super::*;
+use crate::{Instant, NodeId};
+
+pub(super) const SEQ: NodeId = NodeId(1);
+pub(super) const E: Epoch = Epoch { term: 1, sequencer: SEQ };
+
+pub(super) fn t(ms: u64) -> Instant {
+    Instant::from_millis(ms)
+}
+
+pub(super) fn drain(s: &mut Session) -> Vec<SessionAction> {
+    core::iter::from_fn(|| s.poll_action()).collect()
+}
+
+/// A session of `me` following [`E`].
+pub(super) fn following(me: u64) -> Session {
+    let mut s = Session::new(SessionConfig::default(), NodeId(me));
+    s.on_coordinator(t(0), Some(E));
+    assert_eq!(drain(&mut s), vec![]);
+    s
+}
+
+pub(super) fn entry(index: u64, body: EntryBody) -> Entry {
+    Entry { index, epoch: E, body }
+}
+
+pub(super) fn joined(index: u64, player: u64) -> Entry {
+    entry(index, EntryBody::Joined { player: NodeId(player), info: b"p".to_vec() })
+}
+
+/// Node `me`, joined at index 1 (the only player).
+pub(super) fn member(me: u64) -> Session {
+    let mut s = following(me);
+    s.join(t(0), b"p").unwrap();
+    drain(&mut s);
+    s.on_message(t(1), SEQ, SessionMessage::Roster { epoch: E, index: 1, players: vec![(NodeId(me), b"p".to_vec())] });
+    assert_eq!(drain(&mut s), vec![SessionAction::Event(SessionEvent::Joined { index: 1 })]);
+    s
+}
+
+#[test]
+fn a_join_is_placed_and_starts_the_joiners_history() {
+    let (mut seq, mut p2) = (following(1), following(2));
+    p2.join(t(0), b"alice").unwrap();
+    let join = SessionMessage::Join { info: b"alice".to_vec() };
+    assert_eq!(drain(&mut p2), vec![SessionAction::Send { to: SEQ, message: join.clone() }]);
+    seq.on_message(t(5), NodeId(2), join);
+    let e1 = entry(1, EntryBody::Joined { player: NodeId(2), info: b"alice".to_vec() });
+    let roster = SessionMessage::Roster { epoch: E, index: 1, players: vec![(NodeId(2), b"alice".to_vec())] };
+    assert_eq!(
+        drain(&mut seq),
+        vec![SessionAction::Broadcast(SessionMessage::Entry(e1.clone())), SessionAction::Send { to: NodeId(2), message: roster.clone() }],
+        "not a player: nothing delivered"
+    );
+    // The entry may arrive before the roster: held, then covered by it.
+    p2.on_message(t(8), SEQ, SessionMessage::Entry(e1));
+    assert_eq!(drain(&mut p2), vec![]);
+    p2.on_message(t(9), SEQ, roster);
+    assert_eq!(drain(&mut p2), vec![SessionAction::Event(SessionEvent::Joined { index: 1 })]);
+    assert!(p2.is_member());
+    assert_eq!((p2.delivered(), p2.next_deadline()), (1, None));
+    assert_eq!(p2.players().collect::<Vec<_>>(), vec![(NodeId(2), &b"alice"[..])]);
+    assert_eq!(seq.players().count(), 1, "the sequencer keeps the player list too");
+}
+
+#[test]
+fn a_submit_is_placed_once_and_its_submitter_sees_it_in_the_stream() {
+    let mut seq = following(1);
+    seq.on_message(t(0), NodeId(2), SessionMessage::Join { info: b"p".to_vec() });
+    drain(&mut seq);
+    let mut p2 = member(2);
+    let _ = joined(1, 2);
+    assert_eq!(p2.submit(t(10), b"roll 4"), Ok(SubmitId(1)));
+    let submit = SessionMessage::Submit { submit: SubmitId(1), payload: b"roll 4".to_vec() };
+    assert_eq!(drain(&mut p2), vec![SessionAction::Send { to: SEQ, message: submit.clone() }]);
+    seq.on_message(t(12), NodeId(2), submit.clone());
+    let e2 = entry(2, EntryBody::Event { submitter: NodeId(2), submit: SubmitId(1), payload: b"roll 4".to_vec() });
+    assert_eq!(drain(&mut seq), vec![SessionAction::Broadcast(SessionMessage::Entry(e2.clone()))]);
+    seq.on_message(t(13), NodeId(2), submit);
+    assert_eq!(drain(&mut seq), vec![], "a retried submit is not placed twice");
+    assert_eq!(seq.metrics().duplicate_submits, 1);
+    p2.on_message(t(15), SEQ, SessionMessage::Entry(e2.clone()));
+    assert_eq!(
+        drain(&mut p2),
+        vec![SessionAction::Deliver(e2), SessionAction::Event(SessionEvent::Sequenced { submit: SubmitId(1), index: 2 })]
+    );
+    assert_eq!(p2.next_deadline(), None, "nothing left to wait for");
+}
+
+#[test]
+fn the_sequencer_plays_too() {
+    let mut seq = following(1);
+    seq.join(t(0), b"host").unwrap();
+    let e1 = entry(1, EntryBody::Joined { player: SEQ, info: b"host".to_vec() });
+    assert_eq!(
+        drain(&mut seq),
+        vec![
+            SessionAction::Broadcast(SessionMessage::Entry(e1.clone())),
+            SessionAction::Deliver(e1),
+            SessionAction::Event(SessionEvent::Joined { index: 1 }),
+        ]
+    );
+    assert_eq!(seq.submit(t(1), b"deal"), Ok(SubmitId(1)));
+    let e2 = entry(2, EntryBody::Event { submitter: SEQ, submit: SubmitId(1), payload: b"deal".to_vec() });
+    assert_eq!(
+        drain(&mut seq),
+        vec![
+            SessionAction::Broadcast(SessionMessage::Entry(e2.clone())),
+            SessionAction::Deliver(e2),
+            SessionAction::Event(SessionEvent::Sequenced { submit: SubmitId(1), index: 2 }),
+        ]
+    );
+}
+
+#[test]
+fn a_non_members_submit_is_refused_and_the_submit_fails() {
+    let mut seq = following(1);
+    seq.on_message(t(0), NodeId(3), SessionMessage::Submit { submit: SubmitId(1), payload: b"x".to_vec() });
+    let refused = SessionMessage::Refused { submit: SubmitId(1), reason: RefuseReason::NotMember };
+    assert_eq!(drain(&mut seq), vec![SessionAction::Send { to: NodeId(3), message: refused.clone() }]);
+    // A member whose submit the sequencer refuses (its `Joined` entry not yet applied there).
+    let mut p2 = member(2);
+    p2.submit(t(2), b"x").unwrap();
+    drain(&mut p2);
+    p2.on_message(t(3), SEQ, refused);
+    let failed = SessionEvent::SubmitFailed { submit: SubmitId(1), reason: FailReason::Refused(RefuseReason::NotMember) };
+    assert_eq!(drain(&mut p2), vec![SessionAction::Event(failed)]);
+    assert_eq!(p2.metrics().submits_failed, 1);
+}
+
+#[test]
+fn a_submit_no_one_places_is_sent_again_then_fails() {
+    let mut p2 = member(2);
+    p2.submit(t(10), b"x").unwrap();
+    drain(&mut p2);
+    let retry = SessionConfig::default().submit_retry;
+    assert_eq!(p2.next_deadline(), Some(t(10) + retry));
+    p2.on_timeout(t(10) + retry);
+    let submit = SessionMessage::Submit { submit: SubmitId(1), payload: b"x".to_vec() };
+    assert_eq!(drain(&mut p2), vec![SessionAction::Send { to: SEQ, message: submit }]);
+    p2.on_timeout(t(10) + SessionConfig::default().submit_timeout);
+    let failed = SessionEvent::SubmitFailed { submit: SubmitId(1), reason: FailReason::Timeout };
+    assert_eq!(drain(&mut p2).last(), Some(&SessionAction::Event(failed)));
+    assert_eq!(p2.next_deadline(), None);
+}
+
+#[test]
+fn waiting_submits_go_to_a_new_sequencer_at_once_and_fail_when_leaving() {
+    let mut p2 = member(2);
+    p2.on_coordinator(t(5), None);
+    p2.submit(t(10), b"x").unwrap();
+    assert_eq!(drain(&mut p2), vec![], "no sequencer to send to");
+    let e2 = Epoch { term: 2, sequencer: NodeId(4) };
+    p2.on_coordinator(t(20), Some(e2));
+    let submit = SessionMessage::Submit { submit: SubmitId(1), payload: b"x".to_vec() };
+    assert_eq!(drain(&mut p2), vec![SessionAction::Send { to: NodeId(4), message: submit }]);
+    p2.leave(t(30));
+    let failed = SessionEvent::SubmitFailed { submit: SubmitId(1), reason: FailReason::Left };
+    assert_eq!(
+        drain(&mut p2),
+        vec![SessionAction::Event(failed), SessionAction::Send { to: NodeId(4), message: SessionMessage::Leave }]
+    );
+    assert_eq!(p2.submit(t(31), b"y"), Err(SubmitError::NotJoined));
+}
+
+#[test]
+fn entries_of_another_epoch_are_dropped_and_counted() {
+    let mut p2 = member(2);
+    let other = Entry { index: 2, epoch: Epoch { term: 2, sequencer: NodeId(3) }, body: EntryBody::Left { player: NodeId(2), reason: LeaveReason::Left } };
+    p2.on_message(t(5), NodeId(3), SessionMessage::Entry(other));
+    assert_eq!(drain(&mut p2), vec![]);
+    assert_eq!((p2.metrics().wrong_epoch, p2.delivered()), (1, 1));
+}
+
+#[test]
+fn calls_out_of_bounds_are_refused() {
+    let mut p2 = member(2);
+    let big = vec![0u8; SessionConfig::default().max_payload + 1];
+    assert_eq!(p2.submit(t(1), &big), Err(SubmitError::TooLarge));
+    for _ in 0..SessionConfig::default().max_pending {
+        p2.submit(t(1), b"x").unwrap();
+    }
+    assert_eq!(p2.submit(t(1), b"x"), Err(SubmitError::TooManyPending));
+    assert_eq!(Session::new(SessionConfig::default(), NodeId(5)).join(t(0), &big), Err(SubmitError::TooLarge));
+    let _ = Duration::ZERO;
+}

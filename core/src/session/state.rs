@@ -1,0 +1,250 @@
+//! The session state machine: its parts, the outputs queue and the transitions the handlers
+//! share (delivering an entry, placing one as sequencer).
+
+use alloc::collections::{BTreeMap, VecDeque};
+use alloc::vec::Vec;
+
+use super::{Entry, EntryBody, Epoch, Log, SessionAction, SessionConfig, SessionEvent, SessionMessage, SessionMetrics, SubmitId};
+use crate::{Instant, NodeId};
+
+/// Whether this node plays in the session.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(super) enum Membership {
+    /// Not a player (never joined, or left): it may still sequence for the partition.
+    Out,
+    /// Asked to join; its own `Joined` entry has not been delivered yet.
+    Joining {
+        /// Its player info.
+        info: Vec<u8>,
+        /// When the join is sent again.
+        retry_at: Instant,
+    },
+    /// A player: it delivers every entry from its `Joined` entry on.
+    In,
+}
+
+/// A submit of this node not yet seen in the stream.
+#[derive(Clone, Debug)]
+pub(super) struct Pending {
+    pub(super) submit: SubmitId,
+    pub(super) payload: Vec<u8>,
+    pub(super) deadline: Instant,
+    pub(super) retry_at: Instant,
+}
+
+/// The submits of one submitter a sequencer has placed: the highest, and the 64 below it.
+#[derive(Clone, Copy, Debug, Default)]
+pub(super) struct SubmitWindow {
+    top: u32,
+    below: u64,
+}
+
+impl SubmitWindow {
+    /// Records `id`; false if it was placed before (or is too old to tell).
+    pub(super) fn insert(&mut self, id: SubmitId) -> bool {
+        let id = id.0;
+        if id > self.top {
+            let shift = id - self.top;
+            self.below = if shift >= 64 { 0 } else { (self.below << shift) | (1 << (shift - 1)) };
+            if self.top == 0 {
+                self.below = 0;
+            }
+            self.top = id;
+            return true;
+        }
+        let back = self.top - id;
+        if back == 0 || back > 64 {
+            return false;
+        }
+        let bit = 1u64 << (back - 1);
+        let fresh = self.below & bit == 0;
+        self.below |= bit;
+        fresh
+    }
+}
+
+/// What this node does while it sequences the session for its partition.
+#[derive(Clone, Debug)]
+pub(super) struct Sequencer {
+    pub(super) epoch: Epoch,
+    /// Index the next entry gets.
+    pub(super) next_index: u64,
+    /// Submits placed, per submitter.
+    pub(super) placed: BTreeMap<NodeId, SubmitWindow>,
+    /// When the stream's tip is announced next.
+    pub(super) tip_at: Instant,
+}
+
+/// One node's part in one game session: member (delivering the ordered stream, submitting)
+/// and, while its partition's coordinator, sequencer.
+///
+/// Driving it: call [`Session::on_coordinator`] whenever the election names a coordinator
+/// (or loses one), the `join`/`leave`/`submit` methods for the application, and
+/// [`Session::on_message`] for each message from another node; call
+/// [`Session::on_timeout`] at [`Session::next_deadline`]; after each call drain
+/// [`Session::poll_action`].
+#[derive(Clone, Debug)]
+pub struct Session {
+    pub(super) config: SessionConfig,
+    pub(super) me: NodeId,
+    /// The epoch this node follows (`None`: no coordinator known).
+    pub(super) epoch: Option<Epoch>,
+    pub(super) membership: Membership,
+    /// Players and their info, as of the last delivered entry.
+    pub(super) players: BTreeMap<NodeId, Vec<u8>>,
+    /// Delivered entries kept for repair (and, while sequencing, the entries placed).
+    pub(super) log: Log,
+    /// Index of the next entry to deliver (0: not started, waiting for the own `Joined`).
+    pub(super) next: u64,
+    /// Entries received beyond a gap.
+    pub(super) ahead: BTreeMap<u64, Entry>,
+    /// Highest index known to exist (entries and tips seen).
+    pub(super) known_last: u64,
+    /// Since when entries are known to be missing, and when they were last asked for.
+    pub(super) gap: Option<(Instant, Option<Instant>)>,
+    pub(super) sequencer: Option<Sequencer>,
+    pub(super) last_submit: u32,
+    pub(super) pending: VecDeque<Pending>,
+    pub(super) actions: VecDeque<SessionAction>,
+    pub(super) metrics: SessionMetrics,
+}
+
+impl Session {
+    /// A session this node does not play in yet (see [`Session::join`]). `config` must
+    /// validate ([`SessionConfig::validate`]).
+    pub fn new(config: SessionConfig, me: NodeId) -> Self {
+        Session {
+            config,
+            me,
+            epoch: None,
+            membership: Membership::Out,
+            players: BTreeMap::new(),
+            log: Log::new(config.log_entries),
+            next: 0,
+            ahead: BTreeMap::new(),
+            known_last: 0,
+            gap: None,
+            sequencer: None,
+            last_submit: 0,
+            pending: VecDeque::new(),
+            actions: VecDeque::new(),
+            metrics: SessionMetrics::default(),
+        }
+    }
+
+    /// The next output, in the order they arose.
+    pub fn poll_action(&mut self) -> Option<SessionAction> {
+        self.actions.pop_front()
+    }
+
+    /// The epoch this node follows.
+    pub fn epoch(&self) -> Option<Epoch> {
+        self.epoch
+    }
+
+    /// Whether this node sequences the session now.
+    pub fn is_sequencer(&self) -> bool {
+        self.sequencer.is_some()
+    }
+
+    /// Whether this node is a player (its own `Joined` entry was delivered).
+    pub fn is_member(&self) -> bool {
+        self.membership == Membership::In
+    }
+
+    /// The players, as of the last delivered entry, with their info.
+    pub fn players(&self) -> impl Iterator<Item = (NodeId, &[u8])> {
+        self.players.iter().map(|(id, info)| (*id, info.as_slice()))
+    }
+
+    /// Index of the last entry delivered (0: none).
+    pub fn delivered(&self) -> u64 {
+        self.next.saturating_sub(1)
+    }
+
+    /// Counters.
+    pub fn metrics(&self) -> &SessionMetrics {
+        &self.metrics
+    }
+
+    /// The log of delivered entries.
+    pub fn log(&self) -> &Log {
+        &self.log
+    }
+
+    /// When [`Session::on_timeout`] is due next (`None`: nothing to wait for).
+    pub fn next_deadline(&self) -> Option<Instant> {
+        let pending = self.pending.iter().map(|p| p.retry_at.min(p.deadline));
+        let joining = match &self.membership {
+            Membership::Joining { retry_at, .. } => Some(*retry_at),
+            _ => None,
+        };
+        let gap = self.gap.map(|(since, asked)| match asked {
+            None => since + self.config.repair_delay,
+            Some(at) => at + self.config.repair_retry,
+        });
+        let tip = self.sequencer.as_ref().map(|s| s.tip_at);
+        pending.chain(joining).chain(gap).chain(tip).min()
+    }
+
+    /// The node the messages for the sequencer go to, and whether that is this node.
+    pub(super) fn sequencer_node(&self) -> Option<NodeId> {
+        self.epoch.map(|e| e.sequencer)
+    }
+
+    /// Queues `message` for the sequencer (handled here when this node sequences).
+    pub(super) fn send_to_sequencer(&mut self, now: Instant, message: SessionMessage) {
+        match self.sequencer_node() {
+            Some(s) if s == self.me => self.on_message(now, self.me, message),
+            Some(to) => self.actions.push_back(SessionAction::Send { to, message }),
+            None => {}
+        }
+    }
+
+    /// Delivers `entry` (the next index) and whatever it unblocks ahead of it.
+    pub(super) fn deliver_in_order(&mut self, entry: Entry) {
+        self.apply(entry);
+        while let Some(next) = self.ahead.remove(&self.next) {
+            self.apply(next);
+        }
+        if self.ahead.is_empty() && self.known_last < self.next {
+            self.gap = None;
+        }
+    }
+
+    /// Applies one entry at `self.next`: players, own submits and join, log, and delivery
+    /// to the game while this node plays (the entry first, then what it meant for this node).
+    fn apply(&mut self, entry: Entry) {
+        debug_assert_eq!(entry.index, self.next);
+        self.next = entry.index + 1;
+        self.known_last = self.known_last.max(entry.index);
+        let mut event = None;
+        match &entry.body {
+            EntryBody::Joined { player, info } => {
+                self.players.insert(*player, info.clone());
+                if *player == self.me && matches!(self.membership, Membership::Joining { .. }) {
+                    self.membership = Membership::In;
+                    event = Some(SessionEvent::Joined { index: entry.index });
+                }
+            }
+            EntryBody::Left { player, .. } => {
+                self.players.remove(player);
+            }
+            EntryBody::Event { submitter, submit, .. } if *submitter == self.me => {
+                if let Some(k) = self.pending.iter().position(|p| p.submit == *submit) {
+                    self.pending.remove(k);
+                    event = Some(SessionEvent::Sequenced { submit: *submit, index: entry.index });
+                }
+            }
+            EntryBody::Event { .. } => {}
+        }
+        if self.membership == Membership::In {
+            self.metrics.delivered += 1;
+            self.log.push(entry.clone());
+            self.actions.push_back(SessionAction::Deliver(entry));
+        } else {
+            self.log.push(entry);
+        }
+        self.actions.extend(event.map(SessionAction::Event));
+    }
+}

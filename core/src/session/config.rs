@@ -33,6 +33,10 @@ pub struct SessionConfig {
     pub tip_delay: Duration,
     /// Tip announcements while the stream is quiet. Default 1 s.
     pub tip_interval: Duration,
+    /// A new sequencer waits this long for the members' [`super::SessionMessage::StateReply`]
+    /// before it begins with what it heard (and this long again for each round of entries
+    /// it fetches). Default 250 ms.
+    pub recovery_timeout: Duration,
 }
 
 impl Default for SessionConfig {
@@ -49,6 +53,7 @@ impl Default for SessionConfig {
             max_repair: 16,
             tip_delay: Duration::from_millis(100),
             tip_interval: Duration::from_secs(1),
+            recovery_timeout: Duration::from_millis(250),
         }
     }
 }
@@ -97,6 +102,7 @@ impl SessionConfig {
             ("repair_retry", self.repair_retry),
             ("tip_delay", self.tip_delay),
             ("tip_interval", self.tip_interval),
+            ("recovery_timeout", self.recovery_timeout),
         ];
         for (field, d) in positive {
             if d.is_zero() || d > Duration::from_secs(3600) {

@@ -1,7 +1,7 @@
 //! A message arrived: dispatch by kind, and the member's side of the stream (entries in
 //! index order, tips, refusals).
 
-use super::state::Membership;
+use super::state::{Membership, Phase};
 use alloc::vec::Vec;
 
 use super::{Entry, Epoch, FailReason, Session, SessionAction, SessionEvent, SessionMessage};
@@ -16,7 +16,10 @@ impl Session {
             SessionMessage::Leave => self.on_leave(now, from),
             SessionMessage::Entry(entry) => self.on_entry(now, from, entry),
             SessionMessage::Tip { epoch, last } => self.on_tip(now, epoch, last),
-            SessionMessage::Roster { epoch, index, players } => self.on_roster(epoch, index, players),
+            SessionMessage::Roster { epoch, index, players } => self.on_roster(now, epoch, index, players),
+            SessionMessage::StateRequest { epoch } => self.on_state_request(from, epoch),
+            SessionMessage::StateReply { epoch, delivered } => self.on_state_reply(now, from, epoch, delivered),
+            SessionMessage::Begin { epoch, start } => self.on_begin(now, epoch, start),
             SessionMessage::Nack { from: first, to } => self.on_nack(now, from, first, to),
             SessionMessage::Refused { submit, reason } => {
                 if let Some(k) = self.pending.iter().position(|p| p.submit == submit) {
@@ -27,20 +30,43 @@ impl Session {
         }
     }
 
-    /// Whether entries and tips of `epoch` are followed: the one the election named.
+    /// Whether tips and rosters of `epoch` are followed: the one the election named.
     fn follows(&self, epoch: Epoch) -> bool {
         self.epoch == Some(epoch)
     }
 
+    /// Whether `entry` may take its index here: the followed epoch's from its start on;
+    /// an older epoch's below that start (known from `Begin`), or, while this node fetches
+    /// as the new sequencer, up to what it fetches.
+    fn accepts(&self, entry: &Entry) -> bool {
+        let Some(current) = self.epoch else { return false };
+        if let Some(seq) = &self.sequencer {
+            return matches!(seq.phase, Phase::Fetching { target, .. } if entry.epoch < current && entry.index <= target);
+        }
+        if entry.epoch == current {
+            return self.epoch_start.is_none_or(|s| entry.index >= s);
+        }
+        entry.epoch < current && self.epoch_start.is_some_and(|s| entry.index < s)
+    }
+
     /// An entry of the stream, from the sequencer or a repairing member.
     fn on_entry(&mut self, now: Instant, _from: NodeId, entry: Entry) {
-        if !self.follows(entry.epoch) {
-            self.metrics.wrong_epoch += 1;
+        if !self.accepts(&entry) {
+            if self.sequencer.is_some() && entry.epoch == self.epoch.expect("a sequencer follows its epoch") {
+                self.metrics.duplicate_entries += 1; // its own entry, coming back
+            } else {
+                self.metrics.wrong_epoch += 1;
+            }
             return;
         }
         if self.sequencer.is_some() {
-            // This node placed it: a copy coming back.
-            self.metrics.duplicate_entries += 1;
+            // Fetching as the new sequencer: deliver in order, then ask for more or begin.
+            if entry.index == self.next {
+                self.deliver_in_order(entry);
+            } else if entry.index > self.next {
+                self.ahead.insert(entry.index, entry);
+            }
+            self.fetched(now);
             return;
         }
         if self.next == 0 {
@@ -68,21 +94,28 @@ impl Session {
         }
     }
 
-    /// The player list as of `index`, for this joining node: its history starts after it.
-    fn on_roster(&mut self, epoch: Epoch, index: u64, players: Vec<(NodeId, Vec<u8>)>) {
+    /// The player list as of `index`, for this joining node: its history starts after it,
+    /// with its own `Joined` entry (or, when the list already holds this node, it is a
+    /// player from there on).
+    fn on_roster(&mut self, now: Instant, epoch: Epoch, index: u64, players: Vec<(NodeId, Vec<u8>)>) {
         let joining = matches!(self.membership, Membership::Joining { .. });
-        if !self.follows(epoch) || !joining || self.next != 0 || !players.iter().any(|(id, _)| *id == self.me) {
+        if !self.follows(epoch) || !joining || self.next != 0 {
             return;
         }
+        let member = players.iter().any(|(id, _)| *id == self.me);
         self.players = players.into_iter().collect();
-        self.membership = Membership::In;
         self.next = index + 1;
-        self.known_last = self.known_last.max(index);
+        self.known_last = self.known_last.max(index + u64::from(!member));
         self.ahead.retain(|&i, _| i > index);
-        self.actions.push_back(SessionAction::Event(SessionEvent::Joined { index }));
+        if member {
+            self.membership = Membership::In;
+            self.actions.push_back(SessionAction::Event(SessionEvent::Joined { index }));
+        }
         if let Some(first) = self.ahead.remove(&self.next) {
             self.deliver_in_order(first);
-        } else if self.ahead.is_empty() && self.known_last < self.next {
+        } else if self.known_last >= self.next {
+            self.gap.get_or_insert((now, None));
+        } else {
             self.gap = None;
         }
     }

@@ -21,8 +21,11 @@ impl Session {
         self.metrics.repair_unavailable += wanted - sent;
     }
 
-    /// Asks the sequencer for the missing entries once the gap is old enough, then again
-    /// every [`super::SessionConfig::repair_retry`] while it stays open.
+    /// Asks for the missing entries once the gap is old enough, then again every
+    /// [`super::SessionConfig::repair_retry`] while it stays open: the sequencer first, then
+    /// the other players and earlier sequencers in turn, alternating with the sequencer (a
+    /// sequencer that joined after the missing entries does not hold them; an earlier player
+    /// or sequencer does).
     pub(super) fn repair_gap(&mut self, now: Instant) {
         let Some((since, asked)) = self.gap else { return };
         let due = match asked {
@@ -33,7 +36,17 @@ impl Session {
             return;
         }
         self.gap = Some((since, Some(now)));
-        let Some(to) = self.sequencer_node().filter(|&s| s != self.me && self.next != 0) else { return };
+        let Some(sequencer) = self.sequencer_node().filter(|&s| s != self.me && self.next != 0) else { return };
+        let asks = self.gap_asks;
+        self.gap_asks = asks.wrapping_add(1);
+        // Players, and the sequencers that placed the entries held beyond the gap (an earlier
+        // sequencer keeps its log when the election moves on).
+        let mut others: alloc::vec::Vec<NodeId> = self.players.keys().copied().collect();
+        others.extend(self.ahead.values().map(|e| e.epoch.sequencer));
+        others.sort_unstable();
+        others.dedup();
+        others.retain(|&p| p != self.me && p != sequencer);
+        let to = if asks % 2 == 0 || others.is_empty() { sequencer } else { others[(asks / 2) as usize % others.len()] };
         let end = self.ahead.keys().next().copied().unwrap_or(self.known_last + 1);
         if end <= self.next {
             self.gap = None;

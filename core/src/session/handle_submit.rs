@@ -3,7 +3,7 @@
 
 use alloc::vec::Vec;
 
-use super::state::{Membership, Pending, Sequencer};
+use super::state::{Membership, Pending, Phase};
 use super::{Entry, EntryBody, Epoch, FailReason, LeaveReason, RefuseReason, Session, SessionAction, SessionEvent, SessionMessage, SubmitId};
 use crate::{Instant, NodeId};
 
@@ -39,15 +39,11 @@ impl Session {
             return;
         }
         self.epoch = epoch;
-        self.sequencer = match epoch {
-            Some(e) if e.sequencer == self.me => Some(Sequencer {
-                epoch: e,
-                next_index: self.next.max(self.log.last().map_or(1, |l| l + 1)).max(1),
-                placed: Default::default(),
-                tip_at: now + self.config.tip_interval,
-            }),
-            _ => None,
-        };
+        self.epoch_start = None;
+        self.sequencer = None;
+        if let Some(e) = epoch.filter(|e| e.sequencer == self.me) {
+            self.start_handover(now, e);
+        }
         if epoch.is_some() {
             self.pending.iter_mut().for_each(|p| p.retry_at = now);
             if let Membership::Joining { retry_at, .. } = &mut self.membership {
@@ -114,7 +110,7 @@ impl Session {
 
     /// Sequencer: `from` submitted `payload` as `submit`.
     pub(super) fn on_submit(&mut self, now: Instant, from: NodeId, submit: SubmitId, payload: Vec<u8>) {
-        let Some(seq) = self.sequencer.as_mut() else {
+        let Some(seq) = self.sequencer.as_mut().filter(|s| s.phase == Phase::Active) else {
             self.metrics.not_sequencer += 1;
             return;
         };
@@ -136,32 +132,37 @@ impl Session {
         self.place(now, EntryBody::Event { submitter: from, submit, payload });
     }
 
-    /// Sequencer: `from` asks to join. It is placed, and sent the player list as of its
-    /// `Joined` entry ([`SessionMessage::Roster`]), where its history starts. Asked again (the
-    /// roster was lost), it gets the list as of the stream's last entry.
+    /// Sequencer: `from` asks to join. It is placed, and the joiner is sent the player list
+    /// as of the entry before its `Joined` entry ([`SessionMessage::Roster`]): its history
+    /// starts at its own `Joined` entry, which it then delivers and keeps for others' repairs.
+    /// Asked again (the roster was lost), it gets the list as of the stream's last entry,
+    /// itself included, and its history starts after that.
     pub(super) fn on_join(&mut self, now: Instant, from: NodeId, info: Vec<u8>) {
-        if self.sequencer.is_none() {
+        let Some(seq) = self.sequencer.as_ref().filter(|s| s.phase == Phase::Active) else {
             self.metrics.not_sequencer += 1;
             return;
-        }
-        if !self.players.contains_key(&from) {
+        };
+        let epoch = seq.epoch;
+        let before = seq.next_index - 1;
+        let players = |s: &Self| s.players.iter().map(|(id, info)| (*id, info.clone())).collect();
+        let roster = if self.players.contains_key(&from) {
+            SessionMessage::Roster { epoch, index: before, players: players(self) }
+        } else {
             if info.len() > self.config.max_payload {
                 return;
             }
+            let roster = SessionMessage::Roster { epoch, index: before, players: players(self) };
             self.place(now, EntryBody::Joined { player: from, info });
+            roster
+        };
+        if from != self.me {
+            self.actions.push_back(SessionAction::Send { to: from, message: roster });
         }
-        if from == self.me {
-            return; // the sequencer applied its own join
-        }
-        let Some(seq) = &self.sequencer else { return };
-        let (epoch, index) = (seq.epoch, seq.next_index - 1);
-        let players = self.players.iter().map(|(id, info)| (*id, info.clone())).collect();
-        self.actions.push_back(SessionAction::Send { to: from, message: SessionMessage::Roster { epoch, index, players } });
     }
 
     /// Sequencer: `from` leaves.
     pub(super) fn on_leave(&mut self, now: Instant, from: NodeId) {
-        if self.sequencer.is_none() {
+        if !self.is_sequencer() {
             self.metrics.not_sequencer += 1;
             return;
         }

@@ -9,6 +9,7 @@ impl Session {
     /// harmless).
     pub fn on_timeout(&mut self, now: Instant) {
         self.expire_submits(now);
+        self.handover_timeout(now);
         self.resend(now);
         self.repair_gap(now);
         self.announce_tip(now);
@@ -50,7 +51,7 @@ impl Session {
 
     /// Sequencer: announces the stream's tip after a quiet spell.
     fn announce_tip(&mut self, now: Instant) {
-        let Some(seq) = self.sequencer.as_mut() else { return };
+        let Some(seq) = self.sequencer.as_mut().filter(|s| s.phase == super::state::Phase::Active) else { return };
         if seq.tip_at > now {
             return;
         }

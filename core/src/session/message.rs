@@ -52,6 +52,27 @@ pub enum SessionMessage {
         /// Index of the last entry placed (0: none yet).
         last: u64,
     },
+    /// A new sequencer → the partition: before placing anything, it asks how far each
+    /// member has delivered.
+    StateRequest {
+        /// The new epoch.
+        epoch: Epoch,
+    },
+    /// Member → new sequencer: the last index it delivered.
+    StateReply {
+        /// The epoch asked for.
+        epoch: Epoch,
+        /// Index of the last entry it delivered (0: none).
+        delivered: u64,
+    },
+    /// New sequencer → the partition: it places from `start` on; entries of earlier epochs
+    /// are accepted below `start` only.
+    Begin {
+        /// The new epoch.
+        epoch: Epoch,
+        /// The first index it places.
+        start: u64,
+    },
     /// Member → sequencer: negative acknowledgement, send entries `from..to` again.
     Nack {
         /// First index missing.

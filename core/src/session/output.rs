@@ -86,4 +86,12 @@ pub struct SessionMetrics {
     pub not_sequencer: u64,
     /// This node's submits that failed.
     pub submits_failed: u64,
+    /// Hand-overs this node began as the new sequencer.
+    pub handovers: u64,
+    /// Hand-overs that began without every entry a member reported delivered (the member
+    /// holding them stopped answering).
+    pub handovers_incomplete: u64,
+    /// A new epoch began below what this node had delivered (it delivered entries the new
+    /// sequencer never heard of: a partition; resolved by the merge rule).
+    pub diverged: u64,
 }

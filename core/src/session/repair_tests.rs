@@ -2,7 +2,7 @@
 
 use alloc::vec;
 
-use super::sequence_tests::{E, SEQ, drain, entry, joined, member, t};
+use super::sequence_tests::{E, SEQ, drain, entry, joined, member, sequencer, sequencer_with, t};
 use super::*;
 use crate::NodeId;
 
@@ -51,8 +51,7 @@ fn an_unanswered_nack_is_sent_again() {
 #[test]
 fn the_sequencer_repairs_from_its_log_and_counts_what_it_no_longer_holds() {
     let config = SessionConfig { log_entries: 2, ..SessionConfig::default() };
-    let mut seq = Session::new(config, SEQ);
-    seq.on_coordinator(t(0), Some(E));
+    let mut seq = sequencer_with(config);
     seq.on_message(t(0), NodeId(9), SessionMessage::Join { info: b"p".to_vec() });
     for k in 1..=3 {
         seq.on_message(t(k), NodeId(9), SessionMessage::Submit { submit: SubmitId(k as u32), payload: vec![k as u8 + 1] });
@@ -72,8 +71,7 @@ fn the_sequencer_repairs_from_its_log_and_counts_what_it_no_longer_holds() {
 
 #[test]
 fn a_lost_tail_is_revealed_by_the_tip() {
-    let mut seq = Session::new(SessionConfig::default(), SEQ);
-    seq.on_coordinator(t(0), Some(E));
+    let mut seq = sequencer();
     seq.on_message(t(0), NodeId(2), SessionMessage::Join { info: b"p".to_vec() });
     seq.on_message(t(5), NodeId(9), SessionMessage::Join { info: b"p".to_vec() });
     drain(&mut seq);
@@ -94,8 +92,7 @@ fn a_lost_tail_is_revealed_by_the_tip() {
 
 #[test]
 fn a_joiner_that_asks_again_gets_the_roster_as_of_now() {
-    let mut seq = Session::new(SessionConfig::default(), SEQ);
-    seq.on_coordinator(t(0), Some(E));
+    let mut seq = sequencer();
     seq.on_message(t(0), NodeId(2), SessionMessage::Join { info: b"p".to_vec() });
     drain(&mut seq);
     seq.on_message(t(50), NodeId(9), SessionMessage::Join { info: b"q".to_vec() });

@@ -27,6 +27,23 @@ pub(super) fn following(me: u64) -> Session {
     s
 }
 
+/// The sequencer of [`E`], its hand-over done: it knew no history, heard no member within
+/// the recovery timeout, and begins at index 1.
+pub(super) fn sequencer_with(config: SessionConfig) -> Session {
+    let mut s = Session::new(config, SEQ);
+    s.on_coordinator(t(0), Some(E));
+    assert_eq!(drain(&mut s), vec![SessionAction::Broadcast(SessionMessage::StateRequest { epoch: E })]);
+    assert!(!s.is_sequencer(), "nothing is placed before the hand-over");
+    s.on_timeout(t(0) + config.recovery_timeout);
+    assert_eq!(drain(&mut s), vec![SessionAction::Broadcast(SessionMessage::Begin { epoch: E, start: 1 })]);
+    assert!(s.is_sequencer());
+    s
+}
+
+pub(super) fn sequencer() -> Session {
+    sequencer_with(SessionConfig::default())
+}
+
 pub(super) fn entry(index: u64, body: EntryBody) -> Entry {
     Entry { index, epoch: E, body }
 }
@@ -47,23 +64,23 @@ pub(super) fn member(me: u64) -> Session {
 
 #[test]
 fn a_join_is_placed_and_starts_the_joiners_history() {
-    let (mut seq, mut p2) = (following(1), following(2));
+    let (mut seq, mut p2) = (sequencer(), following(2));
     p2.join(t(0), b"alice").unwrap();
     let join = SessionMessage::Join { info: b"alice".to_vec() };
     assert_eq!(drain(&mut p2), vec![SessionAction::Send { to: SEQ, message: join.clone() }]);
     seq.on_message(t(5), NodeId(2), join);
     let e1 = entry(1, EntryBody::Joined { player: NodeId(2), info: b"alice".to_vec() });
-    let roster = SessionMessage::Roster { epoch: E, index: 1, players: vec![(NodeId(2), b"alice".to_vec())] };
+    let roster = SessionMessage::Roster { epoch: E, index: 0, players: vec![] };
     assert_eq!(
         drain(&mut seq),
         vec![SessionAction::Broadcast(SessionMessage::Entry(e1.clone())), SessionAction::Send { to: NodeId(2), message: roster.clone() }],
         "not a player: nothing delivered"
     );
-    // The entry may arrive before the roster: held, then covered by it.
-    p2.on_message(t(8), SEQ, SessionMessage::Entry(e1));
+    // The entry may arrive before the roster: held, then the first of the joiner's history.
+    p2.on_message(t(8), SEQ, SessionMessage::Entry(e1.clone()));
     assert_eq!(drain(&mut p2), vec![]);
     p2.on_message(t(9), SEQ, roster);
-    assert_eq!(drain(&mut p2), vec![SessionAction::Event(SessionEvent::Joined { index: 1 })]);
+    assert_eq!(drain(&mut p2), vec![SessionAction::Deliver(e1), SessionAction::Event(SessionEvent::Joined { index: 1 })]);
     assert!(p2.is_member());
     assert_eq!((p2.delivered(), p2.next_deadline()), (1, None));
     assert_eq!(p2.players().collect::<Vec<_>>(), vec![(NodeId(2), &b"alice"[..])]);
@@ -72,7 +89,7 @@ fn a_join_is_placed_and_starts_the_joiners_history() {
 
 #[test]
 fn a_submit_is_placed_once_and_its_submitter_sees_it_in_the_stream() {
-    let mut seq = following(1);
+    let mut seq = sequencer();
     seq.on_message(t(0), NodeId(2), SessionMessage::Join { info: b"p".to_vec() });
     drain(&mut seq);
     let mut p2 = member(2);
@@ -96,7 +113,7 @@ fn a_submit_is_placed_once_and_its_submitter_sees_it_in_the_stream() {
 
 #[test]
 fn the_sequencer_plays_too() {
-    let mut seq = following(1);
+    let mut seq = sequencer();
     seq.join(t(0), b"host").unwrap();
     let e1 = entry(1, EntryBody::Joined { player: SEQ, info: b"host".to_vec() });
     assert_eq!(
@@ -121,7 +138,7 @@ fn the_sequencer_plays_too() {
 
 #[test]
 fn a_non_members_submit_is_refused_and_the_submit_fails() {
-    let mut seq = following(1);
+    let mut seq = sequencer();
     seq.on_message(t(0), NodeId(3), SessionMessage::Submit { submit: SubmitId(1), payload: b"x".to_vec() });
     let refused = SessionMessage::Refused { submit: SubmitId(1), reason: RefuseReason::NotMember };
     assert_eq!(drain(&mut seq), vec![SessionAction::Send { to: NodeId(3), message: refused.clone() }]);

@@ -1,7 +1,7 @@
 //! The session state machine: its parts, the outputs queue and the transitions the handlers
 //! share (delivering an entry, placing one as sequencer).
 
-use alloc::collections::{BTreeMap, VecDeque};
+use alloc::collections::{BTreeMap, BTreeSet, VecDeque};
 use alloc::vec::Vec;
 
 use super::{Entry, EntryBody, Epoch, Log, SessionAction, SessionConfig, SessionEvent, SessionMessage, SessionMetrics, SubmitId};
@@ -63,11 +63,29 @@ impl SubmitWindow {
     }
 }
 
+/// Where a sequencer is in taking over the stream.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(super) enum Phase {
+    /// Asked the members how far they delivered; waiting for `waiting` until `until`.
+    Recovering {
+        until: Instant,
+        waiting: BTreeSet<NodeId>,
+        /// The furthest delivered index heard, and who has it.
+        best: (u64, NodeId),
+    },
+    /// Fetching the entries up to `target` from `from` (who delivered them), asked for up
+    /// to (not including) `asked_to` so far.
+    Fetching { from: NodeId, target: u64, asked_to: u64, until: Instant },
+    /// Placing entries.
+    Active,
+}
+
 /// What this node does while it sequences the session for its partition.
 #[derive(Clone, Debug)]
 pub(super) struct Sequencer {
     pub(super) epoch: Epoch,
-    /// Index the next entry gets.
+    pub(super) phase: Phase,
+    /// Index the next entry gets (once active).
     pub(super) next_index: u64,
     /// Submits placed, per submitter.
     pub(super) placed: BTreeMap<NodeId, SubmitWindow>,
@@ -102,7 +120,11 @@ pub struct Session {
     pub(super) known_last: u64,
     /// Since when entries are known to be missing, and when they were last asked for.
     pub(super) gap: Option<(Instant, Option<Instant>)>,
+    /// Negative acknowledgements sent for the open gap (who is asked rotates).
+    pub(super) gap_asks: u32,
     pub(super) sequencer: Option<Sequencer>,
+    /// The first index the followed epoch places (from its `Begin`), once known.
+    pub(super) epoch_start: Option<u64>,
     pub(super) last_submit: u32,
     pub(super) pending: VecDeque<Pending>,
     pub(super) actions: VecDeque<SessionAction>,
@@ -124,7 +146,9 @@ impl Session {
             ahead: BTreeMap::new(),
             known_last: 0,
             gap: None,
+            gap_asks: 0,
             sequencer: None,
+            epoch_start: None,
             last_submit: 0,
             pending: VecDeque::new(),
             actions: VecDeque::new(),
@@ -142,9 +166,9 @@ impl Session {
         self.epoch
     }
 
-    /// Whether this node sequences the session now.
+    /// Whether this node sequences the session now (its hand-over done: it places entries).
     pub fn is_sequencer(&self) -> bool {
-        self.sequencer.is_some()
+        self.sequencer.as_ref().is_some_and(|s| s.phase == Phase::Active)
     }
 
     /// Whether this node is a player (its own `Joined` entry was delivered).
@@ -183,7 +207,10 @@ impl Session {
             None => since + self.config.repair_delay,
             Some(at) => at + self.config.repair_retry,
         });
-        let tip = self.sequencer.as_ref().map(|s| s.tip_at);
+        let tip = self.sequencer.as_ref().map(|s| match &s.phase {
+            Phase::Recovering { until, .. } | Phase::Fetching { until, .. } => *until,
+            Phase::Active => s.tip_at,
+        });
         pending.chain(joining).chain(gap).chain(tip).min()
     }
 
@@ -209,6 +236,7 @@ impl Session {
         }
         if self.ahead.is_empty() && self.known_last < self.next {
             self.gap = None;
+            self.gap_asks = 0;
         }
     }
 

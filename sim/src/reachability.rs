@@ -17,7 +17,9 @@
 //! When a reachable receiver is missed, later labellings tell whether the path broke after
 //! the send (a labelling taken within the delivery horizon no longer joins them), and a
 //! second labelling that leaves out the blackhole nodes misbehaving at the send tells
-//! whether every usable path ran through one of them ([`crate::loss`]).
+//! whether every usable path ran through one of them, and a third with only the links both
+//! ends' cores had confirmed tells whether every usable path used an unconfirmed one
+//! ([`crate::loss`]).
 //!
 //! [`RadioLink::weak_since`]: crate::engine::RadioLink::weak_since
 
@@ -44,6 +46,11 @@ struct Snapshot {
 impl Snapshot {
     fn joined(&self, a: u32, b: u32) -> bool {
         self.label.get(a as usize).is_some_and(|x| self.label.get(b as usize) == Some(x))
+    }
+
+    /// Whether `a` and `b` are joined here but apart in the narrower labelling `narrower`.
+    fn split_in(&self, narrower: &[u32], a: u32, b: u32) -> bool {
+        self.joined(a, b) && narrower.get(a as usize) != narrower.get(b as usize)
     }
 }
 
@@ -118,9 +125,7 @@ impl Reachability {
     /// Whether, in labelling `id`, every usable path from `a` to `b` ran through a
     /// blackhole that was misbehaving (false when none was).
     pub(crate) fn only_through_blackholes(&self, id: u32, a: u32, b: u32) -> bool {
-        let Some(s) = self.get(id) else { return false };
-        let Some(honest) = &s.honest else { return false };
-        s.joined(a, b) && honest.get(a as usize) != honest.get(b as usize)
+        self.get(id).is_some_and(|s| s.honest.as_ref().is_some_and(|h| s.split_in(h, a, b)))
     }
 
     /// Drops labellings last used before `before` µs (their messages are written off),
@@ -135,7 +140,7 @@ impl Reachability {
     /// Whether, in labelling `id`, every usable path from `a` to `b` used a link that one of
     /// its ends' cores had not confirmed.
     pub(crate) fn only_through_unconfirmed(&self, id: u32, a: u32, b: u32) -> bool {
-        self.get(id).is_some_and(|s| s.joined(a, b) && s.confirmed.get(a as usize) != s.confirmed.get(b as usize))
+        self.get(id).is_some_and(|s| s.split_in(&s.confirmed, a, b))
     }
 
     /// Labellings held.

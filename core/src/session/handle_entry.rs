@@ -70,7 +70,7 @@ impl Session {
             return;
         }
         if self.next == 0 {
-            self.before_start(now, entry);
+            self.before_start(entry);
             return;
         }
         if entry.index < self.next || self.ahead.contains_key(&entry.index) {
@@ -86,8 +86,7 @@ impl Session {
 
     /// An entry while this node's history has not started (no roster yet): held for a
     /// moment while joining (it may follow the roster's index), ignored otherwise.
-    fn before_start(&mut self, now: Instant, entry: Entry) {
-        let _ = now;
+    fn before_start(&mut self, entry: Entry) {
         if matches!(self.membership, Membership::Joining { .. }) && self.ahead.len() < self.config.max_ahead {
             self.known_last = self.known_last.max(entry.index);
             self.ahead.insert(entry.index, entry);

@@ -13,10 +13,6 @@ fn event(index: u64, submit: u32) -> Entry {
     entry(index, EntryBody::Event { submitter: NodeId(2), submit: SubmitId(submit), payload: vec![index as u8] })
 }
 
-fn joined(index: u64, player: u64) -> Entry {
-    entry(index, EntryBody::Joined { player: NodeId(player), info: b"p".to_vec() })
-}
-
 /// Node `me` following [`E`], joined by the roster of index 2 (players 2, 3 and itself),
 /// that delivered entries 3..=upto.
 fn player(me: u64, upto: u64) -> Session {
@@ -133,5 +129,4 @@ fn a_silent_member_delays_the_begin_by_the_recovery_timeout_only() {
     assert_eq!(p3.next_deadline(), Some(t(100) + timeout));
     p3.on_timeout(t(100) + timeout);
     assert_eq!(drain(&mut p3), vec![SessionAction::Broadcast(SessionMessage::Begin { epoch: E2, start: 3 })]);
-    let _ = joined(1, 2);
 }

@@ -253,6 +253,15 @@ pub struct Config {
     /// BLE radio optimisation: connection parameters, channel map and advertising decided
     /// by the node ([`crate::Output::Radio`]). See [`crate::ble::BleConfig`].
     pub ble: crate::ble::BleConfig,
+
+    /// Limits and timers of each game session ([`crate::session`]). An entry and the
+    /// player list must each fit one frame: `max_payload + 60` and `48 + max_players × (9 +
+    /// max_info)` bytes at most `max_message_size − 140` (the 28-byte header and the
+    /// 112-byte trailer of a secured mesh).
+    pub session: crate::session::SessionConfig,
+    /// Sessions a node holds at once: those it plays and those it sequences as its
+    /// partition's coordinator. Default 4.
+    pub max_sessions: usize,
 }
 
 /// The election's timers tuned for BLE (see [`Config::election`]).
@@ -327,6 +336,8 @@ impl Config {
             capabilities: 0,
             processing_power: 1000,
             ble: crate::ble::BleConfig::default(),
+            session: crate::session::SessionConfig::default(),
+            max_sessions: 4,
         }
     }
 
@@ -450,6 +461,22 @@ impl Config {
         }
         if self.node_gone_after <= self.announce_interval.max(self.advert_refresh) {
             return err("node_gone_after", "must exceed announce_interval and advert_refresh");
+        }
+        if let Err(e) = self.session.validate() {
+            return err(e.field, e.allowed);
+        }
+        if self.max_sessions == 0 || self.max_sessions > 64 {
+            return err("max_sessions", "must be between 1 and 64");
+        }
+        let room = self.max_payload().saturating_sub(crate::security::trailer::MAX_TRAILER_LEN);
+        let s = &self.session;
+        if crate::wire::session::largest_entry(s.max_payload) > room
+            || crate::wire::session::largest_roster(s.max_players, s.max_info) > room
+        {
+            return err(
+                "session",
+                "max_payload + 60 and 48 + max_players × (9 + max_info) must be at most max_message_size − 140 bytes",
+            );
         }
         self.ble.validate()
     }

@@ -77,6 +77,17 @@ pub enum Error {
     /// The flow's reservation is still pending: wait for [`crate::Event::FlowAdmitted`]
     /// before sending on it.
     FlowPending(u32),
+    /// The session refused the call (not a player, payload too large, too many submits
+    /// waiting).
+    Session(crate::session::SubmitError),
+    /// This node holds no session of this id (never joined, or its state was evicted).
+    UnknownSession(crate::session::SessionId),
+    /// The node already holds `max` sessions ([`crate::Config::max_sessions`]), each played
+    /// or sequenced here.
+    TooManySessions {
+        /// The configured maximum.
+        max: usize,
+    },
 }
 
 impl fmt::Display for Error {
@@ -105,6 +116,9 @@ impl fmt::Display for Error {
             }
             Error::BleDisabled => f.write_str("BLE radio optimisation is disabled in the configuration"),
             Error::FlowPending(id) => write!(f, "flow {id} is not admitted yet"),
+            Error::Session(e) => write!(f, "session: {e}"),
+            Error::UnknownSession(s) => write!(f, "no session {} is held here", s.0),
+            Error::TooManySessions { max } => write!(f, "too many sessions: at most {max} are held"),
         }
     }
 }

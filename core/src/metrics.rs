@@ -63,11 +63,14 @@ pub enum DropReason {
     UnknownReservation,
     /// Flow traffic beyond its reservation's rate and burst at a forwarding hop (policing).
     Policed,
+    /// A player's request for a session this node would sequence, with
+    /// [`crate::Config::max_sessions`] sessions already held and none idle.
+    SessionsFull,
 }
 
 impl DropReason {
     /// Every reason, in counter order.
-    pub const ALL: [DropReason; 29] = [
+    pub const ALL: [DropReason; 30] = [
         DropReason::Truncated,
         DropReason::UnsupportedVersion,
         DropReason::UnknownKind,
@@ -97,6 +100,7 @@ impl DropReason {
         DropReason::ReservationMisrouted,
         DropReason::UnknownReservation,
         DropReason::Policed,
+        DropReason::SessionsFull,
     ];
 
     /// A stable snake_case name, for logs and metric labels.
@@ -131,6 +135,7 @@ impl DropReason {
             DropReason::ReservationMisrouted => "reservation_misrouted",
             DropReason::UnknownReservation => "unknown_reservation",
             DropReason::Policed => "policed",
+            DropReason::SessionsFull => "sessions_full",
         }
     }
 
@@ -278,6 +283,13 @@ pub struct Metrics {
     pub reservation_messages: u64,
     /// Reservations this node dropped because nothing refreshed them (soft-state expiry).
     pub reservations_expired: u64,
+    /// Session frames this node sent (flooded or routed).
+    pub session_frames_sent: u64,
+    /// Session frames that could not be queued (no neighbour, queue full); the session's
+    /// own repair and retry timers make up for them.
+    pub session_frames_unsent: u64,
+    /// Session frames for sessions this node neither plays nor sequences (relayed, not read).
+    pub session_frames_not_held: u64,
     /// Dropped input, by reason.
     pub drops: DropCounts,
     /// Frames rejected by the security layer (secured nodes only), by reason.

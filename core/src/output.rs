@@ -16,6 +16,15 @@ pub enum Output<'a> {
     Transmit(Transmit<'a>),
     /// A payload for the application.
     Deliver(Delivery<'a>),
+    /// The next entry of a game session's ordered stream ([`crate::Node::join_session`]):
+    /// every player delivers the same entries in the same index order. Entries and the
+    /// session's [`Event::Session`]s come in the order they arose.
+    Sequenced {
+        /// The session.
+        session: crate::session::SessionId,
+        /// The entry (index, epoch, and the event, join or leave it places).
+        entry: &'a crate::session::Entry,
+    },
     /// Something the application may want to know.
     Event(Event),
     /// A radio decision for the runtime to apply (connection parameters, channel map,
@@ -227,6 +236,14 @@ pub enum Event {
         peer: NodeId,
         /// Drop the link, or keep it after all.
         advice: crate::flow::LinkAdvice,
+    },
+    /// Something happened in a game session this node plays: its submit was sequenced or
+    /// failed, it joined, its join was refused, or the partition lost it.
+    Session {
+        /// The session.
+        session: crate::session::SessionId,
+        /// What happened.
+        event: crate::session::SessionEvent,
     },
     /// A neighbour is no longer usable.
     NeighbourLost {

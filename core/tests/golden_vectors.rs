@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use blemesh_core::election::ViewDigest;
+use blemesh_core::session::{Entry, EntryBody, Epoch, SessionId, SessionMessage, SubmitId};
 use blemesh_core::wire::link::{CTRL_FRAGMENT, CTRL_WHOLE, Fragment, FragmentHeader, frame_check};
 use blemesh_core::wire::messages::{
     AckBody, Announcement, BATTERY_UNKNOWN, ElectionBody, ElectionOp, Heartbeat, LinkAckEntry, LinkAckHeader, LinkEntry,
@@ -52,6 +53,8 @@ const EXPECTED: &[&str] = &[
     "heartbeat_with_neighbours",
     "link_ack",
     "resume",
+    "session_entry",
+    "session_state_reply",
 ];
 
 const A: NodeId = NodeId(0xa1a2_a3a4_a5a6_a7a8);
@@ -251,6 +254,40 @@ fn resume_frame() -> Vec<u8> {
     };
     let h = FrameHeader::new(Kind::Resume, Priority::Critical, 1, B, Destination::Node(A), 0);
     frame(&h, &[body.as_bytes()])
+}
+
+/// Session `0x6a6d`, epoch (term 3, sequencer A): the event B submitted as its 2nd, `"roll 6"`,
+/// placed at index 7 after an entry of epoch (term 2, C).
+fn session_entry_message() -> (SessionId, SessionMessage) {
+    let epoch = Epoch { term: 3, sequencer: A };
+    let body = EntryBody::Event { submitter: B, submit: SubmitId(2), payload: b"roll 6".to_vec() };
+    let entry = Entry { index: 7, epoch, prev: Some(Epoch { term: 2, sequencer: C }), body };
+    (SessionId(0x6a6d), SessionMessage::Entry(entry))
+}
+
+fn session_frame(h: &FrameHeader, session: SessionId, message: &SessionMessage) -> Vec<u8> {
+    let mut body = Vec::new();
+    blemesh_core::wire::session::encode(&mut body, session, message);
+    frame(h, &[&body])
+}
+
+fn session_entry_frame() -> Vec<u8> {
+    let (session, message) = session_entry_message();
+    let h = FrameHeader::new(Kind::Session, Priority::High, 16, A, Destination::Broadcast, 0x200);
+    session_frame(&h, session, &message)
+}
+
+/// D answers the hand-over of epoch (term 4, B): it delivered up to 9 with 3 players; its
+/// newest entries are of (term 2, C) from 5 and of (term 3, A) from 7.
+fn session_state_reply_message() -> (SessionId, SessionMessage) {
+    let runs = vec![(Epoch { term: 2, sequencer: C }, 5), (Epoch { term: 3, sequencer: A }, 7)];
+    (SessionId(0x6a6d), SessionMessage::StateReply { epoch: Epoch { term: 4, sequencer: B }, delivered: 9, players: 3, runs })
+}
+
+fn session_state_reply_frame() -> Vec<u8> {
+    let (session, message) = session_state_reply_message();
+    let h = FrameHeader::new(Kind::Session, Priority::High, 16, D, Destination::Node(B), 0x300);
+    session_frame(&h, session, &message)
 }
 
 fn topology_parts() -> (TopologyHeader, [LinkEntry; 2]) {
@@ -464,6 +501,34 @@ fn heartbeat_with_neighbours() {
     assert_eq!(&v[28..31], &vector("heartbeat")[28..31]);
     // 64 bytes travel whole on a 185-byte MTU.
     assert_eq!(pdus(&v, 185, 0).len(), 1);
+}
+
+#[test]
+fn session_entry() {
+    assert_bytes("session_entry", &session_entry_frame());
+    let v = vector("session_entry");
+    assert_eq!(v.len(), 28 + 12 + 44 + 4 + 6);
+    let f = check_header(&v, Kind::Session, 0x01, 16, 0, A, Destination::Broadcast, 0x200);
+    assert_eq!(Kind::from_u8(10), Some(Kind::Session));
+    assert!(Kind::Session.is_multi_hop());
+    let Message::Session(session, body) = Message::parse(&f).unwrap() else { panic!("not a session frame") };
+    assert_eq!(blemesh_core::wire::session::decode(body), Ok(session_entry_message()));
+    assert_eq!(session, SessionId(0x6a6d));
+}
+
+#[test]
+fn session_state_reply() {
+    assert_bytes("session_state_reply", &session_state_reply_frame());
+    let v = vector("session_state_reply");
+    assert_eq!(v.len(), 28 + 12 + 24 + 2 * 20);
+    let f = check_header(&v, Kind::Session, 0x01, 16, 0, D, Destination::Node(B), 0x300);
+    let Message::Session(_, body) = Message::parse(&f).unwrap() else { panic!("not a session frame") };
+    assert_eq!(blemesh_core::wire::session::decode(body), Ok(session_state_reply_message()));
+    // Runs whose first indices do not rise are refused.
+    let mut bad = v.clone();
+    bad[28 + 12 + 24 + 12..28 + 12 + 24 + 20].copy_from_slice(&9u64.to_be_bytes());
+    let f = Frame::new_checked(&bad, MAX).unwrap();
+    assert_eq!(Message::parse(&f).map(|_| ()), Err(DropReason::MalformedBody));
 }
 
 #[test]
@@ -876,9 +941,11 @@ fn documented_rejections() {
     frame_case("heartbeat", 0, 1, DropReason::UnsupportedVersion); // before reservations (§10)
     frame_case("heartbeat", 0, 2, DropReason::UnsupportedVersion); // before election views (§10)
     frame_case("heartbeat", 0, 3, DropReason::UnsupportedVersion); // before `Resume` (§10)
-    frame_case("heartbeat", 0, 5, DropReason::UnsupportedVersion);
+    frame_case("heartbeat", 0, 4, DropReason::UnsupportedVersion); // before `Session` (§10)
+    frame_case("heartbeat", 0, 6, DropReason::UnsupportedVersion);
     frame_case("heartbeat", 1, 9, DropReason::MalformedBody); // a `Resume` is 12 bytes
-    frame_case("heartbeat", 1, 10, DropReason::UnknownKind);
+    frame_case("heartbeat", 1, 10, DropReason::MalformedBody); // no session message type 0
+    frame_case("heartbeat", 1, 11, DropReason::UnknownKind);
     frame_case("heartbeat", 1, 0, DropReason::UnknownKind);
     frame_case("heartbeat", 1, 0xff, DropReason::UnknownKind);
     frame_case("heartbeat", 2, 0x10, DropReason::ReservedBits);

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use blemesh_core::flow::{AdmissionError, FlowId};
 use blemesh_core::routing::QosConstraints;
+use blemesh_core::session::{Entry, SessionId, SubmitId};
 use blemesh_core::{Config, Event, Instant, LinkId, LinkReport, Node, NodeId, Output, Priority};
 use rand_chacha::ChaCha8Rng;
 use rand_core::{RngCore, SeedableRng};
@@ -69,6 +70,8 @@ pub struct Harness {
     pub received: Vec<Vec<Received>>,
     /// Every event each node emitted.
     pub events: Vec<Vec<(Instant, Event)>>,
+    /// Every session entry each node delivered, in delivery order.
+    pub sequenced: Vec<Vec<(Instant, SessionId, Entry)>>,
     /// Every PDU each node transmitted: (time, link, bytes). Recorded only when enabled.
     pub transmitted: Vec<Vec<(Instant, LinkId, Vec<u8>)>>,
     /// Record transmissions in [`Harness::transmitted`].
@@ -117,6 +120,7 @@ impl Harness {
             topology: Topology::new(n, []),
             received: vec![Vec::new(); n],
             events: vec![Vec::new(); n],
+            sequenced: vec![Vec::new(); n],
             transmitted: vec![Vec::new(); n],
             record_transmissions: false,
             black_holes: vec![false; n],
@@ -276,6 +280,30 @@ impl Harness {
         r
     }
 
+    /// Node `i` joins game session `session` as a player described by `info`.
+    pub fn join_session(&mut self, i: usize, session: SessionId, info: &[u8]) -> Result<(), blemesh_core::Error> {
+        let now = self.now;
+        let r = self.nodes[i].join_session(now, session, info);
+        self.drain(i);
+        r
+    }
+
+    /// Node `i` leaves game session `session`.
+    pub fn leave_session(&mut self, i: usize, session: SessionId) -> Result<(), blemesh_core::Error> {
+        let now = self.now;
+        let r = self.nodes[i].leave_session(now, session);
+        self.drain(i);
+        r
+    }
+
+    /// Node `i` submits a game event to `session`.
+    pub fn submit(&mut self, i: usize, session: SessionId, payload: &[u8]) -> Result<SubmitId, blemesh_core::Error> {
+        let now = self.now;
+        let r = self.nodes[i].submit(now, session, payload);
+        self.drain(i);
+        r
+    }
+
     /// Drains node `i`'s outputs into the harness (after driving the node directly).
     pub fn drain_node(&mut self, i: usize) {
         self.drain(i);
@@ -349,6 +377,7 @@ impl Harness {
                     payload: d.payload.to_vec(),
                 }),
                 Output::Event(e) => self.events[i].push((now, e)),
+                Output::Sequenced { session, entry } => self.sequenced[i].push((now, session, entry.clone())),
                 Output::Timeout(at) => {
                     self.deadlines[i] = at;
                     break;

@@ -206,6 +206,7 @@ impl Node {
                 Action::Event(e) => self.on_election_event(e),
             }
         }
+        self.sessions_follow_coordinator();
     }
 
     fn send_election(&mut self, to: Option<NodeId>, m: &SignedMessage) {

@@ -7,17 +7,18 @@
 //!    [`Node::handle_link_down`], [`Node::handle_receive`], [`Node::handle_timeout`],
 //!    [`Node::send`], [`Node::broadcast`], [`Node::set_battery`],
 //!    [`Node::set_power_budget`], [`Node::report_channel_interference`]; QoS flows:
-//!    [`Node::open_flow`], [`Node::send_on_flow`], [`Node::close_flow`].
+//!    [`Node::open_flow`], [`Node::send_on_flow`], [`Node::close_flow`]; game sessions:
+//!    [`Node::join_session`], [`Node::leave_session`], [`Node::submit`].
 //! 3. **Outputs**: [`Node::poll_output`], called until it returns [`Output::Timeout`].
 //! 4. **Inspection**: [`Node::metrics`], [`Node::neighbours`], [`Node::registry`],
 //!    [`Node::occupancy`], [`Node::config`], [`Node::route_info`], [`Node::flows`],
-//!    [`Node::congestion_level`], [`Node::advised_drops`], [`Node::ble`].
+//!    [`Node::congestion_level`], [`Node::advised_drops`], [`Node::ble`], [`Node::session`].
 //!
 //! The receive path lives in `receive.rs`, originating and relaying in `transmit.rs`, timers
 //! in `timers.rs` (the heartbeat schedule in `heartbeats.rs`), the output queues in
 //! `outbox.rs`, BLE radio decisions in `ble.rs`, the announcement and its schedule in
 //! `announce.rs`, the notice that lets a restarted neighbour resume its counters in
-//! `resume.rs`.
+//! `resume.rs`, game sessions in `sessions.rs`.
 
 #[cfg(test)]
 mod advert_tests;
@@ -52,6 +53,9 @@ pub use resume::{ADVERT_JUMP, RESTART_SLACK, RESUME_GAP, SEQUENCE_JUMP};
 mod resume_tests;
 mod routing;
 mod secure;
+mod sessions;
+#[cfg(test)]
+mod session_tests;
 #[cfg(test)]
 mod tests;
 mod timers;
@@ -142,6 +146,8 @@ pub struct Node {
     predictor: crate::routing::LinkPredictor,
     advised_drops: Vec<NodeId>,
     ble: crate::ble::BleOptimizer,
+    /// Game sessions played or sequenced here (`sessions.rs`).
+    sessions: sessions::Sessions,
     metrics: Metrics,
 }
 
@@ -267,6 +273,7 @@ impl Node {
             predictor: crate::routing::LinkPredictor::new(),
             advised_drops: Vec::new(),
             ble: crate::ble::BleOptimizer::new(config.ble.clone(), config.max_links, now),
+            sessions: sessions::Sessions::default(),
             metrics: Metrics::default(),
             config,
         })
@@ -371,14 +378,19 @@ impl Node {
     // ----- outputs ------------------------------------------------------------------------
 
     /// The next output. Call until it returns [`Output::Timeout`]; the order is events,
-    /// radio decisions, deliveries, transmissions, then the timeout. Slices in the output borrow the node's
+    /// session entries and events (in the order they arose), radio decisions, deliveries,
+    /// transmissions, then the timeout. Slices and entries in the output borrow the node's
     /// buffers until the next call.
     pub fn poll_output(&mut self) -> Output<'_> {
         if let Some(buf) = self.outbox.lent.take() {
             self.outbox.give_buf(buf);
         }
+        self.sessions.release();
         if let Some(event) = self.outbox.events.pop_front() {
             return Output::Event(event);
+        }
+        if self.sessions.has_output() {
+            return self.sessions.poll().expect("has output");
         }
         if let Some(decision) = self.ble.poll() {
             return Output::Radio(decision);

@@ -152,6 +152,10 @@ impl Node {
                 self.on_election(now, link, origin, body, signature);
                 true
             }
+            Message::Session(_, body) if for_me => {
+                self.on_session_frame(now, origin, body);
+                true
+            }
             Message::Ack(ack) if to_me => {
                 self.on_ack(now, origin, ack.acked_seq.get());
                 true

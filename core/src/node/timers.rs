@@ -37,6 +37,7 @@ impl Node {
         self.flows_tick(now);
         self.ble_timeout(now);
         self.announce_if_due(now);
+        self.sessions_timeout(now);
         Ok(())
     }
 
@@ -121,6 +122,7 @@ impl Node {
         fold(Some(self.election.next_deadline()));
         fold(self.next_flow_expiry());
         fold(self.ble_deadline());
+        fold(self.next_session_deadline());
         deadline
     }
 

@@ -8,8 +8,15 @@ use core::time::Duration;
 pub struct SessionConfig {
     /// Delivered entries each member keeps, to repair other members' gaps. Default 256.
     pub log_entries: usize,
-    /// Largest payload of a submit, and of a player's info, bytes. Default 512.
+    /// Largest payload of a submit, bytes. Default 512.
     pub max_payload: usize,
+    /// Players at most; a join beyond them is refused ([`super::RefuseReason::Full`]).
+    /// Default 64.
+    pub max_players: usize,
+    /// Largest player info (name, team, …), bytes. Default 16: the player list a joiner
+    /// receives travels in one frame ([`super::SessionMessage::Roster`]), `max_players`
+    /// × (10 + `max_info`) bytes.
+    pub max_info: usize,
     /// Entries received ahead of a gap that a member holds until the gap is repaired (more
     /// are dropped and repaired later). Default 64.
     pub max_ahead: usize,
@@ -37,6 +44,10 @@ pub struct SessionConfig {
     /// before it begins with what it heard (and this long again for each round of entries
     /// it fetches). Default 250 ms.
     pub recovery_timeout: Duration,
+    /// A player the sequencer's partition has not held for this long is placed as
+    /// [`super::LeaveReason::Lost`] (the mesh's neighbour and partition detection say who
+    /// the partition holds; the grace rides out a topology view that lags a join). Default 1 s.
+    pub lost_grace: Duration,
 }
 
 impl Default for SessionConfig {
@@ -44,6 +55,8 @@ impl Default for SessionConfig {
         SessionConfig {
             log_entries: 256,
             max_payload: 512,
+            max_players: 64,
+            max_info: 16,
             max_ahead: 64,
             max_pending: 16,
             submit_timeout: Duration::from_secs(3),
@@ -54,6 +67,7 @@ impl Default for SessionConfig {
             tip_delay: Duration::from_millis(100),
             tip_interval: Duration::from_secs(1),
             recovery_timeout: Duration::from_millis(250),
+            lost_grace: Duration::from_secs(1),
         }
     }
 }
@@ -86,6 +100,12 @@ impl SessionConfig {
         if !(1..=16_384).contains(&self.max_payload) {
             return err("max_payload", "1..=16384 bytes");
         }
+        if !(1..=1024).contains(&self.max_players) {
+            return err("max_players", "1..=1024");
+        }
+        if self.max_info > 255 {
+            return err("max_info", "0..=255 bytes");
+        }
         if !(1..=4096).contains(&self.max_ahead) {
             return err("max_ahead", "1..=4096");
         }
@@ -103,6 +123,7 @@ impl SessionConfig {
             ("tip_delay", self.tip_delay),
             ("tip_interval", self.tip_interval),
             ("recovery_timeout", self.recovery_timeout),
+            ("lost_grace", self.lost_grace),
         ];
         for (field, d) in positive {
             if d.is_zero() || d > Duration::from_secs(3600) {

@@ -4,7 +4,7 @@
 use super::state::{Membership, Phase};
 use alloc::vec::Vec;
 
-use super::{Entry, Epoch, FailReason, Session, SessionAction, SessionEvent, SessionMessage};
+use super::{Entry, Epoch, FailReason, RefuseReason, Session, SessionAction, SessionEvent, SessionMessage, SubmitId};
 use crate::{Instant, NodeId};
 
 impl Session {
@@ -15,19 +15,24 @@ impl Session {
             SessionMessage::Join { info } => self.on_join(now, from, info),
             SessionMessage::Leave => self.on_leave(now, from),
             SessionMessage::Entry(entry) => self.on_entry(now, from, entry),
-            SessionMessage::Tip { epoch, last } => self.on_tip(now, epoch, last),
-            SessionMessage::Roster { epoch, index, players } => self.on_roster(now, epoch, index, players),
+            SessionMessage::Tip { epoch, last, tail } => self.on_tip(now, epoch, last, tail),
+            SessionMessage::Roster { epoch, index, last, players } => self.on_roster(now, epoch, index, last, players),
             SessionMessage::StateRequest { epoch } => self.on_state_request(from, epoch),
-            SessionMessage::StateReply { epoch, delivered } => self.on_state_reply(now, from, epoch, delivered),
+            SessionMessage::StateReply { epoch, delivered, players, runs } => {
+                self.on_state_reply(now, from, epoch, delivered, players, runs)
+            }
+            SessionMessage::Rebase { epoch, fork, last } => self.on_rebase(now, from, epoch, fork, last),
             SessionMessage::Begin { epoch, start } => self.on_begin(now, epoch, start),
             SessionMessage::Nack { from: first, to } => self.on_nack(now, from, first, to),
-            SessionMessage::Refused { submit, reason } => {
-                if let Some(k) = self.pending.iter().position(|p| p.submit == submit) {
-                    self.pending.remove(k);
-                    self.fail(submit, FailReason::Refused(reason));
+            SessionMessage::JoinRefused { reason } => {
+                if matches!(self.membership, Membership::Joining { .. }) && self.next == 0 {
+                    self.membership = Membership::Out;
+                    self.actions.push_back(SessionAction::Event(SessionEvent::JoinFailed { reason }));
                 }
             }
+            SessionMessage::Refused { submit, reason } => self.on_refused(now, submit, reason),
         }
+        self.report_fork(now);
     }
 
     /// Whether tips and rosters of `epoch` are followed: the one the election named.
@@ -35,23 +40,26 @@ impl Session {
         self.epoch == Some(epoch)
     }
 
-    /// Whether `entry` may take its index here: the followed epoch's from its start on;
-    /// an older epoch's below that start (known from `Begin`), or, while this node fetches
-    /// as the new sequencer, up to what it fetches.
-    fn accepts(&self, entry: &Entry) -> bool {
+    /// Whether `entry` may take its index here: the followed epoch's from its start on,
+    /// from anyone (one sequencer placed them all); an older epoch's below that start
+    /// (known from `Begin`) from the followed sequencer only, which serves the history it
+    /// adopted (a player may hold another, forked one); or, while this node fetches as the
+    /// new sequencer, up to what it fetches, from the member it fetches from.
+    fn accepts(&self, from: NodeId, entry: &Entry) -> bool {
         let Some(current) = self.epoch else { return false };
         if let Some(seq) = &self.sequencer {
-            return matches!(seq.phase, Phase::Fetching { target, .. } if entry.epoch < current && entry.index <= target);
+            return matches!(seq.phase, Phase::Fetching { target, from: source, .. }
+                if entry.epoch < current && entry.index <= target && from == source);
         }
         if entry.epoch == current {
             return self.epoch_start.is_none_or(|s| entry.index >= s);
         }
-        entry.epoch < current && self.epoch_start.is_some_and(|s| entry.index < s)
+        entry.epoch < current && from == current.sequencer && self.epoch_start.is_some_and(|s| entry.index < s)
     }
 
     /// An entry of the stream, from the sequencer or a repairing member.
-    fn on_entry(&mut self, now: Instant, _from: NodeId, entry: Entry) {
-        if !self.accepts(&entry) {
+    fn on_entry(&mut self, now: Instant, from: NodeId, entry: Entry) {
+        if !self.accepts(from, &entry) {
             if self.sequencer.is_some() && entry.epoch == self.epoch.expect("a sequencer follows its epoch") {
                 self.metrics.duplicate_entries += 1; // its own entry, coming back
             } else {
@@ -75,6 +83,10 @@ impl Session {
         }
         if entry.index < self.next || self.ahead.contains_key(&entry.index) {
             self.metrics.duplicate_entries += 1;
+            // An entry this node holds under another epoch: the histories forked.
+            if self.log.get(entry.index).is_some_and(|mine| mine.epoch != entry.epoch) {
+                self.forked = true;
+            }
             return;
         }
         if entry.index == self.next {
@@ -96,7 +108,7 @@ impl Session {
     /// The player list as of `index`, for this joining node: its history starts after it,
     /// with its own `Joined` entry (or, when the list already holds this node, it is a
     /// player from there on).
-    fn on_roster(&mut self, now: Instant, epoch: Epoch, index: u64, players: Vec<(NodeId, Vec<u8>)>) {
+    fn on_roster(&mut self, now: Instant, epoch: Epoch, index: u64, last: Option<Epoch>, players: Vec<(NodeId, Vec<u8>)>) {
         let joining = matches!(self.membership, Membership::Joining { .. });
         if !self.follows(epoch) || !joining || self.next != 0 {
             return;
@@ -104,6 +116,7 @@ impl Session {
         let member = players.iter().any(|(id, _)| *id == self.me);
         self.players = players.into_iter().collect();
         self.next = index + 1;
+        self.tail = last;
         self.known_last = self.known_last.max(index + u64::from(!member));
         self.ahead.retain(|&i, _| i > index);
         if member {
@@ -130,14 +143,34 @@ impl Session {
         self.gap.get_or_insert((now, None));
     }
 
-    /// The sequencer's stream reaches `last`: entries after this node's are missing.
-    fn on_tip(&mut self, now: Instant, epoch: Epoch, last: u64) {
+    /// The sequencer's stream reaches `last`, of epoch `tail`: entries after this node's are
+    /// missing, or (it holds entry `last` under another epoch) its history forked.
+    fn on_tip(&mut self, now: Instant, epoch: Epoch, last: u64, tail: Option<Epoch>) {
         if !self.follows(epoch) || self.sequencer.is_some() || self.next == 0 {
             return;
         }
         if last >= self.next {
             self.known_last = self.known_last.max(last);
             self.gap.get_or_insert((now, None));
+        } else if last > 0 {
+            let mine = self.log.get(last).map(|e| e.epoch).or_else(|| (last + 1 == self.next).then_some(self.tail).flatten());
+            if mine.is_some_and(|m| Some(m) != tail) {
+                self.forked = true;
+            }
         }
+    }
+
+    /// The sequencer refused a submit. "Not a member" while this node is joining (again,
+    /// after a loss or a rebase) may predate its join: the submit waits for it, until its
+    /// deadline. Any other refusal ends it.
+    fn on_refused(&mut self, now: Instant, submit: SubmitId, reason: RefuseReason) {
+        let Some(k) = self.pending.iter().position(|p| p.submit == submit) else { return };
+        if reason == RefuseReason::NotMember && self.membership != Membership::Out {
+            self.pending[k].retry_at = now + self.config.submit_retry;
+            self.pending[k].refused = true;
+            return;
+        }
+        self.pending.remove(k);
+        self.fail(submit, FailReason::Refused(reason));
     }
 }

@@ -12,7 +12,8 @@ use crate::{Instant, NodeId};
 pub enum SubmitError {
     /// This node is not a player (it has not joined, or left).
     NotJoined,
-    /// Larger than [`super::SessionConfig::max_payload`].
+    /// Larger than [`super::SessionConfig::max_payload`] (a player info than
+    /// [`super::SessionConfig::max_info`]).
     TooLarge,
     /// [`super::SessionConfig::max_pending`] submits are already waiting.
     TooManyPending,
@@ -41,6 +42,8 @@ impl Session {
         self.epoch = epoch;
         self.epoch_start = None;
         self.sequencer = None;
+        self.forked = false;
+        self.fork_reported = None;
         if let Some(e) = epoch.filter(|e| e.sequencer == self.me) {
             self.start_handover(now, e);
         }
@@ -54,10 +57,10 @@ impl Session {
     }
 
     /// Asks to play, described to the others by `info` (at most
-    /// [`super::SessionConfig::max_payload`] bytes). The node is a player once its `Joined`
+    /// [`super::SessionConfig::max_info`] bytes). The node is a player once its `Joined`
     /// entry is delivered ([`SessionEvent::Joined`]); entries before it are not its.
     pub fn join(&mut self, now: Instant, info: &[u8]) -> Result<(), SubmitError> {
-        if info.len() > self.config.max_payload {
+        if info.len() > self.config.max_info {
             return Err(SubmitError::TooLarge);
         }
         if self.membership != Membership::Out {
@@ -97,7 +100,7 @@ impl Session {
         let submit = SubmitId(self.last_submit);
         let deadline = now + self.config.submit_timeout;
         let retry_at = now + self.config.submit_retry;
-        self.pending.push_back(Pending { submit, payload: payload.to_vec(), deadline, retry_at });
+        self.pending.push_back(Pending { submit, payload: payload.to_vec(), deadline, retry_at, refused: false });
         self.send_to_sequencer(now, SessionMessage::Submit { submit, payload: payload.to_vec() });
         Ok(submit)
     }
@@ -146,12 +149,20 @@ impl Session {
         let before = seq.next_index - 1;
         let players = |s: &Self| s.players.iter().map(|(id, info)| (*id, info.clone())).collect();
         let roster = if self.players.contains_key(&from) {
-            SessionMessage::Roster { epoch, index: before, players: players(self) }
+            SessionMessage::Roster { epoch, index: before, last: self.tail, players: players(self) }
         } else {
-            if info.len() > self.config.max_payload {
+            let refuse = if info.len() > self.config.max_info {
+                Some(RefuseReason::TooLarge)
+            } else if self.players.len() >= self.config.max_players {
+                Some(RefuseReason::Full)
+            } else {
+                None
+            };
+            if let Some(reason) = refuse {
+                self.send_or_handle(now, from, SessionMessage::JoinRefused { reason });
                 return;
             }
-            let roster = SessionMessage::Roster { epoch, index: before, players: players(self) };
+            let roster = SessionMessage::Roster { epoch, index: before, last: self.tail, players: players(self) };
             self.place(now, EntryBody::Joined { player: from, info });
             roster
         };
@@ -174,7 +185,7 @@ impl Session {
     /// Sequencer: places `body` at the next index, streams it and delivers it here.
     pub(super) fn place(&mut self, now: Instant, body: EntryBody) {
         let seq = self.sequencer.as_mut().expect("only a sequencer places");
-        let entry = Entry { index: seq.next_index, epoch: seq.epoch, body };
+        let entry = Entry { index: seq.next_index, epoch: seq.epoch, prev: self.tail, body };
         seq.next_index += 1;
         seq.tip_at = now + self.config.tip_delay;
         self.metrics.sequenced += 1;

@@ -13,24 +13,29 @@ impl Session {
         self.resend(now);
         self.repair_gap(now);
         self.announce_tip(now);
+        self.report_fork(now);
     }
 
-    /// Submits past their deadline fail.
+    /// Submits past their deadline fail: refused as not a member's if the sequencer said
+    /// so (and this node never became one in time), else timed out.
     fn expire_submits(&mut self, now: Instant) {
         while let Some(k) = self.pending.iter().position(|p| p.deadline <= now) {
             let p = self.pending.remove(k).expect("found");
-            self.fail(p.submit, FailReason::Timeout);
+            let reason = if p.refused { FailReason::Refused(super::RefuseReason::NotMember) } else { FailReason::Timeout };
+            self.fail(p.submit, reason);
         }
     }
 
     /// Submits and a join not yet in the stream go to the sequencer again.
     fn resend(&mut self, now: Instant) {
         let retry = self.config.submit_retry;
-        let has_sequencer = self.sequencer_node().is_some();
+        // Submits wait while this node (re)joins: they would be refused as not a member.
+        let has_sequencer = self.sequencer_node().is_some() && self.membership == Membership::In;
+        let can_join = self.sequencer_node().is_some();
         if let Membership::Joining { info, retry_at } = &mut self.membership {
             if *retry_at <= now {
                 *retry_at = now + retry;
-                if has_sequencer {
+                if can_join {
                     let info = info.clone();
                     self.send_to_sequencer(now, SessionMessage::Join { info });
                 }
@@ -56,7 +61,7 @@ impl Session {
             return;
         }
         seq.tip_at = now + self.config.tip_interval;
-        let tip = SessionMessage::Tip { epoch: seq.epoch, last: seq.next_index - 1 };
+        let tip = SessionMessage::Tip { epoch: seq.epoch, last: seq.next_index - 1, tail: self.tail };
         self.actions.push_back(SessionAction::Broadcast(tip));
     }
 }

@@ -23,7 +23,7 @@ fn player(me: u64, upto: u64) -> Session {
     if me > 3 {
         players.push((NodeId(me), b"p".to_vec()));
     }
-    s.on_message(t(1), SEQ, SessionMessage::Roster { epoch: E, index: 2, players });
+    s.on_message(t(1), SEQ, SessionMessage::Roster { epoch: E, index: 2, last: Some(E), players });
     for i in 3..=upto {
         s.on_message(t(2), SEQ, SessionMessage::Entry(event(i, i as u32)));
     }
@@ -40,7 +40,7 @@ fn a_new_sequencer_fetches_what_a_member_delivered_and_begins_after_it() {
     assert_eq!(drain(&mut p3), vec![SessionAction::Broadcast(request.clone())]);
     p2.on_coordinator(t(100), Some(E2));
     p2.on_message(t(101), NodeId(3), request);
-    let reply = SessionMessage::StateReply { epoch: E2, delivered: 4 };
+    let reply = SessionMessage::StateReply { epoch: E2, delivered: 4, players: 2, runs: vec![(E, 3)] };
     assert_eq!(drain(&mut p2), vec![SessionAction::Send { to: NodeId(3), message: reply.clone() }]);
     p3.on_message(t(102), NodeId(2), reply);
     let nack = SessionMessage::Nack { from: 3, to: 5 };
@@ -73,7 +73,7 @@ fn a_new_sequencer_fetches_what_a_member_delivered_and_begins_after_it() {
     assert_eq!(drain(&mut p2), vec![]);
     // The new epoch's first entry.
     p3.on_message(t(110), NodeId(2), SessionMessage::Submit { submit: SubmitId(9), payload: b"go".to_vec() });
-    let e5 = Entry { index: 5, epoch: E2, body: EntryBody::Event { submitter: NodeId(2), submit: SubmitId(9), payload: b"go".to_vec() } };
+    let e5 = Entry { index: 5, epoch: E2, prev: Some(E), body: EntryBody::Event { submitter: NodeId(2), submit: SubmitId(9), payload: b"go".to_vec() } };
     assert_eq!(drain(&mut p3), vec![SessionAction::Broadcast(SessionMessage::Entry(e5.clone())), SessionAction::Deliver(e5)]);
     assert_eq!(p3.metrics().handovers, 1);
 }
@@ -87,7 +87,7 @@ fn a_delayed_entry_of_the_old_epoch_cannot_take_an_index_of_the_new_one() {
     p2.on_message(t(106), SEQ, SessionMessage::Entry(event(5, 5)));
     assert_eq!(drain(&mut p2), vec![]);
     assert_eq!((p2.metrics().wrong_epoch, p2.delivered()), (1, 4));
-    let e5 = Entry { index: 5, epoch: E2, body: EntryBody::Left { player: NodeId(3), reason: LeaveReason::Lost } };
+    let e5 = Entry { index: 5, epoch: E2, prev: Some(E), body: EntryBody::Left { player: NodeId(3), reason: LeaveReason::Lost } };
     p2.on_message(t(107), NodeId(3), SessionMessage::Entry(e5.clone()));
     assert_eq!(drain(&mut p2), vec![SessionAction::Deliver(e5)]);
     // Below the start, an older epoch's entry still repairs a gap.
@@ -110,7 +110,7 @@ fn a_member_that_delivered_past_the_begin_counts_a_divergence() {
 fn state_requests_are_answered_early_but_not_for_old_or_spoofed_epochs() {
     let mut p2 = player(2, 3);
     p2.on_message(t(100), NodeId(3), SessionMessage::StateRequest { epoch: E2 });
-    let reply = SessionMessage::StateReply { epoch: E2, delivered: 3 };
+    let reply = SessionMessage::StateReply { epoch: E2, delivered: 3, players: 2, runs: vec![(E, 3)] };
     assert_eq!(drain(&mut p2), vec![SessionAction::Send { to: NodeId(3), message: reply }], "before the election names it here");
     p2.on_message(t(101), NodeId(4), SessionMessage::StateRequest { epoch: E2 });
     assert_eq!(drain(&mut p2), vec![], "node 4 is not E2's sequencer");

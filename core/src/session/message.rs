@@ -6,13 +6,19 @@ use alloc::vec::Vec;
 use super::{Entry, Epoch, SubmitId};
 use crate::NodeId;
 
+/// Most epoch runs a [`SessionMessage::StateReply`] describes.
+pub const MAX_RUNS: usize = 8;
+
 /// Why a sequencer refused a submit.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum RefuseReason {
     /// The submitter is not a member of the session (it has not joined, or it left).
     NotMember,
-    /// The payload is larger than the sequencer's [`super::SessionConfig::max_payload`].
+    /// The payload is larger than the sequencer's [`super::SessionConfig::max_payload`] (a
+    /// player info than its [`super::SessionConfig::max_info`]).
     TooLarge,
+    /// The session has [`super::SessionConfig::max_players`] players already (joins only).
+    Full,
 }
 
 /// One message between the members of a session.
@@ -41,6 +47,9 @@ pub enum SessionMessage {
         epoch: Epoch,
         /// The entry the list is as of.
         index: u64,
+        /// That entry's epoch (`None` when `index` is 0): the joiner's first entry must
+        /// follow it.
+        last: Option<Epoch>,
         /// Every player and its info, the joiner included.
         players: Vec<(NodeId, Vec<u8>)>,
     },
@@ -51,6 +60,9 @@ pub enum SessionMessage {
         epoch: Epoch,
         /// Index of the last entry placed (0: none yet).
         last: u64,
+        /// That entry's epoch (`None` when `last` is 0): a member that holds entry `last`
+        /// under another epoch learns that its history forked.
+        tail: Option<Epoch>,
     },
     /// A new sequencer → the partition: before placing anything, it asks how far each
     /// member has delivered.
@@ -58,12 +70,19 @@ pub enum SessionMessage {
         /// The new epoch.
         epoch: Epoch,
     },
-    /// Member → new sequencer: the last index it delivered.
+    /// Member → new sequencer: the last index it delivered, and the shape of its history.
+    /// Also sent unasked to the sequencer when the member finds that its history forked
+    /// from the sequencer's (the sequencer answers with [`SessionMessage::Rebase`]).
     StateReply {
-        /// The epoch asked for.
+        /// The epoch asked for (the one the member follows).
         epoch: Epoch,
         /// Index of the last entry it delivered (0: none).
         delivered: u64,
+        /// Players as of that entry (the merge rule prefers the history with more).
+        players: u16,
+        /// The epochs of its newest delivered entries, oldest first: each epoch and the
+        /// first index of its run, up to `delivered` (at most [`MAX_RUNS`] runs).
+        runs: Vec<(Epoch, u64)>,
     },
     /// New sequencer → the partition: it places from `start` on; entries of earlier epochs
     /// are accepted below `start` only.
@@ -73,12 +92,29 @@ pub enum SessionMessage {
         /// The first index it places.
         start: u64,
     },
+    /// Sequencer → a member whose history forked from its own: the two agree up to entry
+    /// `fork`; the member undoes what it delivered after it and takes the sequencer's
+    /// entries from `fork + 1` on (a [`super::SessionEvent::Rebased`]).
+    Rebase {
+        /// The sequencer's epoch.
+        epoch: Epoch,
+        /// The last index both histories hold alike; `None`: the sequencer's log cannot
+        /// tell (the fork is older than it holds), and the member starts over as a joiner.
+        fork: Option<u64>,
+        /// The sequencer's last index, so the member knows what to repair.
+        last: u64,
+    },
     /// Member → sequencer: negative acknowledgement, send entries `from..to` again.
     Nack {
         /// First index missing.
         from: u64,
         /// One past the last index missing.
         to: u64,
+    },
+    /// Sequencer → joiner: this node will not be placed as a player.
+    JoinRefused {
+        /// Why.
+        reason: RefuseReason,
     },
     /// Sequencer → submitter: this submit will not be placed.
     Refused {

@@ -52,6 +52,32 @@ pub enum SessionEvent {
         /// Why.
         reason: FailReason,
     },
+    /// The sequencer refused this node's join; it is not a player (join again to retry).
+    JoinFailed {
+        /// Why.
+        reason: RefuseReason,
+    },
+    /// The sequencer placed this node's `Left` entry at `index` with
+    /// [`super::LeaveReason::Lost`] (its partition lost this node for a while): nothing
+    /// after it is delivered until this node is a player again, which it asks for at once
+    /// with its old player info ([`SessionEvent::Joined`] follows).
+    Lost {
+        /// The `Left` entry's place.
+        index: u64,
+    },
+    /// This node's history forked from the sequencer's after entry `fork` (two partitions
+    /// sequenced apart and merged, and the other history won): the `undone` entries it
+    /// delivered after `fork` are undone, newest first, and the sequencer's entries from
+    /// `fork + 1` on follow — a game rolls back to `fork` and applies them, as rollback
+    /// netcode does. This node's own events among the undone are submitted again (their
+    /// [`SessionEvent::Sequenced`] comes anew). `fork` 0 with this node no longer a
+    /// player: the fork was older than the sequencer's log, and it joins afresh.
+    Rebased {
+        /// The last index both histories hold alike.
+        fork: u64,
+        /// Entries undone.
+        undone: u64,
+    },
     /// This node's own `Joined` entry was delivered at `index`: it is a member from there on.
     Joined {
         /// Its place.
@@ -91,6 +117,15 @@ pub struct SessionMetrics {
     /// Hand-overs that began without every entry a member reported delivered (the member
     /// holding them stopped answering).
     pub handovers_incomplete: u64,
+    /// Players placed as lost: the partition no longer held them.
+    pub players_lost: u64,
+    /// Entries dropped because they did not follow this node's history (a fork, reported
+    /// to the sequencer).
+    pub forked_entries: u64,
+    /// Rebases: this node undid entries after a fork and took the sequencer's history.
+    pub rebases: u64,
+    /// Entries undone by rebases.
+    pub undone: u64,
     /// A new epoch began below what this node had delivered (it delivered entries the new
     /// sequencer never heard of: a partition; resolved by the merge rule).
     pub diverged: u64,

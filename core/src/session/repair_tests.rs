@@ -78,7 +78,7 @@ fn a_lost_tail_is_revealed_by_the_tip() {
     let c = SessionConfig::default();
     assert_eq!(seq.next_deadline(), Some(t(5) + c.tip_delay));
     seq.on_timeout(t(5) + c.tip_delay);
-    let tip = SessionMessage::Tip { epoch: E, last: 2 };
+    let tip = SessionMessage::Tip { epoch: E, last: 2, tail: Some(E) };
     assert_eq!(drain(&mut seq), vec![SessionAction::Broadcast(tip.clone())]);
     assert_eq!(seq.next_deadline(), Some(t(5) + c.tip_delay + c.tip_interval), "then every tip_interval");
     // Node 2 got its own join (index 1) but not index 2.
@@ -98,7 +98,7 @@ fn a_joiner_that_asks_again_gets_the_roster_as_of_now() {
     drain(&mut seq);
     seq.on_message(t(300), NodeId(2), SessionMessage::Join { info: b"p".to_vec() });
     let players = vec![(NodeId(2), b"p".to_vec()), (NodeId(9), b"q".to_vec())];
-    let roster = SessionMessage::Roster { epoch: E, index: 2, players };
+    let roster = SessionMessage::Roster { epoch: E, index: 2, last: Some(E), players };
     assert_eq!(drain(&mut seq), vec![SessionAction::Send { to: NodeId(2), message: roster }], "as of the last entry, not placed again");
     assert_eq!(seq.log().last(), Some(2));
 }

@@ -44,7 +44,7 @@ pub(super) fn sequencer() -> Session {
 }
 
 pub(super) fn entry(index: u64, body: EntryBody) -> Entry {
-    Entry { index, epoch: E, body }
+    Entry { index, epoch: E, prev: (index > 1).then_some(E), body }
 }
 
 /// Node `me`, joined at index 1 (the only player).
@@ -52,7 +52,7 @@ pub(super) fn member(me: u64) -> Session {
     let mut s = following(me);
     s.join(t(0), b"p").unwrap();
     drain(&mut s);
-    s.on_message(t(1), SEQ, SessionMessage::Roster { epoch: E, index: 1, players: vec![(NodeId(me), b"p".to_vec())] });
+    s.on_message(t(1), SEQ, SessionMessage::Roster { epoch: E, index: 1, last: Some(E), players: vec![(NodeId(me), b"p".to_vec())] });
     assert_eq!(drain(&mut s), vec![SessionAction::Event(SessionEvent::Joined { index: 1 })]);
     s
 }
@@ -65,7 +65,7 @@ fn a_join_is_placed_and_starts_the_joiners_history() {
     assert_eq!(drain(&mut p2), vec![SessionAction::Send { to: SEQ, message: join.clone() }]);
     seq.on_message(t(5), NodeId(2), join);
     let e1 = entry(1, EntryBody::Joined { player: NodeId(2), info: b"alice".to_vec() });
-    let roster = SessionMessage::Roster { epoch: E, index: 0, players: vec![] };
+    let roster = SessionMessage::Roster { epoch: E, index: 0, last: None, players: vec![] };
     assert_eq!(
         drain(&mut seq),
         vec![SessionAction::Broadcast(SessionMessage::Entry(e1.clone())), SessionAction::Send { to: NodeId(2), message: roster.clone() }],
@@ -136,11 +136,19 @@ fn a_non_members_submit_is_refused_and_the_submit_fails() {
     seq.on_message(t(0), NodeId(3), SessionMessage::Submit { submit: SubmitId(1), payload: b"x".to_vec() });
     let refused = SessionMessage::Refused { submit: SubmitId(1), reason: RefuseReason::NotMember };
     assert_eq!(drain(&mut seq), vec![SessionAction::Send { to: NodeId(3), message: refused.clone() }]);
-    // A member whose submit the sequencer refuses (its `Joined` entry not yet applied there).
+    // A member whose submit the sequencer refuses (its `Joined` entry not yet applied
+    // there): the refusal may predate the join, so the submit is sent again until its
+    // deadline, and then fails as refused.
+    let c = SessionConfig::default();
     let mut p2 = member(2);
     p2.submit(t(2), b"x").unwrap();
     drain(&mut p2);
     p2.on_message(t(3), SEQ, refused);
+    assert_eq!(drain(&mut p2), vec![]);
+    p2.on_timeout(t(3) + c.submit_retry);
+    let again = SessionMessage::Submit { submit: SubmitId(1), payload: b"x".to_vec() };
+    assert_eq!(drain(&mut p2), vec![SessionAction::Send { to: SEQ, message: again }]);
+    p2.on_timeout(t(2) + c.submit_timeout);
     let failed = SessionEvent::SubmitFailed { submit: SubmitId(1), reason: FailReason::Refused(RefuseReason::NotMember) };
     assert_eq!(drain(&mut p2), vec![SessionAction::Event(failed)]);
     assert_eq!(p2.metrics().submits_failed, 1);
@@ -184,7 +192,7 @@ fn waiting_submits_go_to_a_new_sequencer_at_once_and_fail_when_leaving() {
 #[test]
 fn entries_of_another_epoch_are_dropped_and_counted() {
     let mut p2 = member(2);
-    let other = Entry { index: 2, epoch: Epoch { term: 2, sequencer: NodeId(3) }, body: EntryBody::Left { player: NodeId(2), reason: LeaveReason::Left } };
+    let other = Entry { index: 2, epoch: Epoch { term: 2, sequencer: NodeId(3) }, prev: Some(E), body: EntryBody::Left { player: NodeId(2), reason: LeaveReason::Left } };
     p2.on_message(t(5), NodeId(3), SessionMessage::Entry(other));
     assert_eq!(drain(&mut p2), vec![]);
     assert_eq!((p2.metrics().wrong_epoch, p2.delivered()), (1, 1));
@@ -200,4 +208,24 @@ fn calls_out_of_bounds_are_refused() {
     }
     assert_eq!(p2.submit(t(1), b"x"), Err(SubmitError::TooManyPending));
     assert_eq!(Session::new(SessionConfig::default(), NodeId(5)).join(t(0), &big), Err(SubmitError::TooLarge));
+}
+
+#[test]
+fn a_join_beyond_max_players_is_refused_and_the_joiner_told() {
+    let mut seq = sequencer_with(SessionConfig { max_players: 1, ..SessionConfig::default() });
+    seq.on_message(t(1), NodeId(2), SessionMessage::Join { info: b"p".to_vec() });
+    drain(&mut seq);
+    seq.on_message(t(2), NodeId(3), SessionMessage::Join { info: b"q".to_vec() });
+    let refused = SessionMessage::JoinRefused { reason: RefuseReason::Full };
+    assert_eq!(drain(&mut seq), vec![SessionAction::Send { to: NodeId(3), message: refused.clone() }]);
+    assert_eq!(seq.players().count(), 1);
+
+    let mut p3 = following(3);
+    p3.join(t(1), b"q").unwrap();
+    drain(&mut p3);
+    p3.on_message(t(2), SEQ, refused);
+    assert_eq!(drain(&mut p3), vec![SessionAction::Event(SessionEvent::JoinFailed { reason: RefuseReason::Full })]);
+    assert!(!p3.is_member());
+    assert_eq!(p3.submit(t(3), b"x"), Err(SubmitError::NotJoined));
+    assert_eq!(p3.next_deadline(), None, "a refused joiner does not ask again");
 }

@@ -4,7 +4,7 @@
 use alloc::collections::{BTreeMap, BTreeSet, VecDeque};
 use alloc::vec::Vec;
 
-use super::{Entry, EntryBody, Epoch, Log, SessionAction, SessionConfig, SessionEvent, SessionMessage, SessionMetrics, SubmitId};
+use super::{Entry, EntryBody, Epoch, LeaveReason, Log, SessionAction, SessionConfig, SessionEvent, SessionMessage, SessionMetrics, SubmitId};
 use crate::{Instant, NodeId};
 
 /// Whether this node plays in the session.
@@ -30,6 +30,8 @@ pub(super) struct Pending {
     pub(super) payload: Vec<u8>,
     pub(super) deadline: Instant,
     pub(super) retry_at: Instant,
+    /// The sequencer refused it as not a member's (it waits for this node's join).
+    pub(super) refused: bool,
 }
 
 /// The submits of one submitter a sequencer has placed: the highest, and the 64 below it.
@@ -70,14 +72,51 @@ pub(super) enum Phase {
     Recovering {
         until: Instant,
         waiting: BTreeSet<NodeId>,
-        /// The furthest delivered index heard, and who has it.
-        best: (u64, NodeId),
+        /// The history to adopt so far (`handle_merge.rs`).
+        best: Best,
     },
     /// Fetching the entries up to `target` from `from` (who delivered them), asked for up
-    /// to (not including) `asked_to` so far.
-    Fetching { from: NodeId, target: u64, asked_to: u64, until: Instant },
+    /// to (not including) `asked_to` so far; `last` is the epoch of entry `target`.
+    Fetching { from: NodeId, target: u64, last: Option<Epoch>, asked_to: u64, until: Instant },
     /// Placing entries.
     Active,
+}
+
+/// A member's history as a new sequencer compares them: who, how far, and its epoch runs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(super) struct Best {
+    pub(super) from: NodeId,
+    pub(super) delivered: u64,
+    pub(super) players: u16,
+    pub(super) runs: Vec<(Epoch, u64)>,
+}
+
+impl Best {
+    /// The epoch of its last entry.
+    pub(super) fn last_epoch(&self) -> Option<Epoch> {
+        self.runs.last().map(|(e, _)| *e)
+    }
+
+    /// Whether `other` is a prefix of this history (or too old to tell apart from one).
+    fn extends(&self, other: &Best) -> bool {
+        other.delivered <= self.delivered
+            && (other.delivered == 0
+                || Log::epoch_in(&self.runs, self.delivered, other.delivered).is_none_or(|e| Some(e) == other.last_epoch()))
+    }
+
+    /// Whether this history is adopted rather than `other` (`handle_merge.rs`): of two
+    /// where one extends the other, the longer; of two forked ones, the one with more
+    /// players, then the later last epoch, then the longer, then the lower node.
+    pub(super) fn beats(&self, other: &Best) -> bool {
+        if self.extends(other) {
+            return self.delivered > other.delivered;
+        }
+        if other.extends(self) {
+            return false;
+        }
+        let key = |b: &Best| (b.players, b.last_epoch(), b.delivered, core::cmp::Reverse(b.from));
+        key(self) > key(other)
+    }
 }
 
 /// What this node does while it sequences the session for its partition.
@@ -91,6 +130,11 @@ pub(super) struct Sequencer {
     pub(super) placed: BTreeMap<NodeId, SubmitWindow>,
     /// When the stream's tip is announced next.
     pub(super) tip_at: Instant,
+    /// Players the partition does not hold, since when (`handle_loss.rs`).
+    pub(super) missing: BTreeMap<NodeId, Instant>,
+    /// The members' replies to the hand-over (at most `max_players`), to rebase at `Begin`
+    /// those whose history forked from the adopted one.
+    pub(super) replies: Vec<Best>,
 }
 
 /// One node's part in one game session: member (delivering the ordered stream, submitting)
@@ -114,6 +158,16 @@ pub struct Session {
     pub(super) log: Log,
     /// Index of the next entry to deliver (0: not started, waiting for the own `Joined`).
     pub(super) next: u64,
+    /// The epoch of entry `next − 1` (`None` before the first): the next entry's `prev`
+    /// must name it.
+    pub(super) tail: Option<Epoch>,
+    /// Since the last report, an entry showed that this node's history forked from the
+    /// followed epoch's; it is reported to the sequencer (`handle_merge.rs`).
+    pub(super) forked: bool,
+    /// When a fork was last reported (reports are at most every `repair_retry`).
+    pub(super) fork_reported: Option<Instant>,
+    /// Index of the last entry handed to the game (0: none).
+    pub(super) shown: u64,
     /// Entries received beyond a gap.
     pub(super) ahead: BTreeMap<u64, Entry>,
     /// Highest index known to exist (entries and tips seen).
@@ -143,6 +197,10 @@ impl Session {
             players: BTreeMap::new(),
             log: Log::new(config.log_entries),
             next: 0,
+            tail: None,
+            forked: false,
+            fork_reported: None,
+            shown: 0,
             ahead: BTreeMap::new(),
             known_last: 0,
             gap: None,
@@ -181,6 +239,12 @@ impl Session {
         self.players.iter().map(|(id, info)| (*id, info.as_slice()))
     }
 
+    /// Whether the session is kept only for others' repairs: this node neither plays, nor
+    /// joins, nor sequences it, and waits for no submit.
+    pub fn is_idle(&self) -> bool {
+        self.membership == Membership::Out && self.sequencer.is_none() && self.pending.is_empty()
+    }
+
     /// Index of the last entry delivered (0: none).
     pub fn delivered(&self) -> u64 {
         self.next.saturating_sub(1)
@@ -211,7 +275,7 @@ impl Session {
             Phase::Recovering { until, .. } | Phase::Fetching { until, .. } => *until,
             Phase::Active => s.tip_at,
         });
-        pending.chain(joining).chain(gap).chain(tip).min()
+        pending.chain(joining).chain(gap).chain(tip).chain(self.next_loss()).min()
     }
 
     /// The node the messages for the sequencer go to, and whether that is this node.
@@ -228,10 +292,18 @@ impl Session {
         }
     }
 
-    /// Delivers `entry` (the next index) and whatever it unblocks ahead of it.
+    /// Delivers `entry` (the next index) and whatever it unblocks ahead of it. An entry
+    /// that does not follow this node's last one (its `prev` names another epoch) is
+    /// dropped: the histories forked, which is reported to the sequencer.
     pub(super) fn deliver_in_order(&mut self, entry: Entry) {
+        if !self.follows_tail(&entry) {
+            return;
+        }
         self.apply(entry);
         while let Some(next) = self.ahead.remove(&self.next) {
+            if !self.follows_tail(&next) {
+                break;
+            }
             self.apply(next);
         }
         if self.ahead.is_empty() && self.known_last < self.next {
@@ -240,13 +312,28 @@ impl Session {
         }
     }
 
+    /// Whether `entry` continues this node's history; if not, the fork is noted.
+    fn follows_tail(&mut self, entry: &Entry) -> bool {
+        // A history that starts here (nothing delivered, no roster) follows anything.
+        if entry.prev == self.tail || (self.tail.is_none() && self.log.is_empty()) {
+            return true;
+        }
+        self.metrics.forked_entries += 1;
+        self.forked = true;
+        false
+    }
+
     /// Applies one entry at `self.next`: players, own submits and join, log, and delivery
-    /// to the game while this node plays (the entry first, then what it meant for this node).
+    /// to the game while this node plays (the entry first, then what it meant for this node:
+    /// its submit sequenced, its join, or its loss, after which it asks to join again).
     fn apply(&mut self, entry: Entry) {
         debug_assert_eq!(entry.index, self.next);
         self.next = entry.index + 1;
+        self.tail = Some(entry.epoch);
         self.known_last = self.known_last.max(entry.index);
         let mut event = None;
+        let mut rejoin = None;
+        let mut removed = None;
         match &entry.body {
             EntryBody::Joined { player, info } => {
                 self.players.insert(*player, info.clone());
@@ -255,8 +342,11 @@ impl Session {
                     event = Some(SessionEvent::Joined { index: entry.index });
                 }
             }
-            EntryBody::Left { player, .. } => {
-                self.players.remove(player);
+            EntryBody::Left { player, reason } => {
+                removed = self.players.remove(player);
+                if *player == self.me && *reason == LeaveReason::Lost && self.membership == Membership::In {
+                    rejoin = removed.clone();
+                }
             }
             EntryBody::Event { submitter, submit, .. } if *submitter == self.me => {
                 if let Some(k) = self.pending.iter().position(|p| p.submit == *submit) {
@@ -268,10 +358,17 @@ impl Session {
         }
         if self.membership == Membership::In {
             self.metrics.delivered += 1;
-            self.log.push(entry.clone());
-            self.actions.push_back(SessionAction::Deliver(entry));
-        } else {
-            self.log.push(entry);
+            self.shown = entry.index;
+            self.actions.push_back(SessionAction::Deliver(entry.clone()));
+        }
+        match removed {
+            Some(info) => self.log.push_left(entry, info),
+            None => self.log.push(entry),
+        }
+        if let Some(info) = rejoin {
+            // Lost, not leaving: it asks to join again at once (the next timeout sends it).
+            event = Some(SessionEvent::Lost { index: self.next - 1 });
+            self.membership = Membership::Joining { info, retry_at: Instant::from_micros(0) };
         }
         self.actions.extend(event.map(SessionAction::Event));
     }

@@ -69,6 +69,11 @@ pub struct Entry {
     pub index: u64,
     /// The epoch of the sequencer that placed it.
     pub epoch: Epoch,
+    /// The epoch of the entry before it in the sequencer's history (`None` for index 1).
+    /// A member delivers an entry only after one of this epoch: two histories that hold an
+    /// entry of the same index and epoch are the same up to it (Raft's log matching), so a
+    /// member whose history forked from the sequencer's notices at the next entry.
+    pub prev: Option<Epoch>,
     /// What it says.
     pub body: EntryBody,
 }

@@ -242,6 +242,9 @@ pub enum Message<'a> {
     LinkAck(&'a [LinkAckEntry]),
     /// See [`ResumeBody`].
     Resume(&'a ResumeBody),
+    /// A game session's message, validated ([`super::session::validate`]); decode it with
+    /// [`super::session::decode`].
+    Session(crate::session::SessionId, &'a [u8]),
 }
 
 fn exact<T: FromBytes + KnownLayout + Immutable + Unaligned>(body: &[u8]) -> Result<&T, DropReason> {
@@ -312,6 +315,7 @@ impl<'a> Message<'a> {
                 }
                 Message::Resume(r)
             }
+            Kind::Session => Message::Session(super::session::validate(body)?, body),
         })
     }
 }

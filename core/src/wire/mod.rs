@@ -18,6 +18,7 @@ pub mod link;
 pub mod messages;
 pub mod reassembly;
 pub mod reservation;
+pub mod session;
 
 #[cfg(test)]
 mod properties;
@@ -31,7 +32,7 @@ pub use messages::Message;
 /// relayed; version 2 added the `RoutingUpdate` reservation body and the [`flags::FLOW`] flag,
 /// version 3 the election's view digest, version 4 the [`Kind::Resume`] notice to a restarted
 /// neighbour (`docs/PROTOCOL.md` §10).
-pub const VERSION: u8 = 4;
+pub const VERSION: u8 = 5;
 /// Bytes of the frame header.
 pub const FRAME_HEADER_LEN: usize = 28;
 /// Bytes of the fragment header, control byte included.
@@ -64,6 +65,9 @@ pub enum Kind {
     /// Link-local notice to a neighbour whose own frames arrived behind what the sender holds
     /// of it (it restarted): the counters to jump past (`docs/PROTOCOL.md` §8.9).
     Resume = 9,
+    /// A game session's message: a submit, an entry of its ordered stream, a repair
+    /// request, a hand-over step ([`session`], `docs/PROTOCOL.md` §6.10).
+    Session = 10,
 }
 
 impl Kind {
@@ -79,6 +83,7 @@ impl Kind {
             7 => Kind::Election,
             8 => Kind::LinkAck,
             9 => Kind::Resume,
+            10 => Kind::Session,
             _ => return None,
         })
     }

@@ -255,7 +255,7 @@ pub struct Config {
     pub ble: crate::ble::BleConfig,
 
     /// Limits and timers of each game session ([`crate::session`]). An entry and the
-    /// player list must each fit one frame: `max_payload + 60` and `48 + max_players × (9 +
+    /// player list must each fit one frame: `max_payload + 60` and `48 + max_players × (21 +
     /// max_info)` bytes at most `max_message_size − 140` (the 28-byte header and the
     /// 112-byte trailer of a secured mesh).
     pub session: crate::session::SessionConfig,
@@ -475,7 +475,7 @@ impl Config {
         {
             return err(
                 "session",
-                "max_payload + 60 and 48 + max_players × (9 + max_info) must be at most max_message_size − 140 bytes",
+                "max_payload + 60 and 48 + max_players × (21 + max_info) must be at most max_message_size − 140 bytes",
             );
         }
         self.ble.validate()

@@ -1,11 +1,12 @@
 //! Built-in scenarios, selectable by name on the command line.
 
+use crate::session_load::SessionLoad;
 use crate::scenario::{
     Area, Behaviour, Byzantine, Churn, Cut, Load, Mobility, MobilityModel, Placement, Restart, Scenario,
 };
 
 /// Names and one-line descriptions of the built-in scenarios.
-pub const BUILTINS: [(&str, &str); 11] = [
+pub const BUILTINS: [(&str, &str); 13] = [
     ("default", "25 static nodes, 150 s, 0.5 msg/s/node with a priority mix, cut at 60 s healed at 100 s"),
     ("seed-load-test", "the original design's test: 30 nodes, 50 msg/s per node, 2 h virtual (slow)"),
     ("faults", "12 nodes with lossy links, churn and a cut; 50 s (used by the tests)"),
@@ -17,6 +18,8 @@ pub const BUILTINS: [(&str, &str); 11] = [
     ("tiny", "6 nodes, 20 s (documentation example)"),
     ("restart", "20 static nodes, 90 s: four nodes restart fresh (app restarts), each measured until routable again"),
     ("restart-secure", "the restart scenario secured: restarted nodes keep their identity and persisted sequence numbers"),
+    ("session", "25 players of one game session, 90 s: lossy links, churn, a restart, late joiners, a cut and heal"),
+    ("session-default", "the default scenario with all 25 nodes players of one game session (sequenced vs plain latency)"),
 ];
 
 /// The built-in scenario called `name`.
@@ -33,6 +36,8 @@ pub fn by_name(name: &str) -> Option<Scenario> {
         "tiny" => tiny(),
         "restart" => restart(),
         "restart-secure" => restart_secure(),
+        "session" => session(),
+        "session-default" => session_default(),
         _ => return None,
     };
     Some(s)
@@ -154,6 +159,36 @@ pub fn restart_secure() -> Scenario {
     s.name = "restart-secure".into();
     s.security.enabled = true;
     s
+}
+
+/// 25 players of one game session over lossy links (1 dB connect margin and 6 dB shadowing,
+/// as in [`faults`]), with churn, a restart, three late joiners and a cut that heals.
+pub fn session() -> Scenario {
+    let mut s = Scenario {
+        name: "session".into(),
+        nodes: 25,
+        duration_s: 90.0,
+        area: area(80.0),
+        load: Load { start_s: 15.0, rate_per_node: 0.2, ..Load::default() },
+        cut: vec![Cut { at_s: 30.0, heal_s: Some(45.0), split_x_m: Some(40.0), group: Vec::new() }],
+        churn: Some(Churn { start_s: 20.0, events_per_min: 2.0, downtime_s: 8.0 }),
+        restart: vec![Restart { node: 13, at_s: 55.0, down_s: 2.0 }],
+        session: Some(SessionLoad { players: 25, late_joiners: 3, late_join_s: 40.0, ..SessionLoad::default() }),
+        ..Scenario::default()
+    };
+    s.radio.connect_margin_db = 1.0;
+    s.radio.shadowing_sigma_db = 6.0;
+    s
+}
+
+/// [`default`] with every node a player of one game session submitting half an event a
+/// second: sequenced latency beside the plain messages' in one run.
+pub fn session_default() -> Scenario {
+    Scenario {
+        name: "session-default".into(),
+        session: Some(SessionLoad { players: 25, ..SessionLoad::default() }),
+        ..default()
+    }
 }
 
 /// 10,000 static nodes.

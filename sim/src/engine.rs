@@ -184,6 +184,8 @@ pub struct Engine {
     pub restarts: Vec<crate::restarts::RestartWatch>,
     /// Labellings of the usable-link graph taken at sends (`crate::reachability`).
     pub reach: crate::reachability::Reachability,
+    /// The game-session workload and what it recorded (`crate::session_load`), if any.
+    pub session: Option<crate::session_load::SessionRun>,
 }
 
 /// The random streams of a run.
@@ -214,6 +216,18 @@ pub struct StepLog {
     pub deliveries: Vec<(u32, NodeId, u32)>,
     /// `(device index, event)` of every core event.
     pub events: Vec<(u32, blemesh_core::Event)>,
+    /// Every session entry delivered and session event, in the order the nodes gave them:
+    /// `(device index, its incarnation, what)`.
+    pub session: Vec<(u32, u32, SessionOutput)>,
+}
+
+/// A session output of a node, for the session invariant.
+#[derive(Clone, Debug)]
+pub enum SessionOutput {
+    /// An entry delivered.
+    Entry(blemesh_core::session::Entry),
+    /// A session event.
+    Event(blemesh_core::session::SessionEvent),
 }
 
 impl Engine {
@@ -257,9 +271,13 @@ impl Engine {
                 .map(|r| crate::restarts::RestartWatch { device: (r.node - 1) as u32, ..Default::default() })
                 .collect(),
             reach: Default::default(),
+            session: None,
             scenario,
         };
         engine.outsider = (0..engine.scenario.nodes).map(|i| engine.is_outsider(i)).collect();
+        if let Some(load) = engine.scenario.session.as_ref().filter(|l| l.players > 0) {
+            engine.session = Some(crate::session_load::SessionRun::new(seed, load, &engine.outsider));
+        }
         for (i, pos) in positions.into_iter().enumerate() {
             let node = engine.make_node(i, 0, 0, 0).map_err(|e| format!("[node]: {e}"))?;
             engine.id_index.insert(node.id(), i as u32);
@@ -286,6 +304,7 @@ impl Engine {
             engine.schedule_first_send(i);
         }
         engine.plan_faults();
+        engine.schedule_session();
         engine.queue.push(0, SimEvent::Sample);
         if engine.scenario.mobility.model != crate::scenario::MobilityModel::Static {
             engine.queue.push(engine.scenario.mobility.tick_ms * 1000, SimEvent::MobilityTick);
@@ -406,6 +425,7 @@ impl Engine {
             self.step_log.touched.clear();
             self.step_log.deliveries.clear();
             self.step_log.events.clear();
+            self.step_log.session.clear();
         }
         match event {
             SimEvent::NodeTimer { node } => self.on_timer(node, at),
@@ -415,6 +435,8 @@ impl Engine {
             SimEvent::Supervision { link } => self.supervision(link, at),
             SimEvent::Discovery { node } => self.discovery(node, at),
             SimEvent::AppSend { node } => self.app_send(node, at),
+            SimEvent::SessionJoin { node, restart } => self.session_join(node, at, restart),
+            SimEvent::SessionSubmit { node } => self.session_submit(node, at),
             SimEvent::Fault { index } => self.apply_fault(index as usize, at),
             SimEvent::MobilityTick => self.mobility_tick(at),
             SimEvent::Sample => self.sample(at),
@@ -535,6 +557,7 @@ impl Engine {
             id_index,
             restarts,
             reach,
+            session,
             ..
         } = self;
         let dev = &mut devices[i as usize];
@@ -614,7 +637,23 @@ impl Engine {
                         step_log.deliveries.push((i, d.origin, d.seq));
                     }
                 }
+                Output::Sequenced { entry, .. } => {
+                    if let Some(run) = session.as_mut() {
+                        run.on_entry(now, i, entry);
+                    }
+                    if *record_steps {
+                        step_log.session.push((i, dev.incarnation, SessionOutput::Entry(entry.clone())));
+                    }
+                }
                 Output::Event(e) => {
+                    if let Event::Session { event, .. } = &e {
+                        if let Some(run) = session.as_mut() {
+                            run.on_event(now, i, dev.id, event);
+                        }
+                        if *record_steps {
+                            step_log.session.push((i, dev.incarnation, SessionOutput::Event(*event)));
+                        }
+                    }
                     match e {
                         Event::PersistSequence { high_water } => dev.high_water = high_water,
                         Event::NeighbourUp { link, .. } | Event::NeighbourLost { link, .. } => {

@@ -137,6 +137,9 @@ impl Engine {
     /// until supervision breaks them.
     pub(crate) fn power_off(&mut self, d: u32, at: u64) {
         self.stats.on_leave(at, d, &self.reach);
+        if let Some(run) = self.session.as_mut() {
+            run.on_power_off(d, self.devices[d as usize].id);
+        }
         if let Some(n) = &self.devices[d as usize].node {
             self.stats.absorb_node(n);
         }
@@ -167,5 +170,9 @@ impl Engine {
         self.stats.on_join(at, d);
         self.drain(d, at);
         self.start_discovery(d);
+        // A player's game app starts with the node, and joins the session again.
+        if self.session.as_ref().is_some_and(|run| run.player[d as usize]) {
+            self.queue.push(at, SimEvent::SessionJoin { node: d, restart: true });
+        }
     }
 }

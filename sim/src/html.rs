@@ -260,6 +260,20 @@ fn reachable(report: &Report) -> String {
 }
 
 /// The scripted restarts as a table (seconds after the restarted node's first confirmed link).
+fn session(report: &Report) -> String {
+    let Some(s) = &report.deterministic.session else {
+        return "<p>No game session in this scenario.</p>".into();
+    };
+    let mut o = String::from(
+        "<p>Players submit game events; the coordinator of their partition sequences them, and every member applies them in one order. Latencies are over the events of the final history, from the submit; plain High-priority messages of the same run beside them.</p>\n<table border=\"1\" cellpadding=\"4\" style=\"border-collapse:collapse\">\n",
+    );
+    for (name, value) in s.lines() {
+        let _ = writeln!(o, "<tr><th align=\"left\">{}</th><td>{}</td></tr>", escape(name), escape(&value));
+    }
+    o.push_str("</table>");
+    o
+}
+
 fn restarts(report: &Report) -> String {
     let d = &report.deterministic;
     if d.restarts.is_empty() {
@@ -315,6 +329,8 @@ pub fn render(report: &Report, engine: &Engine) -> String {
 {routing}
 <h2>Restarts</h2>
 {restarts}
+<h2>Game session</h2>
+{session}
 <h2>Security</h2>
 {security}
 <h2>Report</h2>
@@ -331,6 +347,7 @@ pub fn render(report: &Report, engine: &Engine) -> String {
         timeline = crate::html_timeline::render(report, engine),
         routing = crate::html_routing::render(report),
         restarts = restarts(report),
+        session = session(report),
         security = crate::html_security::render(report),
         table = escape(&crate::table::render(report)),
     )

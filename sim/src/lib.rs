@@ -51,6 +51,7 @@ pub mod rng;
 pub mod routes;
 pub mod scenario;
 pub mod scenario_check;
+pub mod session_load;
 pub mod stats;
 pub mod svg;
 pub mod table;

@@ -61,6 +61,19 @@ pub enum SimEvent {
         /// Node index.
         node: u32,
     },
+    /// A player joins the game session (at its scheduled time, or as its app starts after
+    /// a restart or rejoin).
+    SessionJoin {
+        /// Node index.
+        node: u32,
+        /// After a power-on (else the scheduled join).
+        restart: bool,
+    },
+    /// A player submits its next game event.
+    SessionSubmit {
+        /// Node index.
+        node: u32,
+    },
     /// Scripted fault number `index` of the fault plan.
     Fault {
         /// Index into the engine's fault plan.

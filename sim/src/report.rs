@@ -224,6 +224,9 @@ pub struct Results {
     pub resumes: (u64, u64),
     /// Scripted restarts and how soon each restarted node was routable again.
     pub restarts: Vec<crate::restarts::RestartRecord>,
+    /// The game session's figures (`crate::session_load`); absent without a `[session]`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub session: Option<crate::session_load::SessionSummary>,
     /// Flood relays along source trees, and fallbacks to jitter and pruning (summed).
     pub tree_relays: (u64, u64),
     /// API errors returned by the core.
@@ -392,6 +395,7 @@ impl Report {
                 relay_targets_pruned: s.relay_targets_pruned,
                 resumes: s.resumes,
                 restarts: e.restart_records(),
+                session: e.session_summary(),
                 tree_relays: s.tree_relays,
                 api_errors: s.api_errors.clone(),
                 byzantine: (s.byzantine.replays_sent, s.byzantine.forged_sent, s.byzantine.unknown_deliveries, s.radio.blackholed),

@@ -38,6 +38,8 @@ pub mod stream {
     pub const BYZANTINE: u64 = 8;
     /// Core node seeds (mixed with the node id and incarnation).
     pub const NODES: u64 = 9;
+    /// The game-session workload.
+    pub const SESSION: u64 = 10;
 }
 
 /// A seeded pseudo-random generator with the distributions the simulator needs.

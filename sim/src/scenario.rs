@@ -90,6 +90,9 @@ pub struct Scenario {
     /// A heal succeeds when, within this many seconds, the mesh is one component again in
     /// every node's view and follows one coordinator. Default 10.
     pub heal_deadline_s: f64,
+    /// A game session the players join and submit events to. Default none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub session: Option<crate::session_load::SessionLoad>,
 }
 
 /// The `[security]` section.
@@ -122,6 +125,7 @@ impl Default for Scenario {
             sample_interval_s: 1.0,
             security: SecurityParams::default(),
             heal_deadline_s: 10.0,
+            session: None,
         }
     }
 }

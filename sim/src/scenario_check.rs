@@ -97,8 +97,27 @@ pub fn check(s: &Scenario) -> Result<(), String> {
     }
     above("heal_deadline_s", s.heal_deadline_s, 0.0, MAX_DURATION_S)?;
     check_load(s)?;
+    check_session(s)?;
     check_mobility(s)?;
     check_faults(s)?;
+    Ok(())
+}
+
+/// The `[session]` section: players among the devices, times within the run, a bounded rate.
+fn check_session(s: &Scenario) -> Result<(), String> {
+    let Some(l) = &s.session else { return Ok(()) };
+    let end = s.duration_s;
+    whole("session.players", l.players as u64, 0, s.nodes as u64)?;
+    whole("session.late_joiners", l.late_joiners as u64, 0, l.players as u64)?;
+    number("session.join_s", l.join_s, 0.0, end)?;
+    number("session.late_join_s", l.late_join_s, 0.0, end)?;
+    number("session.rate_per_player", l.rate_per_player, 0.0, 100.0)?;
+    number("session.start_s", l.start_s, 0.0, end)?;
+    if let Some(e) = l.end_s {
+        number("session.end_s", e, l.start_s, end)?;
+    }
+    let max = blemesh_core::session::SessionConfig::default().max_payload as u64;
+    whole("session.payload_bytes", l.payload_bytes as u64, 1, max)?;
     Ok(())
 }
 

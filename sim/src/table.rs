@@ -144,6 +144,14 @@ fn coordination(o: &mut String, m: &Mesh) {
 
 /// The scripted restarts: when, and how soon the node was routable again (s after its first
 /// confirmed link; "-" = not within the probing time).
+fn session(o: &mut String, d: &crate::report::Results) {
+    let Some(s) = &d.session else { return };
+    let _ = writeln!(o, "\nGame session (every member applies the same events in the same order)");
+    for (name, value) in s.lines() {
+        let _ = writeln!(o, "  {name:<28}{value}");
+    }
+}
+
 fn restarts(o: &mut String, d: &crate::report::Results) {
     if d.restarts.is_empty() {
         return;
@@ -240,6 +248,7 @@ pub fn render(report: &Report) -> String {
         rt.forwarded, rt.flood_fallbacks, rt.route_computations, rt.adverts_sent, rt.acks_sent
     );
     restarts(&mut o, d);
+    session(&mut o, d);
     let _ = writeln!(o, "\nAcknowledged unicast (Qos::reliable, end to end; latency = send to ack, ms)");
     let _ = writeln!(o, "{:<11}{:>10}{:>10}{:>10}{:>10}{:>9}{:>10}{:>10}", "priority", "sent", "acked", "failed", "retries", "ratio", "mean", "max");
     for a in rt.acked.iter().filter(|a| a.sent > 0) {

@@ -194,7 +194,9 @@ impl Node {
             let Some(k) = idle else { return Err(Error::TooManySessions { max: self.config.max_sessions }) };
             self.sessions.list.remove(k);
         }
-        let mut session = Session::new(self.config.session, self.config.node_id);
+        // Submit ids start at a random base below 2^31: a restarted node's do not repeat.
+        let base = rand_core::RngCore::next_u32(&mut self.rng) >> 1;
+        let mut session = Session::new(self.config.session, self.config.node_id).with_submit_base(base);
         session.on_coordinator(now, self.sessions.followed);
         self.sessions.list.push((id, session));
         let i = self.sessions.list.len() - 1;

@@ -11,11 +11,12 @@ pub struct SessionConfig {
     /// Largest payload of a submit, bytes. Default 512.
     pub max_payload: usize,
     /// Players at most; a join beyond them is refused ([`super::RefuseReason::Full`]).
-    /// Default 64.
+    /// Default 50.
     pub max_players: usize,
-    /// Largest player info (name, team, …), bytes. Default 16: the player list a joiner
-    /// receives travels in one frame ([`super::SessionMessage::Roster`]), `max_players`
-    /// × (10 + `max_info`) bytes.
+    /// Largest player info (name, team, …), bytes. Default 16: the player list travels in
+    /// one frame ([`super::SessionMessage::Roster`], 48 + `max_players` × (21 +
+    /// `max_info`) bytes: 1,898 for the defaults, within a default frame of a secured
+    /// mesh).
     pub max_info: usize,
     /// Entries received ahead of a gap that a member holds until the gap is repaired (more
     /// are dropped and repaired later). Default 64.
@@ -55,7 +56,7 @@ impl Default for SessionConfig {
         SessionConfig {
             log_entries: 256,
             max_payload: 512,
-            max_players: 64,
+            max_players: 50,
             max_info: 16,
             max_ahead: 64,
             max_pending: 16,
@@ -67,7 +68,7 @@ impl Default for SessionConfig {
             tip_delay: Duration::from_millis(100),
             tip_interval: Duration::from_secs(1),
             recovery_timeout: Duration::from_millis(250),
-            lost_grace: Duration::from_secs(1),
+            lost_grace: Duration::from_secs(3),
         }
     }
 }

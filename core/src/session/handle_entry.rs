@@ -16,7 +16,14 @@ impl Session {
             SessionMessage::Leave => self.on_leave(now, from),
             SessionMessage::Entry(entry) => self.on_entry(now, from, entry),
             SessionMessage::Tip { epoch, last, tail } => self.on_tip(now, epoch, last, tail),
-            SessionMessage::Roster { epoch, index, last, players } => self.on_roster(now, epoch, index, last, players),
+            SessionMessage::Roster { epoch, index, last, players, placed } => {
+                if self.sequencer.is_some() {
+                    self.adopt_roster(now, from, epoch, (index, last), players, &placed);
+                } else {
+                    self.on_roster(now, epoch, index, last, players);
+                }
+            }
+            SessionMessage::RosterRequest { epoch } => self.on_roster_request(from, epoch),
             SessionMessage::StateRequest { epoch } => self.on_state_request(from, epoch),
             SessionMessage::StateReply { epoch, delivered, players, runs } => {
                 self.on_state_reply(now, from, epoch, delivered, players, runs)

@@ -24,8 +24,8 @@
 use alloc::collections::BTreeSet;
 use alloc::vec::Vec;
 
-use super::state::{Best, Phase, Sequencer};
-use super::{EntryBody, Epoch, Session, SessionAction, SessionMessage};
+use super::state::{Best, Membership, Phase, Sequencer};
+use super::{EntryBody, Epoch, Session, SessionAction, SessionMessage, SubmitId};
 use crate::{Instant, NodeId};
 
 impl Session {
@@ -117,16 +117,73 @@ impl Session {
             }
         }
         let until = now + self.config.recovery_timeout;
-        if self.next == 0 {
-            // No history here: fetch what a log as long as this one's can still hold.
-            self.next = target.saturating_sub(self.config.log_entries as u64 - 1).max(1);
+        if self.next == 0 && target > 0 {
+            // No history here to extend: take the winner's player list at its last entry,
+            // and begin after it (`asked_to` 0: the roster is asked for, not entries).
+            let message = SessionMessage::RosterRequest { epoch: self.sequencer.as_ref().map(|s| s.epoch).expect("sequencing") };
+            self.actions.push_back(SessionAction::Send { to: from, message });
+            if let Some(seq) = self.sequencer.as_mut() {
+                seq.phase = Phase::Fetching { from, target, last, asked_to: 0, until };
+            }
+            return;
         }
-        if target < self.next {
-            return self.begin(now, self.next);
+        if target < self.next.max(1) {
+            return self.begin(now, self.next.max(1));
         }
         let asked_to = self.ask_fetch(from, target);
         if let Some(seq) = self.sequencer.as_mut() {
             seq.phase = Phase::Fetching { from, target, last, asked_to, until };
+        }
+    }
+
+    /// Member: a new sequencer without a history asks for this node's player list as of its
+    /// last entry.
+    pub(super) fn on_roster_request(&mut self, from: NodeId, epoch: Epoch) {
+        if from != epoch.sequencer || self.epoch.is_some_and(|e| e > epoch) || self.next == 0 || self.sequencer.is_some() {
+            return;
+        }
+        let players = self.players.iter().map(|(id, info)| (*id, info.clone())).collect();
+        let mut tops: alloc::collections::BTreeMap<NodeId, SubmitId> = alloc::collections::BTreeMap::new();
+        for e in self.log.range(0, u64::MAX) {
+            if let EntryBody::Event { submitter, submit, .. } = &e.body {
+                tops.insert(*submitter, *submit); // the log is in order: the newest stays
+            }
+        }
+        let placed = tops.into_iter().collect();
+        let message = SessionMessage::Roster { epoch, index: self.delivered(), last: self.tail, players, placed };
+        self.actions.push_back(SessionAction::Send { to: from, message });
+    }
+
+    /// New sequencer without a history: the roster it asked for arrived; it takes the list
+    /// (and its own membership from it) and begins after its index.
+    pub(super) fn adopt_roster(
+        &mut self,
+        now: Instant,
+        from: NodeId,
+        epoch: Epoch,
+        (index, last): (u64, Option<Epoch>),
+        players: Vec<(NodeId, Vec<u8>)>,
+        placed: &[(NodeId, SubmitId)],
+    ) {
+        let Some(seq) = &self.sequencer else { return };
+        let Phase::Fetching { from: source, asked_to: 0, .. } = seq.phase else { return };
+        if seq.epoch != epoch || from != source {
+            return;
+        }
+        let mine = self.players.get(&self.me).cloned();
+        self.players = players.into_iter().collect();
+        if self.membership == Membership::In && !self.players.contains_key(&self.me) {
+            // The adopted history does not count this node a player: it joins again.
+            self.membership = Membership::Joining { info: mine.unwrap_or_default(), retry_at: now };
+        }
+        self.next = index + 1;
+        self.tail = last;
+        self.known_last = self.known_last.max(index);
+        self.begin(now, index + 1);
+        if let Some(seq) = self.sequencer.as_mut() {
+            for &(player, top) in placed {
+                seq.placed.insert(player, super::state::SubmitWindow::through(top));
+            }
         }
     }
 
@@ -153,6 +210,9 @@ impl Session {
     pub(super) fn fetched(&mut self, now: Instant) {
         let Some(seq) = &self.sequencer else { return };
         let Phase::Fetching { from, target, last, asked_to, until } = seq.phase else { return };
+        if asked_to == 0 {
+            return; // waiting for the roster, not for entries
+        }
         if self.delivered() >= target {
             self.begin(now, target + 1);
         } else if self.next >= asked_to {

@@ -24,11 +24,27 @@ use crate::{Instant, NodeId};
 impl Session {
     /// The shape of this node's history for a [`SessionMessage::StateReply`]: the runs of
     /// its log, or (nothing logged since a roster) the epoch of its last entry alone.
+    ///
+    /// The entry before the oldest logged one counts too (its epoch is the oldest's `prev`):
+    /// a player that joined by a roster holds no entry at the roster's index, but knows its
+    /// epoch, and a fork right after it can then still be undone.
     pub(super) fn history_runs(&self) -> Vec<(Epoch, u64)> {
-        match (self.log.is_empty(), self.tail) {
-            (true, Some(tail)) if self.next > 1 => alloc::vec![(tail, self.next - 1)],
-            _ => self.log.runs(self.delivered(), MAX_RUNS),
+        let Some(oldest) = self.log.range(0, u64::MAX).next() else {
+            return match self.tail {
+                Some(tail) if self.next > 1 => alloc::vec![(tail, self.next - 1)],
+                _ => Vec::new(),
+            };
+        };
+        let mut runs = self.log.runs(self.delivered(), MAX_RUNS);
+        let starts_log = runs.first().is_some_and(|r| r.1 == oldest.index);
+        if let (Some(prev), true) = (oldest.prev, starts_log) {
+            if runs[0].0 == prev {
+                runs[0].1 -= 1;
+            } else if runs.len() < MAX_RUNS {
+                runs.insert(0, (prev, oldest.index - 1));
+            }
         }
+        runs
     }
 
     /// Players as of the last delivered entry, for the merge rule.
@@ -123,7 +139,7 @@ impl Session {
     /// Undoes the entries delivered after `fork`, newest first: players they added or
     /// removed, this node's membership, and its own events, which are submitted again.
     pub(super) fn rebase_to(&mut self, now: Instant, fork: u64) {
-        let mut undone = 0;
+        let (mut undone, mut resubmitted) = (0, 0);
         let mut tail = self.tail;
         while self.log.last().is_some_and(|l| l > fork) {
             let Some((entry, removed)) = self.log.pop() else { break };
@@ -145,6 +161,7 @@ impl Session {
                 EntryBody::Event { submitter, submit, payload } if submitter == self.me => {
                     let deadline = now + self.config.submit_timeout;
                     self.pending.push_front(Pending { submit, payload, deadline, retry_at: now, refused: false });
+                    resubmitted += 1;
                 }
                 EntryBody::Event { .. } => {}
             }
@@ -152,10 +169,11 @@ impl Session {
         self.next = fork + 1;
         self.tail = tail;
         self.known_last = fork; // what lay beyond was the other history's
-        self.finish_rebase(fork, undone);
+        self.finish_rebase(fork, undone, resubmitted);
     }
 
-    /// The fork is older than the log: forget the history and join afresh.
+    /// The fork is older than the log: forget the history and join afresh (this node's
+    /// undone events are void, [`SessionEvent::Rebased`]).
     fn start_over(&mut self) {
         let shown = self.shown;
         let undone = self.log.range(0, shown + 1).count() as u64;
@@ -171,12 +189,12 @@ impl Session {
         }) {
             self.membership = Membership::Joining { info, retry_at: Instant::from_micros(0) };
         }
-        self.finish_rebase(0, undone);
+        self.finish_rebase(0, undone, 0);
     }
 
     /// Ends a rebase to `fork` that undid `undone` entries the game had been handed: the
     /// game is told if it had been handed anything after the fork.
-    fn finish_rebase(&mut self, fork: u64, undone: u64) {
+    fn finish_rebase(&mut self, fork: u64, undone: u64, resubmitted: u64) {
         self.ahead.clear();
         self.gap = None;
         self.gap_asks = 0;
@@ -184,7 +202,7 @@ impl Session {
         self.metrics.undone += undone;
         if self.shown > fork {
             self.shown = fork;
-            self.actions.push_back(SessionAction::Event(SessionEvent::Rebased { fork, undone }));
+            self.actions.push_back(SessionAction::Event(SessionEvent::Rebased { fork, undone, resubmitted }));
         }
     }
 }

@@ -96,7 +96,7 @@ impl Session {
         if self.pending.len() >= self.config.max_pending {
             return Err(SubmitError::TooManyPending);
         }
-        self.last_submit += 1;
+        self.last_submit = self.last_submit.wrapping_add(1).max(1);
         let submit = SubmitId(self.last_submit);
         let deadline = now + self.config.submit_timeout;
         let retry_at = now + self.config.submit_retry;
@@ -149,7 +149,7 @@ impl Session {
         let before = seq.next_index - 1;
         let players = |s: &Self| s.players.iter().map(|(id, info)| (*id, info.clone())).collect();
         let roster = if self.players.contains_key(&from) {
-            SessionMessage::Roster { epoch, index: before, last: self.tail, players: players(self) }
+            SessionMessage::Roster { epoch, index: before, last: self.tail, players: players(self), placed: Vec::new() }
         } else {
             let refuse = if info.len() > self.config.max_info {
                 Some(RefuseReason::TooLarge)
@@ -162,7 +162,7 @@ impl Session {
                 self.send_or_handle(now, from, SessionMessage::JoinRefused { reason });
                 return;
             }
-            let roster = SessionMessage::Roster { epoch, index: before, last: self.tail, players: players(self) };
+            let roster = SessionMessage::Roster { epoch, index: before, last: self.tail, players: players(self), placed: Vec::new() };
             self.place(now, EntryBody::Joined { player: from, info });
             roster
         };

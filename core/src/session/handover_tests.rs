@@ -23,7 +23,7 @@ fn player(me: u64, upto: u64) -> Session {
     if me > 3 {
         players.push((NodeId(me), b"p".to_vec()));
     }
-    s.on_message(t(1), SEQ, SessionMessage::Roster { epoch: E, index: 2, last: Some(E), players });
+    s.on_message(t(1), SEQ, SessionMessage::Roster { epoch: E, index: 2, last: Some(E), players, placed: vec![] });
     for i in 3..=upto {
         s.on_message(t(2), SEQ, SessionMessage::Entry(event(i, i as u32)));
     }
@@ -40,7 +40,7 @@ fn a_new_sequencer_fetches_what_a_member_delivered_and_begins_after_it() {
     assert_eq!(drain(&mut p3), vec![SessionAction::Broadcast(request.clone())]);
     p2.on_coordinator(t(100), Some(E2));
     p2.on_message(t(101), NodeId(3), request);
-    let reply = SessionMessage::StateReply { epoch: E2, delivered: 4, players: 2, runs: vec![(E, 3)] };
+    let reply = SessionMessage::StateReply { epoch: E2, delivered: 4, players: 2, runs: vec![(E, 2)] };
     assert_eq!(drain(&mut p2), vec![SessionAction::Send { to: NodeId(3), message: reply.clone() }]);
     p3.on_message(t(102), NodeId(2), reply);
     let nack = SessionMessage::Nack { from: 3, to: 5 };
@@ -110,7 +110,7 @@ fn a_member_that_delivered_past_the_begin_counts_a_divergence() {
 fn state_requests_are_answered_early_but_not_for_old_or_spoofed_epochs() {
     let mut p2 = player(2, 3);
     p2.on_message(t(100), NodeId(3), SessionMessage::StateRequest { epoch: E2 });
-    let reply = SessionMessage::StateReply { epoch: E2, delivered: 3, players: 2, runs: vec![(E, 3)] };
+    let reply = SessionMessage::StateReply { epoch: E2, delivered: 3, players: 2, runs: vec![(E, 2)] };
     assert_eq!(drain(&mut p2), vec![SessionAction::Send { to: NodeId(3), message: reply }], "before the election names it here");
     p2.on_message(t(101), NodeId(4), SessionMessage::StateRequest { epoch: E2 });
     assert_eq!(drain(&mut p2), vec![], "node 4 is not E2's sequencer");
@@ -129,4 +129,34 @@ fn a_silent_member_delays_the_begin_by_the_recovery_timeout_only() {
     assert_eq!(p3.next_deadline(), Some(t(100) + timeout));
     p3.on_timeout(t(100) + timeout);
     assert_eq!(drain(&mut p3), vec![SessionAction::Broadcast(SessionMessage::Begin { epoch: E2, start: 3 })]);
+}
+
+#[test]
+fn a_new_sequencer_without_a_history_takes_the_winners_roster_and_begins_after_it() {
+    // Node 9 sequences, holds nothing of the session; player 2 delivered up to 4.
+    let e9 = Epoch { term: 2, sequencer: NodeId(9) };
+    let mut s9 = Session::new(SessionConfig::default(), NodeId(9));
+    s9.on_coordinator(t(100), Some(e9));
+    drain(&mut s9);
+    let reply = SessionMessage::StateReply { epoch: e9, delivered: 4, players: 2, runs: vec![(E, 2)] };
+    s9.on_message(t(101), NodeId(2), reply);
+    s9.on_timeout(t(100) + SessionConfig::default().recovery_timeout);
+    let ask = SessionMessage::RosterRequest { epoch: e9 };
+    assert_eq!(drain(&mut s9), vec![SessionAction::Send { to: NodeId(2), message: ask.clone() }]);
+    let mut p2 = player(2, 4);
+    p2.on_coordinator(t(100), Some(e9));
+    drain(&mut p2);
+    p2.on_message(t(102), NodeId(9), ask);
+    let players = vec![(NodeId(2), b"p".to_vec()), (NodeId(3), b"p".to_vec())];
+    let placed = vec![(NodeId(2), SubmitId(4))];
+    let roster = SessionMessage::Roster { epoch: e9, index: 4, last: Some(E), players, placed };
+    assert_eq!(drain(&mut p2), vec![SessionAction::Send { to: NodeId(9), message: roster.clone() }]);
+    s9.on_message(t(103), NodeId(2), roster);
+    assert_eq!(drain(&mut s9), vec![SessionAction::Broadcast(SessionMessage::Begin { epoch: e9, start: 5 })]);
+    assert!(s9.is_sequencer());
+    assert_eq!(s9.players().count(), 2, "it refuses no player of the adopted history");
+    // Its first entry follows the adopted history's last.
+    s9.on_message(t(104), NodeId(3), SessionMessage::Submit { submit: SubmitId(1), payload: b"x".to_vec() });
+    let SessionAction::Broadcast(SessionMessage::Entry(e5)) = &drain(&mut s9)[0] else { panic!("placed") };
+    assert_eq!((e5.index, e5.prev), (5, Some(E)));
 }

@@ -34,11 +34,11 @@ fn a_member_whose_history_forked_reports_it_rebases_and_submits_its_undone_event
     drain(&mut p2);
     // F places from 2: p2 holds 2 and 3 under E, so its history forked; it says so.
     p2.on_message(t(11), NodeId(7), SessionMessage::Begin { epoch: F, start: 2 });
-    let report = SessionMessage::StateReply { epoch: F, delivered: 3, players: 1, runs: vec![(E, 2)] };
+    let report = SessionMessage::StateReply { epoch: F, delivered: 3, players: 1, runs: vec![(E, 1)] };
     assert_eq!(drain(&mut p2), vec![SessionAction::Send { to: NodeId(7), message: report }]);
     // The sequencer: both hold entry 1 alike; its stream reaches 2.
     p2.on_message(t(12), NodeId(7), SessionMessage::Rebase { epoch: F, fork: Some(1), last: 2 });
-    assert_eq!(drain(&mut p2), vec![SessionAction::Event(SessionEvent::Rebased { fork: 1, undone: 2 })]);
+    assert_eq!(drain(&mut p2), vec![SessionAction::Event(SessionEvent::Rebased { fork: 1, undone: 2, resubmitted: 1 })]);
     assert_eq!((p2.delivered(), p2.metrics().rebases, p2.metrics().undone), (1, 1, 2));
     // Its own undone event is submitted again at once; the gap to 2 is asked for.
     p2.on_timeout(t(12));
@@ -59,7 +59,7 @@ fn an_entry_that_does_not_follow_the_history_is_dropped_and_reported() {
     drain(&mut p2);
     let stranger = Entry { index: 4, epoch: F, prev: Some(F), body: event(4, 5, 1).body };
     p2.on_message(t(11), NodeId(5), SessionMessage::Entry(stranger));
-    let report = SessionMessage::StateReply { epoch: F, delivered: 3, players: 1, runs: vec![(E, 2)] };
+    let report = SessionMessage::StateReply { epoch: F, delivered: 3, players: 1, runs: vec![(E, 1)] };
     assert_eq!(drain(&mut p2), vec![SessionAction::Send { to: NodeId(7), message: report }]);
     assert_eq!((p2.delivered(), p2.metrics().forked_entries), (3, 1));
     // Reports are at most every `repair_retry`.
@@ -76,7 +76,7 @@ fn a_tip_that_names_another_epoch_for_an_entry_held_reveals_a_fork() {
     p2.on_coordinator(t(11), Some(F));
     drain(&mut p2);
     p2.on_message(t(12), NodeId(7), SessionMessage::Tip { epoch: F, last: 3, tail: Some(F) });
-    let report = SessionMessage::StateReply { epoch: F, delivered: 3, players: 1, runs: vec![(E, 2)] };
+    let report = SessionMessage::StateReply { epoch: F, delivered: 3, players: 1, runs: vec![(E, 1)] };
     assert_eq!(drain(&mut p2), vec![SessionAction::Send { to: NodeId(7), message: report }]);
 }
 
@@ -120,7 +120,7 @@ fn a_new_sequencer_adopts_the_larger_sides_history_and_rebases_the_other_side() 
     assert_eq!(
         drain(&mut s3),
         vec![
-            SessionAction::Event(SessionEvent::Rebased { fork: 1, undone: 1 }),
+            SessionAction::Event(SessionEvent::Rebased { fork: 1, undone: 1, resubmitted: 0 }),
             SessionAction::Send { to: NodeId(2), message: SessionMessage::Nack { from: 2, to: 4 } },
         ]
     );

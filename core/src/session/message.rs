@@ -52,6 +52,17 @@ pub enum SessionMessage {
         last: Option<Epoch>,
         /// Every player and its info, the joiner included.
         players: Vec<(NodeId, Vec<u8>)>,
+        /// For a new sequencer that asked ([`SessionMessage::RosterRequest`]): each player's
+        /// highest submit id in the sender's log, so that a retry of an event already
+        /// placed is not placed again (empty for a joiner).
+        placed: Vec<(NodeId, SubmitId)>,
+    },
+    /// A new sequencer that holds no history to extend → the member whose history it
+    /// adopts: send the player list as of your last entry ([`SessionMessage::Roster`]); the
+    /// new sequencer begins after it.
+    RosterRequest {
+        /// The new epoch.
+        epoch: Epoch,
     },
     /// Sequencer → members: the stream's last entry so far, so that a member that lost the
     /// newest entries notices the gap.

@@ -70,13 +70,18 @@ pub enum SessionEvent {
     /// delivered after `fork` are undone, newest first, and the sequencer's entries from
     /// `fork + 1` on follow — a game rolls back to `fork` and applies them, as rollback
     /// netcode does. This node's own events among the undone are submitted again (their
-    /// [`SessionEvent::Sequenced`] comes anew). `fork` 0 with this node no longer a
-    /// player: the fork was older than the sequencer's log, and it joins afresh.
+    /// [`SessionEvent::Sequenced`] or [`SessionEvent::SubmitFailed`] comes anew). `fork` 0
+    /// with this node no longer a player: the fork was older than the sequencer's log; it
+    /// joins afresh, its history starting where its join places it, and its own undone
+    /// events are void (`resubmitted` 0: whether the other history holds them cannot be
+    /// told, and submitting them again could place them twice).
     Rebased {
         /// The last index both histories hold alike.
         fork: u64,
         /// Entries undone.
         undone: u64,
+        /// This node's own events among them, submitted again.
+        resubmitted: u64,
     },
     /// This node's own `Joined` entry was delivered at `index`: it is a member from there on.
     Joined {

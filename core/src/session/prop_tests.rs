@@ -129,13 +129,13 @@ impl World {
                 SessionAction::Event(SessionEvent::JoinFailed { reason }) => {
                     panic!("{id:?}'s join refused: {reason:?}")
                 }
-                SessionAction::Event(SessionEvent::Rebased { fork, .. }) => {
+                SessionAction::Event(SessionEvent::Rebased { fork, resubmitted, .. }) => {
                     let history = self.delivered.entry(id).or_default();
                     assert!(history.last().is_some_and(|e| e.index > fork), "{id:?} rebased to {fork} with nothing after it");
                     while history.last().is_some_and(|e| e.index > fork) {
                         let undone = history.pop().expect("checked");
                         if let EntryBody::Event { submitter, submit, .. } = undone.body {
-                            if submitter == id {
+                            if submitter == id && resubmitted > 0 {
                                 *self.reopened.entry((id, submit)).or_default() += 1;
                             }
                         }
@@ -480,5 +480,15 @@ fn a_long_run_of_splits_and_heals_ends_in_one_history() {
         Op::Arrive(225),
         Op::Advance(0),
     ];
+    run(&ops);
+}
+
+/// A run bolero found: a player that joined by a roster (it holds no entry at the roster's
+/// index) was split off with the first sequencer; the larger side's history won the heal,
+/// and the fork was right after the roster's index. It must rebase to it (the entry before
+/// its oldest counts in its history's shape) and submit its undone event again.
+#[test]
+fn a_player_joined_by_a_roster_rebases_to_a_fork_right_after_it() {
+    let ops = [Op::Duplicate(2),Op::Lose(118),Op::Split(9),Op::Submit(2),Op::Submit(0),Op::Submit(0),Op::Submit(0),Op::Submit(0),Op::Submit(0),Op::Submit(0),Op::Submit(0),Op::Submit(0),Op::Submit(0),Op::Submit(0),Op::Submit(0),Op::Submit(0),Op::Submit(0),Op::Submit(0),Op::Submit(0),Op::Submit(0),Op::Submit(0),Op::Submit(0),Op::Submit(0),Op::Submit(0),Op::Submit(0),Op::Submit(0),Op::Submit(0),Op::Submit(0),Op::Submit(0),Op::Submit(0),Op::Submit(0),Op::Submit(0),Op::Submit(0),Op::Submit(0),Op::Submit(0),];
     run(&ops);
 }

@@ -98,7 +98,7 @@ fn a_joiner_that_asks_again_gets_the_roster_as_of_now() {
     drain(&mut seq);
     seq.on_message(t(300), NodeId(2), SessionMessage::Join { info: b"p".to_vec() });
     let players = vec![(NodeId(2), b"p".to_vec()), (NodeId(9), b"q".to_vec())];
-    let roster = SessionMessage::Roster { epoch: E, index: 2, last: Some(E), players };
+    let roster = SessionMessage::Roster { epoch: E, index: 2, last: Some(E), players, placed: vec![] };
     assert_eq!(drain(&mut seq), vec![SessionAction::Send { to: NodeId(2), message: roster }], "as of the last entry, not placed again");
     assert_eq!(seq.log().last(), Some(2));
 }

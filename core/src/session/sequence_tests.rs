@@ -52,7 +52,7 @@ pub(super) fn member(me: u64) -> Session {
     let mut s = following(me);
     s.join(t(0), b"p").unwrap();
     drain(&mut s);
-    s.on_message(t(1), SEQ, SessionMessage::Roster { epoch: E, index: 1, last: Some(E), players: vec![(NodeId(me), b"p".to_vec())] });
+    s.on_message(t(1), SEQ, SessionMessage::Roster { epoch: E, index: 1, last: Some(E), players: vec![(NodeId(me), b"p".to_vec())], placed: vec![] });
     assert_eq!(drain(&mut s), vec![SessionAction::Event(SessionEvent::Joined { index: 1 })]);
     s
 }
@@ -65,7 +65,7 @@ fn a_join_is_placed_and_starts_the_joiners_history() {
     assert_eq!(drain(&mut p2), vec![SessionAction::Send { to: SEQ, message: join.clone() }]);
     seq.on_message(t(5), NodeId(2), join);
     let e1 = entry(1, EntryBody::Joined { player: NodeId(2), info: b"alice".to_vec() });
-    let roster = SessionMessage::Roster { epoch: E, index: 0, last: None, players: vec![] };
+    let roster = SessionMessage::Roster { epoch: E, index: 0, last: None, players: vec![], placed: vec![] };
     assert_eq!(
         drain(&mut seq),
         vec![SessionAction::Broadcast(SessionMessage::Entry(e1.clone())), SessionAction::Send { to: NodeId(2), message: roster.clone() }],
@@ -228,4 +228,20 @@ fn a_join_beyond_max_players_is_refused_and_the_joiner_told() {
     assert!(!p3.is_member());
     assert_eq!(p3.submit(t(3), b"x"), Err(SubmitError::NotJoined));
     assert_eq!(p3.next_deadline(), None, "a refused joiner does not ask again");
+}
+
+#[test]
+fn a_restarted_submitters_new_ids_are_placed_and_its_old_ones_are_not_placed_twice() {
+    let mut seq = sequencer();
+    seq.on_message(t(1), NodeId(2), SessionMessage::Join { info: b"p".to_vec() });
+    let submit = |id: u32| SessionMessage::Submit { submit: SubmitId(id), payload: b"x".to_vec() };
+    seq.on_message(t(2), NodeId(2), submit(1_000));
+    seq.on_message(t(3), NodeId(2), submit(1_000));
+    drain(&mut seq);
+    assert_eq!((seq.metrics().sequenced, seq.metrics().duplicate_submits), (2, 1), "the join and one event");
+    // Its node restarted: the new session drew another base, far from the old ids.
+    let restarted = Session::new(SessionConfig::default(), NodeId(2)).with_submit_base(5_000_000);
+    assert_eq!(restarted.last_submit, 5_000_000);
+    seq.on_message(t(4), NodeId(2), submit(5_000_001));
+    assert_eq!(seq.metrics().sequenced, 3);
 }

@@ -41,10 +41,23 @@ pub(super) struct SubmitWindow {
     below: u64,
 }
 
+/// A submit id this far from the window's top is a new instance of the submitter's
+/// session (its node restarted and drew a new base, [`Session::with_submit_base`]).
+const NEW_INSTANCE: u32 = 1 << 20;
+
 impl SubmitWindow {
+    /// A window that counts `top` and every id below it as placed (what a new sequencer
+    /// knows from a roster: the highest submit id in the sender's log).
+    pub(super) fn through(top: SubmitId) -> Self {
+        SubmitWindow { top: top.0, below: u64::MAX }
+    }
+
     /// Records `id`; false if it was placed before (or is too old to tell).
     pub(super) fn insert(&mut self, id: SubmitId) -> bool {
         let id = id.0;
+        if self.top != 0 && id.abs_diff(self.top) > NEW_INSTANCE {
+            *self = SubmitWindow::default();
+        }
         if id > self.top {
             let shift = id - self.top;
             self.below = if shift >= 64 { 0 } else { (self.below << shift) | (1 << (shift - 1)) };
@@ -237,6 +250,14 @@ impl Session {
     /// The players, as of the last delivered entry, with their info.
     pub fn players(&self) -> impl Iterator<Item = (NodeId, &[u8])> {
         self.players.iter().map(|(id, info)| (*id, info.as_slice()))
+    }
+
+    /// The same session whose submit ids start after `base` (the node draws it at random:
+    /// a restarted node's new session does not reuse its old one's ids, which a sequencer
+    /// would take for retries of events it placed).
+    pub fn with_submit_base(mut self, base: u32) -> Self {
+        self.last_submit = base;
+        self
     }
 
     /// Whether the session is kept only for others' repairs: this node neither plays, nor

@@ -59,7 +59,8 @@ pub struct EntryHeader {
 }
 
 /// Fixed part of a roster ([`MessageType::Roster`]); `count` players follow, each a
-/// `u64` id, a `u8` info length and that many bytes of info.
+/// `u64` id, a `u8` info length and that many bytes of info, then `placed` marks of 12
+/// bytes (`u64` player, `u32` highest submit id).
 #[derive(FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned, Clone, Copy, Debug, PartialEq, Eq)]
 #[repr(C)]
 pub struct RosterHeader {
@@ -71,8 +72,8 @@ pub struct RosterHeader {
     pub last: EpochField,
     /// Players that follow.
     pub count: U16,
-    /// Zero in version 5.
-    pub reserved: [u8; 2],
+    /// Placed-submit marks that follow the players (`u64` player, `u32` submit id each).
+    pub placed: U16,
 }
 
 /// An epoch and one index ([`MessageType::Tip`], [`MessageType::StateReply`],
@@ -126,6 +127,16 @@ pub struct RebaseBody {
     pub known: u8,
     /// Zero in version 5.
     pub reserved: [u8; 3],
+}
+
+/// One placed-submit mark of a roster: a player and its highest submit id placed.
+#[derive(FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned, Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(C)]
+pub struct PlacedMark {
+    /// The player.
+    pub player: U64,
+    /// Its highest submit id in the sender's log.
+    pub submit: U32,
 }
 
 /// A [`MessageType::Tip`].
@@ -187,6 +198,8 @@ pub enum MessageType {
     JoinRefused = 12,
     /// [`SessionMessage::Rebase`]: [`RebaseBody`].
     Rebase = 13,
+    /// [`SessionMessage::RosterRequest`]: [`EpochField`].
+    RosterRequest = 14,
 }
 
 /// Longest player info a roster or join carries.
@@ -223,10 +236,10 @@ pub const fn largest_entry(payload: usize) -> usize {
     SESSION_HEADER_LEN + size_of::<EntryHeader>() + 4 + payload
 }
 
-/// Bytes of the body of a roster of `players` players of `info` bytes each:
-/// `48 + players × (9 + info)`.
+/// Bytes of the body of a roster of `players` players of `info` bytes each, with a
+/// placed mark for each: `48 + players × (21 + info)`.
 pub const fn largest_roster(players: usize, info: usize) -> usize {
-    SESSION_HEADER_LEN + size_of::<RosterHeader>() + players * (9 + info)
+    SESSION_HEADER_LEN + size_of::<RosterHeader>() + players * (9 + info + 12)
 }
 
 /// Bytes [`encode`] writes for `message`.
@@ -245,10 +258,10 @@ pub fn encoded_len(message: &SessionMessage) -> usize {
                         EntryBody::Left { .. } => 0,
                     }
             }
-            SessionMessage::Roster { players, .. } => {
-                size_of::<RosterHeader>() + players.iter().map(|(_, info)| 9 + info.len()).sum::<usize>()
+            SessionMessage::Roster { players, placed, .. } => {
+                size_of::<RosterHeader>() + players.iter().map(|(_, info)| 9 + info.len()).sum::<usize>() + 12 * placed.len()
             }
-            SessionMessage::StateRequest { .. } => epoch,
+            SessionMessage::StateRequest { .. } | SessionMessage::RosterRequest { .. } => epoch,
             SessionMessage::Tip { .. } => size_of::<TipBody>(),
             SessionMessage::Begin { .. } => epoch + 8,
             SessionMessage::StateReply { runs, .. } => size_of::<StateReplyHeader>() + runs.len() * size_of::<RunField>(),
@@ -277,6 +290,7 @@ pub fn encode(out: &mut Vec<u8>, session: SessionId, message: &SessionMessage) {
         SessionMessage::Refused { .. } => MessageType::Refused,
         SessionMessage::JoinRefused { .. } => MessageType::JoinRefused,
         SessionMessage::Rebase { .. } => MessageType::Rebase,
+        SessionMessage::RosterRequest { .. } => MessageType::RosterRequest,
     };
     let header = SessionHeader { session: session.0.into(), message: ty as u8, reserved: [0; 3] };
     out.extend_from_slice(header.as_bytes());
@@ -288,15 +302,16 @@ pub fn encode(out: &mut Vec<u8>, session: SessionId, message: &SessionMessage) {
         SessionMessage::Join { info } => out.extend_from_slice(info),
         SessionMessage::Leave => {}
         SessionMessage::Entry(entry) => encode_entry(out, entry),
-        SessionMessage::Roster { epoch, index, last, players } => {
-            debug_assert!(players.len() <= usize::from(u16::MAX));
+        SessionMessage::Roster { epoch, index, last, players, placed } => {
+            debug_assert!(players.len() <= usize::from(u16::MAX) && placed.len() <= usize::from(u16::MAX));
             let count = u16::try_from(players.len()).unwrap_or(u16::MAX);
+            let marks = u16::try_from(placed.len()).unwrap_or(u16::MAX);
             let head = RosterHeader {
                 epoch: epoch_field(*epoch),
                 index: (*index).into(),
                 last: opt_epoch_field(*last),
                 count: count.into(),
-                reserved: [0; 2],
+                placed: marks.into(),
             };
             out.extend_from_slice(head.as_bytes());
             for (id, info) in players.iter().take(usize::from(count)) {
@@ -306,8 +321,14 @@ pub fn encode(out: &mut Vec<u8>, session: SessionId, message: &SessionMessage) {
                 out.push(info.len() as u8);
                 out.extend_from_slice(info);
             }
+            for (player, submit) in placed.iter().take(usize::from(marks)) {
+                out.extend_from_slice(&player.0.to_be_bytes());
+                out.extend_from_slice(&submit.0.to_be_bytes());
+            }
         }
-        SessionMessage::StateRequest { epoch } => out.extend_from_slice(epoch_field(*epoch).as_bytes()),
+        SessionMessage::StateRequest { epoch } | SessionMessage::RosterRequest { epoch } => {
+            out.extend_from_slice(epoch_field(*epoch).as_bytes());
+        }
         SessionMessage::Tip { epoch, last, tail } => {
             out.extend_from_slice(TipBody { epoch: epoch_field(*epoch), last: (*last).into(), tail: opt_epoch_field(*tail) }.as_bytes());
         }
@@ -410,6 +431,7 @@ fn read(body: &[u8], build: bool) -> Result<(SessionId, SessionMessage), DropRea
         4 => SessionMessage::Entry(read_entry(rest, bytes)?),
         5 => read_roster(rest, build)?,
         7 => SessionMessage::StateRequest { epoch: epoch_of(EpochField::ref_from_bytes(rest).map_err(|_| bad)?)? },
+        14 => SessionMessage::RosterRequest { epoch: epoch_of(EpochField::ref_from_bytes(rest).map_err(|_| bad)?)? },
         6 => {
             let body = TipBody::ref_from_bytes(rest).map_err(|_| bad)?;
             let (last, tail) = (body.last.get(), opt_epoch_of(&body.tail)?);
@@ -548,14 +570,23 @@ fn read_roster(rest: &[u8], build: bool) -> Result<SessionMessage, DropReason> {
         }
         tail = &after[usize::from(len)..];
     }
-    if !tail.is_empty() {
+    let marks = <[PlacedMark]>::ref_from_bytes(tail).map_err(|_| bad)?;
+    if marks.len() != usize::from(head.placed.get()) {
         return Err(bad);
+    }
+    let mut placed = Vec::new();
+    for m in marks {
+        let id = player_id(m.player.get())?;
+        let submit = submit_id(m.submit.get())?;
+        if build {
+            placed.push((id, submit));
+        }
     }
     let (index, last) = (head.index.get(), opt_epoch_of(&head.last)?);
     if (index == 0) != last.is_none() {
         return Err(bad);
     }
-    Ok(SessionMessage::Roster { epoch: epoch_of(&head.epoch)?, index, last, players })
+    Ok(SessionMessage::Roster { epoch: epoch_of(&head.epoch)?, index, last, players, placed })
 }
 
 #[cfg(test)]
@@ -575,11 +606,18 @@ mod tests {
             SessionMessage::Entry(Entry { index: 9, epoch: E, prev: Some(OLD), body: event }),
             SessionMessage::Entry(Entry { index: 1, epoch: E, prev: None, body: EntryBody::Joined { player: NodeId(2), info: vec![] } }),
             SessionMessage::Entry(Entry { index: 2, epoch: E, prev: Some(E), body: EntryBody::Left { player: NodeId(2), reason: LeaveReason::Lost } }),
-            SessionMessage::Roster { epoch: E, index: 4, last: Some(OLD), players: vec![(NodeId(2), b"a".to_vec()), (NodeId(3), vec![])] },
-            SessionMessage::Roster { epoch: E, index: 0, last: None, players: vec![] },
+            SessionMessage::Roster {
+                epoch: E,
+                index: 4,
+                last: Some(OLD),
+                players: vec![(NodeId(2), b"a".to_vec()), (NodeId(3), vec![])],
+                placed: vec![(NodeId(3), SubmitId(77))],
+            },
+            SessionMessage::Roster { epoch: E, index: 0, last: None, players: vec![], placed: vec![] },
             SessionMessage::Tip { epoch: E, last: 0, tail: None },
             SessionMessage::Tip { epoch: E, last: 9, tail: Some(OLD) },
             SessionMessage::StateRequest { epoch: E },
+            SessionMessage::RosterRequest { epoch: E },
             SessionMessage::StateReply { epoch: E, delivered: 12, players: 4, runs: vec![(OLD, 3), (E, 10)] },
             SessionMessage::StateReply { epoch: E, delivered: 0, players: 0, runs: vec![] },
             SessionMessage::Rebase { epoch: E, fork: Some(4), last: 11 },
@@ -643,10 +681,10 @@ mod tests {
     #[test]
     fn a_roster_count_the_body_cannot_hold_is_refused_before_allocating() {
         let mut out = Vec::new();
-        encode(&mut out, SessionId(1), &SessionMessage::Roster { epoch: E, index: 1, last: Some(E), players: vec![] });
+        encode(&mut out, SessionId(1), &SessionMessage::Roster { epoch: E, index: 1, last: Some(E), players: vec![], placed: vec![] });
         out[SESSION_HEADER_LEN + 32..SESSION_HEADER_LEN + 34].copy_from_slice(&u16::MAX.to_be_bytes());
         assert_eq!(decode(&out), Err(DropReason::MalformedBody));
-        let broadcast = SessionMessage::Roster { epoch: E, index: 1, last: Some(E), players: vec![(NodeId::BROADCAST, vec![])] };
+        let broadcast = SessionMessage::Roster { epoch: E, index: 1, last: Some(E), players: vec![(NodeId::BROADCAST, vec![])], placed: vec![] };
         let mut out = Vec::new();
         encode(&mut out, SessionId(1), &broadcast);
         assert_eq!(decode(&out), Err(DropReason::MalformedBody), "a player that is not a node");

@@ -2,17 +2,20 @@
 //!
 //! One checker per file: every flood delivered at most once per node ([`FloodOnce`]), memory
 //! within the configured caps ([`MemoryCaps`]), no routing loop after convergence
-//! ([`NoRoutingLoop`]), at most one coordinator per partition and term ([`OneCoordinator`]).
+//! ([`NoRoutingLoop`]), at most one coordinator per partition and term ([`OneCoordinator`]),
+//! one order per game-session history ([`SessionOrder`]).
 
 mod flood_once;
 mod memory_caps;
 mod no_routing_loop;
 mod one_coordinator;
+mod session_order;
 
 pub use flood_once::FloodOnce;
 pub use memory_caps::MemoryCaps;
 pub use no_routing_loop::NoRoutingLoop;
 pub use one_coordinator::{OneCoordinator, VIEW_SETTLE_US};
+pub use session_order::SessionOrder;
 
 use crate::engine::Engine;
 
@@ -36,6 +39,7 @@ pub fn all() -> Vec<Box<dyn Invariant>> {
         Box::new(MemoryCaps),
         Box::new(NoRoutingLoop::default()),
         Box::new(OneCoordinator::default()),
+        Box::new(SessionOrder::default()),
     ]
 }
 

@@ -1,0 +1,39 @@
+//! The game-session workload in the simulator: members agree on one order through lossy
+//! links, churn, a restart, late joins and a cut that heals; no submit ends in silence.
+
+use blemesh_sim::engine::Engine;
+use blemesh_sim::invariants::{Invariant, SessionOrder, run_checked};
+use blemesh_sim::{builtin, report::Report};
+
+/// Runs the `session` built-in with `seed`, the session invariant checked after every step.
+fn run(seed: u64) -> blemesh_sim::session_load::SessionSummary {
+    let mut s = builtin::by_name("session").unwrap();
+    s.seed = seed;
+    let mut engine = Engine::new(s).unwrap();
+    let mut checks: Vec<Box<dyn Invariant>> = vec![Box::new(SessionOrder::default())];
+    run_checked(&mut engine, &mut checks).unwrap_or_else(|e| panic!("seed {seed}: {e}"));
+    assert!(checks[0].evaluations() > 1000, "the invariant saw the session's outputs");
+    Report::build(&engine, None).deterministic.session.expect("a session section")
+}
+
+#[test]
+fn members_agree_and_every_submit_ends_through_faults() {
+    for seed in 1..=3 {
+        let s = run(seed);
+        assert!(s.players == 25 && s.agreement.0 >= 20, "seed {seed}: most players are members at the end: {s:?}");
+        assert_eq!(s.agreement.1, s.agreement.0, "seed {seed}: every member holds the same history");
+        assert_eq!(s.silent, 0, "seed {seed}: no submit ends in silence");
+        assert!(s.sequenced * 2 > s.submits.0, "seed {seed}: most submits are sequenced: {s:?}");
+        assert!(s.rebases.0 > 0, "seed {seed}: the cut's heal made the smaller side rebase");
+        assert_eq!(s.never_joined, 0, "seed {seed}: every join became a player");
+    }
+}
+
+#[test]
+fn a_scenario_without_a_session_reports_none() {
+    let mut s = builtin::by_name("tiny").unwrap();
+    s.duration_s = 5.0;
+    let mut engine = Engine::new(s).unwrap();
+    engine.run();
+    assert!(Report::build(&engine, None).deterministic.session.is_none());
+}

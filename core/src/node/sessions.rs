@@ -158,8 +158,8 @@ impl Node {
     /// holds.
     pub(super) fn sessions_timeout(&mut self, now: Instant) {
         for i in 0..self.sessions.list.len() {
-            let (components, me) = (&self.components, self.config.node_id);
-            let held = |p: NodeId| components.component_of(me).is_some_and(|c| c.binary_search(&p).is_ok());
+            let component = self.components.component_of(self.config.node_id);
+            let held = |p: NodeId| component.is_some_and(|c| c.binary_search(&p).is_ok());
             let session = &mut self.sessions.list[i].1;
             session.on_partition(now, held);
             if session.next_deadline().is_some_and(|d| d <= now) {

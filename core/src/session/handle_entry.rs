@@ -43,7 +43,7 @@ impl Session {
     }
 
     /// Whether tips and rosters of `epoch` are followed: the one the election named.
-    fn follows(&self, epoch: Epoch) -> bool {
+    pub(super) fn follows(&self, epoch: Epoch) -> bool {
         self.epoch == Some(epoch)
     }
 

@@ -142,7 +142,7 @@ impl Session {
         if from != epoch.sequencer || self.epoch.is_some_and(|e| e > epoch) || self.next == 0 || self.sequencer.is_some() {
             return;
         }
-        let players = self.players.iter().map(|(id, info)| (*id, info.clone())).collect();
+        let players = self.roster_players();
         let mut tops: alloc::collections::BTreeMap<NodeId, SubmitId> = alloc::collections::BTreeMap::new();
         for e in self.log.range(0, u64::MAX) {
             if let EntryBody::Event { submitter, submit, .. } = &e.body {

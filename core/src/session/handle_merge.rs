@@ -111,7 +111,7 @@ impl Session {
 
     /// Member: the sequencer says where this node's history and its own agree.
     pub(super) fn on_rebase(&mut self, now: Instant, from: NodeId, epoch: Epoch, fork: Option<u64>, last: u64) {
-        if !self.follows_epoch(epoch) || from != epoch.sequencer || self.sequencer.is_some() {
+        if !self.follows(epoch) || from != epoch.sequencer || self.sequencer.is_some() {
             return;
         }
         self.forked = false;
@@ -124,10 +124,6 @@ impl Session {
             self.known_last = self.known_last.max(last);
             self.gap.get_or_insert((now, None));
         }
-    }
-
-    fn follows_epoch(&self, epoch: Epoch) -> bool {
-        self.epoch == Some(epoch)
     }
 
     /// Whether the log reaches back to just after entry `fork`: everything after it can be

@@ -147,9 +147,8 @@ impl Session {
         };
         let epoch = seq.epoch;
         let before = seq.next_index - 1;
-        let players = |s: &Self| s.players.iter().map(|(id, info)| (*id, info.clone())).collect();
         let roster = if self.players.contains_key(&from) {
-            SessionMessage::Roster { epoch, index: before, last: self.tail, players: players(self), placed: Vec::new() }
+            SessionMessage::Roster { epoch, index: before, last: self.tail, players: self.roster_players(), placed: Vec::new() }
         } else {
             let refuse = if info.len() > self.config.max_info {
                 Some(RefuseReason::TooLarge)
@@ -162,7 +161,7 @@ impl Session {
                 self.send_or_handle(now, from, SessionMessage::JoinRefused { reason });
                 return;
             }
-            let roster = SessionMessage::Roster { epoch, index: before, last: self.tail, players: players(self), placed: Vec::new() };
+            let roster = SessionMessage::Roster { epoch, index: before, last: self.tail, players: self.roster_players(), placed: Vec::new() };
             self.place(now, EntryBody::Joined { player: from, info });
             roster
         };

@@ -266,6 +266,11 @@ impl Session {
         self.membership == Membership::Out && self.sequencer.is_none() && self.pending.is_empty()
     }
 
+    /// The players and their info, as a roster lists them.
+    pub(super) fn roster_players(&self) -> Vec<(NodeId, Vec<u8>)> {
+        self.players.iter().map(|(id, info)| (*id, info.clone())).collect()
+    }
+
     /// Index of the last entry delivered (0: none).
     pub fn delivered(&self) -> u64 {
         self.next.saturating_sub(1)

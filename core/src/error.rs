@@ -82,6 +82,8 @@ pub enum Error {
     Session(crate::session::SubmitError),
     /// This node holds no session of this id (never joined, or its state was evicted).
     UnknownSession(crate::session::SessionId),
+    /// The session refused a snapshot ([`crate::Node::provide_snapshot`]).
+    Snapshot(crate::session::SnapshotError),
     /// The node already holds `max` sessions ([`crate::Config::max_sessions`]), each played
     /// or sequenced here.
     TooManySessions {
@@ -118,6 +120,7 @@ impl fmt::Display for Error {
             Error::FlowPending(id) => write!(f, "flow {id} is not admitted yet"),
             Error::Session(e) => write!(f, "session: {e}"),
             Error::UnknownSession(s) => write!(f, "no session {} is held here", s.0),
+            Error::Snapshot(e) => write!(f, "snapshot: {e}"),
             Error::TooManySessions { max } => write!(f, "too many sessions: at most {max} are held"),
         }
     }

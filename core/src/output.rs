@@ -25,6 +25,19 @@ pub enum Output<'a> {
         /// The entry (index, epoch, and the event, join or leave it places).
         entry: &'a crate::session::Entry,
     },
+    /// A game session's state as of entry `index`, which another player's application
+    /// provided ([`crate::Node::provide_snapshot`]): this node joined (or joined again after
+    /// a restart) and its game starts from it. It comes before every entry the session hands
+    /// this node's game after its join; the entries after `index` follow as
+    /// [`Output::Sequenced`].
+    Snapshot {
+        /// The session.
+        session: crate::session::SessionId,
+        /// The entry the state is as of.
+        index: u64,
+        /// The application's bytes.
+        data: &'a [u8],
+    },
     /// Something the application may want to know.
     Event(Event),
     /// A radio decision for the runtime to apply (connection parameters, channel map,

@@ -55,6 +55,7 @@ const EXPECTED: &[&str] = &[
     "resume",
     "session_entry",
     "session_state_reply",
+    "session_snapshot_chunk",
 ];
 
 const A: NodeId = NodeId(0xa1a2_a3a4_a5a6_a7a8);
@@ -290,6 +291,20 @@ fn session_state_reply_frame() -> Vec<u8> {
     session_frame(&h, session, &message)
 }
 
+/// B sends D the last of the three chunks of a 1,100-byte snapshot as of entry 12 (of epoch
+/// (term 4, B)): chunks of 512 bytes, so the last holds 76, here the bytes `00 01 02 … 4b`.
+fn session_snapshot_chunk_message() -> (SessionId, SessionMessage) {
+    let data: Vec<u8> = (0..76u8).collect();
+    let tail = Epoch { term: 4, sequencer: B };
+    (SessionId(0x6a6d), SessionMessage::SnapshotChunk { index: 12, tail, total: 1100, size: 512, number: 2, data })
+}
+
+fn session_snapshot_chunk_frame() -> Vec<u8> {
+    let (session, message) = session_snapshot_chunk_message();
+    let h = FrameHeader::new(Kind::Session, Priority::High, 16, B, Destination::Node(D), 0x400);
+    session_frame(&h, session, &message)
+}
+
 fn topology_parts() -> (TopologyHeader, [LinkEntry; 2]) {
     let head = TopologyHeader { advert_version: U32::new(5), entry_count: 2, reserved: [0; 3] };
     let entries = [
@@ -514,6 +529,26 @@ fn session_entry() {
     let Message::Session(session, body) = Message::parse(&f).unwrap() else { panic!("not a session frame") };
     assert_eq!(blemesh_core::wire::session::decode(body), Ok(session_entry_message()));
     assert_eq!(session, SessionId(0x6a6d));
+}
+
+#[test]
+fn session_snapshot_chunk() {
+    assert_bytes("session_snapshot_chunk", &session_snapshot_chunk_frame());
+    let v = vector("session_snapshot_chunk");
+    assert_eq!(v.len(), 28 + 12 + 28 + 76);
+    let f = check_header(&v, Kind::Session, 0x01, 16, 0, B, Destination::Node(D), 0x400);
+    let Message::Session(_, body) = Message::parse(&f).unwrap() else { panic!("not a session frame") };
+    assert_eq!(blemesh_core::wire::session::decode(body), Ok(session_snapshot_chunk_message()));
+    // A last chunk one byte short of what remains of `total` is refused.
+    let f = Frame::new_checked(&v[..v.len() - 1], MAX);
+    assert!(f.is_err() || f.and_then(|f| Message::parse(&f).map(|_| ())).is_err());
+    let mut short = session_snapshot_chunk_message().1;
+    if let SessionMessage::SnapshotChunk { data, .. } = &mut short {
+        data.pop();
+    }
+    let mut body = Vec::new();
+    blemesh_core::wire::session::encode(&mut body, SessionId(0x6a6d), &short);
+    assert_eq!(blemesh_core::wire::session::decode(&body), Err(DropReason::MalformedBody));
 }
 
 #[test]
@@ -942,7 +977,8 @@ fn documented_rejections() {
     frame_case("heartbeat", 0, 2, DropReason::UnsupportedVersion); // before election views (§10)
     frame_case("heartbeat", 0, 3, DropReason::UnsupportedVersion); // before `Resume` (§10)
     frame_case("heartbeat", 0, 4, DropReason::UnsupportedVersion); // before `Session` (§10)
-    frame_case("heartbeat", 0, 6, DropReason::UnsupportedVersion);
+    frame_case("heartbeat", 0, 5, DropReason::UnsupportedVersion); // before snapshots (§10)
+    frame_case("heartbeat", 0, 7, DropReason::UnsupportedVersion);
     frame_case("heartbeat", 1, 9, DropReason::MalformedBody); // a `Resume` is 12 bytes
     frame_case("heartbeat", 1, 10, DropReason::MalformedBody); // no session message type 0
     frame_case("heartbeat", 1, 11, DropReason::UnknownKind);

@@ -228,6 +228,8 @@ pub enum SessionOutput {
     Entry(blemesh_core::session::Entry),
     /// A session event.
     Event(blemesh_core::session::SessionEvent),
+    /// The node's game was handed a snapshot as of this index.
+    Snapshot(u64),
 }
 
 impl Engine {
@@ -437,6 +439,7 @@ impl Engine {
             SimEvent::AppSend { node } => self.app_send(node, at),
             SimEvent::SessionJoin { node, restart } => self.session_join(node, at, restart),
             SimEvent::SessionSubmit { node } => self.session_submit(node, at),
+            SimEvent::SessionProvide { node } => self.session_provide(node, at),
             SimEvent::Fault { index } => self.apply_fault(index as usize, at),
             SimEvent::MobilityTick => self.mobility_tick(at),
             SimEvent::Sample => self.sample(at),
@@ -645,10 +648,21 @@ impl Engine {
                         step_log.session.push((i, dev.incarnation, SessionOutput::Entry(entry.clone())));
                     }
                 }
+                Output::Snapshot { index, data, .. } => {
+                    if let Some(run) = session.as_mut() {
+                        run.on_snapshot(now, i, index, data);
+                    }
+                    if *record_steps {
+                        step_log.session.push((i, dev.incarnation, SessionOutput::Snapshot(index)));
+                    }
+                }
                 Output::Event(e) => {
                     if let Event::Session { event, .. } = &e {
                         if let Some(run) = session.as_mut() {
                             run.on_event(now, i, dev.id, event);
+                        }
+                        if let blemesh_core::session::SessionEvent::SnapshotWanted { .. } = event {
+                            queue.push(now, SimEvent::SessionProvide { node: i }); // the game answers
                         }
                         if *record_steps {
                             step_log.session.push((i, dev.incarnation, SessionOutput::Event(*event)));

@@ -74,6 +74,11 @@ pub enum SimEvent {
         /// Node index.
         node: u32,
     },
+    /// A player's game answers a snapshot request: it provides its state.
+    SessionProvide {
+        /// Node index.
+        node: u32,
+    },
     /// Scripted fault number `index` of the fault plan.
     Fault {
         /// Index into the engine's fault plan.

@@ -118,6 +118,8 @@ fn check_session(s: &Scenario) -> Result<(), String> {
     }
     let max = blemesh_core::session::SessionConfig::default().max_payload as u64;
     whole("session.payload_bytes", l.payload_bytes as u64, 1, max)?;
+    let snapshot = blemesh_core::session::SessionConfig::default().max_snapshot as u64;
+    whole("session.snapshot_bytes", l.snapshot_bytes as u64, 16, snapshot)?;
     Ok(())
 }
 

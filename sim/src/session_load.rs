@@ -7,7 +7,10 @@
 //!   ("applied by all"), over the events of the final history; beside them the same run's
 //!   plain High-priority messages, per receiver (the session's frames travel at High).
 //! * **Catch-up.** From a late player's join, or a restarted player's power-on, to its own
-//!   `Joined` entry (a player again) — the node asks at once; the mesh must first elect.
+//!   `Joined` event (a player again, its game caught up from a snapshot another player's
+//!   game provided) — the node asks at once; the mesh must first elect. Each game's state
+//!   is a digest chained over the entries it applied; a snapshot carries it
+//!   (`snapshot_bytes` long), so at the end the members' states can be compared.
 //! * **Ends.** Every accepted submit ends sequenced or failed (by reason); one that did
 //!   neither by the end of the run, with its submitter still on, is *silent* (the goal is
 //!   none); one whose submitter powered off first is *lost with its node*.
@@ -48,6 +51,8 @@ pub struct SessionLoad {
     pub start_s: f64,
     /// Last submit, s; default 10 s before the end (every submit then has time to end).
     pub end_s: Option<f64>,
+    /// Bytes of the snapshot each game provides when a player catches up. Default 4096.
+    pub snapshot_bytes: usize,
 }
 
 impl Default for SessionLoad {
@@ -61,6 +66,7 @@ impl Default for SessionLoad {
             payload_bytes: 16,
             start_s: 15.0,
             end_s: None,
+            snapshot_bytes: 4096,
         }
     }
 }
@@ -97,8 +103,13 @@ pub struct SessionRun {
     open: BTreeMap<(NodeId, SubmitId), u64>,
     /// Submit time of every accepted submit, by (submitter, submit id) (the latest).
     submitted_at: BTreeMap<(NodeId, SubmitId), u64>,
-    /// Each device's history as it stands: (index, epoch) and when it was delivered.
-    history: Vec<Vec<(u64, Epoch, u64)>>,
+    /// Each device's history as it stands: (index, epoch), when it was delivered, and the
+    /// game's state digest after it.
+    history: Vec<Vec<(u64, Epoch, u64, u64)>>,
+    /// The snapshot each device's game started from: (index, state digest).
+    base: Vec<Option<(u64, u64)>>,
+    /// Snapshots provided, handed to a catching-up game, and catch-ups without one.
+    snapshots: (u64, u64, u64),
     /// Event entries ever delivered: (index, epoch) → (submitter, submit id).
     events: BTreeMap<(u64, Epoch), (NodeId, SubmitId)>,
     catchups: Vec<Catchup>,
@@ -146,6 +157,13 @@ pub struct SessionSummary {
     /// Members at the end, and those whose history agrees with the longest member history at
     /// every index both hold.
     pub agreement: (u32, u32),
+    /// Members whose game state could be compared with the longest member history's at the
+    /// same index (a digest chained over the entries applied, carried by snapshots), and
+    /// those whose state is the same.
+    pub state_agreement: (u32, u32),
+    /// Snapshots the games provided, snapshots handed to catching-up games, and catch-ups
+    /// that found none in time.
+    pub snapshots: (u64, u64, u64),
     /// Rebases, and entries they undid.
     pub rebases: (u64, u64),
     /// Times a player learnt the partition had lost it (and joined again).
@@ -166,6 +184,8 @@ impl SessionRun {
             open: BTreeMap::new(),
             submitted_at: BTreeMap::new(),
             history: vec![Vec::new(); outsider.len()],
+            base: vec![None; outsider.len()],
+            snapshots: (0, 0, 0),
             events: BTreeMap::new(),
             catchups: Vec::new(),
             accepted: 0,
@@ -183,7 +203,11 @@ impl SessionRun {
     pub fn on_entry(&mut self, now: u64, i: u32, entry: &blemesh_core::session::Entry) {
         let h = &mut self.history[i as usize];
         h.retain(|(index, ..)| *index < entry.index); // a restart's fresh history starts anew
-        h.push((entry.index, entry.epoch, now));
+        let before = match h.last() {
+            Some(&(index, _, _, digest)) if index + 1 == entry.index => digest,
+            _ => self.base[i as usize].filter(|(b, _)| b + 1 == entry.index).map_or(0, |(_, d)| d),
+        };
+        h.push((entry.index, entry.epoch, now, chain(before, entry)));
         if let EntryBody::Event { submitter, submit, .. } = &entry.body {
             self.events.insert((entry.index, entry.epoch), (*submitter, *submit));
         }
@@ -211,7 +235,12 @@ impl SessionRun {
                 self.rebases += 1;
                 self.undone += undone;
                 self.history[i as usize].retain(|(index, ..)| *index <= fork);
+                if self.base[i as usize].is_some_and(|(b, _)| b > fork) {
+                    self.base[i as usize] = None;
+                }
             }
+            SessionEvent::NoSnapshot { .. } => self.snapshots.2 += 1,
+            SessionEvent::SnapshotWanted { .. } => {}
             SessionEvent::Lost { .. } => self.lost_events += 1,
             SessionEvent::Joined { .. } => {
                 for c in self.catchups.iter_mut().filter(|c| c.device == i && c.joined.is_none()) {
@@ -229,6 +258,20 @@ impl SessionRun {
         self.open.retain(|(submitter, _), _| *submitter != id);
         self.lost_with_node += (before - self.open.len()) as u64;
         self.history[i as usize].clear();
+        self.base[i as usize] = None;
+    }
+
+    /// Device `i`'s game was handed a snapshot as of `index` at `now`: its state from now on.
+    pub fn on_snapshot(&mut self, _now: u64, i: u32, index: u64, data: &[u8]) {
+        let digest = data.get(8..16).and_then(|b| b.try_into().ok()).map_or(0, u64::from_be_bytes);
+        self.history[i as usize].clear();
+        self.base[i as usize] = Some((index, digest));
+        self.snapshots.1 += 1;
+    }
+
+    /// Device `i`'s game state: the index of the last entry it applied and its digest.
+    fn state(&self, i: u32) -> Option<(u64, u64)> {
+        self.history[i as usize].last().map(|&(index, _, _, digest)| (index, digest)).or(self.base[i as usize])
     }
 
     /// The summary at the end of a run, `high` the run's plain High-priority latencies.
@@ -237,11 +280,19 @@ impl SessionRun {
         // The reference history: the longest member's.
         let members: Vec<usize> = (0..member.len()).filter(|&i| member[i]).collect();
         let reference = members.iter().map(|&i| &self.history[i]).max_by_key(|h| (h.len(), h.last().map(|e| e.0)));
-        let by_index: BTreeMap<u64, Epoch> = reference.map(|h| h.iter().map(|(k, e, _)| (*k, *e)).collect()).unwrap_or_default();
+        let by_index: BTreeMap<u64, Epoch> = reference.map(|h| h.iter().map(|(k, e, ..)| (*k, *e)).collect()).unwrap_or_default();
         let agree = members
             .iter()
-            .filter(|&&i| self.history[i].iter().all(|(k, e, _)| by_index.get(k).is_none_or(|r| r == e)))
+            .filter(|&&i| self.history[i].iter().all(|(k, e, ..)| by_index.get(k).is_none_or(|r| r == e)))
             .count() as u32;
+        // Game states: each member's digest against the reference's at the same index.
+        let digests: BTreeMap<u64, u64> = reference.map(|h| h.iter().map(|(k, .., d)| (*k, *d)).collect()).unwrap_or_default();
+        let compared: Vec<bool> = members
+            .iter()
+            .filter_map(|&i| self.state(i as u32))
+            .filter_map(|(k, d)| digests.get(&k).map(|r| *r == d))
+            .collect();
+        let state_agreement = (compared.len() as u32, compared.iter().filter(|ok| **ok).count() as u32);
         // Latencies of the final history's events, over the members that hold them.
         let (mut each, mut all) = (Histogram::default(), Histogram::default());
         for (&(index, epoch), key) in &self.events {
@@ -251,7 +302,7 @@ impl SessionRun {
             let Some(&at) = self.submitted_at.get(key) else { continue };
             let times: Vec<u64> = members
                 .iter()
-                .filter_map(|&i| self.history[i].iter().find(|(k, e, _)| *k == index && *e == epoch).map(|(.., t)| *t))
+                .filter_map(|&i| self.history[i].iter().find(|(k, e, ..)| *k == index && *e == epoch).map(|(_, _, t, _)| *t))
                 .collect();
             for t in &times {
                 each.record(t.saturating_sub(at));
@@ -282,6 +333,8 @@ impl SessionRun {
             rejoins: span(JoinKind::PowerOn),
             never_joined: self.catchups.iter().filter(|c| c.joined.is_none()).count() as u32,
             agreement: (members.len() as u32, agree),
+            state_agreement,
+            snapshots: self.snapshots,
             rebases: (self.rebases, self.undone),
             players_lost: self.lost_events,
         }
@@ -348,6 +401,22 @@ impl Engine {
         self.with_node_drained(i, at, at, |n, now| n.join_session(now, GAME, info.as_bytes()));
     }
 
+    /// Player `i`'s game answers a snapshot request with its state: the index it applied
+    /// last and its digest, padded to `snapshot_bytes`.
+    pub(crate) fn session_provide(&mut self, i: u32, at: u64) {
+        let bytes = self.scenario.session.as_ref().map_or(4096, |l| l.snapshot_bytes);
+        let Some(run) = self.session.as_mut() else { return };
+        let Some((index, digest)) = run.state(i) else { return };
+        let mut data = vec![0x5au8; bytes.max(16)];
+        data[..8].copy_from_slice(&index.to_be_bytes());
+        data[8..16].copy_from_slice(&digest.to_be_bytes());
+        if self.with_node_drained(i, at, at, |n, now| n.provide_snapshot(now, GAME, index, &data)).is_some() {
+            if let Some(run) = self.session.as_mut() {
+                run.snapshots.0 += 1;
+            }
+        }
+    }
+
     /// Player `i` submits its next game event.
     pub(crate) fn session_submit(&mut self, i: u32, at: u64) {
         let end = self.scenario.session.as_ref().and_then(|l| l.end_s).unwrap_or(self.scenario.duration_s - 10.0);
@@ -398,8 +467,26 @@ impl SessionSummary {
             ("nodes on again", format!("{}, a player again after at most {}", self.rejoins.0, secs(self.rejoins.1))),
             ("never a player again", self.never_joined.to_string()),
             ("members agreeing at the end", format!("{} of {}", self.agreement.1, self.agreement.0)),
+            ("game states agreeing", format!("{} of {} compared at the end", self.state_agreement.1, self.state_agreement.0)),
+            ("snapshots", format!("{} provided, {} caught up from, {} catch-ups without one", self.snapshots.0, self.snapshots.1, self.snapshots.2)),
             ("rebases", format!("{} (entries undone {})", self.rebases.0, self.rebases.1)),
             ("players lost by a partition", self.players_lost.to_string()),
         ]
     }
+}
+
+/// The game state after `entry`, from the state before it: a digest chained over the entries
+/// applied (their place, epoch and what they say).
+fn chain(before: u64, entry: &blemesh_core::session::Entry) -> u64 {
+    let body = match &entry.body {
+        EntryBody::Event { submitter, submit, payload } => submitter.0 ^ (u64::from(submit.0) << 20) ^ payload.len() as u64,
+        EntryBody::Joined { player, info } => player.0.rotate_left(7) ^ info.len() as u64,
+        EntryBody::Left { player, .. } => player.0.rotate_left(13),
+    };
+    let epoch = (u64::from(entry.epoch.term) << 32) ^ entry.epoch.sequencer.0;
+    let mut x = before ^ entry.index.rotate_left(17) ^ epoch ^ body.rotate_left(29);
+    // splitmix64's finaliser
+    x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    x ^ (x >> 31)
 }

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use blemesh_core::flow::{AdmissionError, FlowId};
 use blemesh_core::routing::QosConstraints;
-use blemesh_core::session::{Entry, SessionId, SubmitId};
+use blemesh_core::session::{Entry, SessionEvent, SessionId, SubmitId};
 use blemesh_core::{Config, Event, Instant, LinkId, LinkReport, Node, NodeId, Output, Priority};
 use rand_chacha::ChaCha8Rng;
 use rand_core::{RngCore, SeedableRng};
@@ -70,8 +70,14 @@ pub struct Harness {
     pub received: Vec<Vec<Received>>,
     /// Every event each node emitted.
     pub events: Vec<Vec<(Instant, Event)>>,
-    /// Every session entry each node delivered, in delivery order.
+    /// Every session entry each node delivered, in delivery order. A node's game that caught
+    /// up from a snapshot gets the providing game's entries (its state) in front, timed at
+    /// the snapshot's arrival.
     pub sequenced: Vec<Vec<(Instant, SessionId, Entry)>>,
+    /// The snapshots the nodes' games provided: each one's state (the entries its game had
+    /// applied), by the token its bytes start with. A node's game answers every
+    /// `SnapshotWanted` at once with a snapshot of [`Harness::SNAPSHOT_BYTES`].
+    pub snapshots: Vec<Vec<Entry>>,
     /// Every PDU each node transmitted: (time, link, bytes). Recorded only when enabled.
     pub transmitted: Vec<Vec<(Instant, LinkId, Vec<u8>)>>,
     /// Record transmissions in [`Harness::transmitted`].
@@ -121,6 +127,7 @@ impl Harness {
             received: vec![Vec::new(); n],
             events: vec![Vec::new(); n],
             sequenced: vec![Vec::new(); n],
+            snapshots: Vec::new(),
             transmitted: vec![Vec::new(); n],
             record_transmissions: false,
             black_holes: vec![false; n],
@@ -343,8 +350,50 @@ impl Harness {
         }
     }
 
+    /// Bytes of the snapshots the nodes' games provide.
+    pub const SNAPSHOT_BYTES: usize = 4096;
+
+    /// Node `i`'s game state in `session`: the entries it applied, less those rebases undid
+    /// (an entry replaces those from its index on).
+    pub fn game_state(&self, i: usize, session: SessionId) -> Vec<Entry> {
+        let mut state: Vec<Entry> = Vec::new();
+        for (_, s, e) in &self.sequenced[i] {
+            if *s == session {
+                state.retain(|x| x.index < e.index);
+                state.push(e.clone());
+            }
+        }
+        state
+    }
+
+    /// Node `i`'s game provides a snapshot of its state in `session`.
+    fn provide_snapshot(&mut self, i: usize, session: SessionId) {
+        let state = self.game_state(i, session);
+        let Some(index) = state.last().map(|e| e.index) else { return };
+        let mut data = (self.snapshots.len() as u32).to_be_bytes().to_vec();
+        data.resize(Self::SNAPSHOT_BYTES, 0x5a);
+        self.snapshots.push(state);
+        let now = self.now;
+        // Refused only when the game's state is no longer the node's to give (it stopped
+        // playing meanwhile); the asker then asks another.
+        let _ = self.nodes[i].provide_snapshot(now, session, index, &data);
+    }
+
+    /// Node `i`'s game was handed a snapshot: the providing game's entries go in front.
+    fn install_snapshot(&mut self, i: usize, session: SessionId, index: u64, data: &[u8]) {
+        let token = data.get(..4).and_then(|b| b.try_into().ok()).map(u32::from_be_bytes);
+        let state = token.and_then(|t| self.snapshots.get(t as usize)).expect("a snapshot some game provided");
+        assert_eq!(state.last().map(|e| e.index), Some(index), "a snapshot is as of its index");
+        assert!(data[4..].iter().all(|b| *b == 0x5a) && data.len() == Self::SNAPSHOT_BYTES, "a snapshot arrives intact");
+        let now = self.now;
+        let state: Vec<(Instant, SessionId, Entry)> = state.iter().map(|e| (now, session, e.clone())).collect();
+        self.sequenced[i].retain(|(_, s, _)| *s != session);
+        self.sequenced[i].extend(state);
+    }
+
     fn drain(&mut self, i: usize) {
         let now = self.now;
+        let mut wanted = Vec::new();
         loop {
             match self.nodes[i].poll_output() {
                 Output::Transmit(t) => {
@@ -376,14 +425,27 @@ impl Harness {
                     hops: d.hops,
                     payload: d.payload.to_vec(),
                 }),
-                Output::Event(e) => self.events[i].push((now, e)),
+                Output::Event(e) => {
+                    if let Event::Session { session, event: SessionEvent::SnapshotWanted { .. } } = e {
+                        wanted.push(session);
+                    }
+                    self.events[i].push((now, e));
+                }
                 Output::Sequenced { session, entry } => self.sequenced[i].push((now, session, entry.clone())),
+                Output::Snapshot { session, index, data } => {
+                    let data = data.to_vec();
+                    self.install_snapshot(i, session, index, &data);
+                }
                 Output::Timeout(at) => {
                     self.deadlines[i] = at;
                     break;
                 }
                 _ => {}
             }
+        }
+        for session in wanted {
+            self.provide_snapshot(i, session);
+            self.drain(i);
         }
     }
 }

@@ -206,3 +206,50 @@ fn a_player_cut_off_is_placed_as_lost_and_joins_again_when_back() {
         assert!(events_of(&h, i).iter().any(|e| e.3 == b"back"), "node {i} delivered the returning player's event");
     }
 }
+
+/// A player's app restarts amid a game of over 100 events: the node comes back fresh, joins
+/// again at once, and its game catches up from a 4 KiB snapshot another player's game
+/// provides, then the entries after it — within 2 s of power-on, on a lossless mesh and
+/// with a tenth of frames lost.
+#[test]
+fn a_restarted_player_catches_up_from_a_snapshot_within_2_s() {
+    for (loss, seed) in [(0.0, 11), (0.1, 12)] {
+        let cfg = HarnessConfig { loss, seed, ..HarnessConfig::default() };
+        let mut h = Harness::new(random_connected(8, 4, 4, seed), cfg);
+        let players: Vec<usize> = (0..8).collect();
+        let coordinator = until_coordinator(&mut h, &players, at(30_000));
+        join_all(&mut h, &players, Duration::from_secs(10));
+        submit_rounds(&mut h, &players, 14, Duration::from_millis(150));
+        h.run_for(Duration::from_secs(2));
+        let r = (0..8).find(|&i| h.id(i) != coordinator).expect("a player that does not coordinate");
+        let neighbours = h.power_off(r);
+        h.run_for(Duration::from_millis(500));
+        h.sequenced[r].clear(); // the restarted game holds nothing
+        let on = h.now();
+        let node = blemesh_core::Node::new(blemesh_core::Config::new(h.id(r), seed * 1000 + 7), on).unwrap();
+        h.power_on(r, node, &neighbours);
+        h.join_session(r, GAME, b"back").expect("join");
+        // The others play on meanwhile.
+        let others: Vec<usize> = players.iter().copied().filter(|&i| i != r).collect();
+        while !h.nodes[r].session(GAME).is_some_and(|s| s.is_member()) {
+            assert!(h.now() < on + Duration::from_secs(10), "loss {loss}: node {r} never caught up");
+            h.run_for(Duration::from_millis(10));
+        }
+        let caught_up = h.now() - on;
+        let session = h.nodes[r].session(GAME).unwrap();
+        assert_eq!(session.metrics().snapshots_installed, 1, "loss {loss}: it caught up from one snapshot");
+        let state = h.game_state(r, GAME);
+        let events = state.iter().filter(|e| matches!(e.body, EntryBody::Event { .. })).count();
+        assert!(events >= 100, "loss {loss}: the snapshot's state holds the game so far ({events} events)");
+        eprintln!("loss {loss}: caught up {caught_up:?} after power-on, {} entries, {events} events", state.len());
+        assert!(caught_up <= Duration::from_secs(2), "loss {loss}: caught up after {caught_up:?}");
+        submit_rounds(&mut h, &others, 2, Duration::from_millis(150));
+        h.run_for(Duration::from_secs(3));
+        // Its game state, snapshot and all, is the others' at every index.
+        let reference = h.game_state(others[0], GAME);
+        let mine = h.game_state(r, GAME);
+        let shared = mine.len().min(reference.len());
+        assert!(shared > state.len(), "loss {loss}: it played on after catching up");
+        assert_eq!(mine[..shared], reference[..shared], "loss {loss}: the restarted game's state is everyone's");
+    }
+}

@@ -195,7 +195,7 @@ fn node_survives_arbitrary_inputs_within_its_caps() {
                         }
                     }
                     Output::Event(_) => {}
-                    Output::Sequenced { .. } => panic!("no session was joined"),
+                    Output::Sequenced { .. } | Output::Snapshot { .. } => panic!("no session was joined"),
                     Output::Radio(crate::ble::RadioDecision::LinkParameters { link, params }) => {
                         assert!(params.check().is_ok(), "{params:?}");
                         assert!(node.neighbours().any(|l| l.link == link), "decision for a link that is down");

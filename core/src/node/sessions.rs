@@ -30,6 +30,8 @@ pub(super) struct Sessions {
     out: VecDeque<(SessionId, SessionAction)>,
     /// The entry handed out by the last [`Output::Sequenced`], kept until the next poll.
     lent: Option<Entry>,
+    /// The snapshot handed out by the last [`Output::Snapshot`], kept until the next poll.
+    lent_snapshot: Vec<u8>,
     /// Encoding buffer for session bodies.
     body: Vec<u8>,
 }
@@ -57,6 +59,7 @@ impl Sessions {
     /// Releases the entry the last [`Output::Sequenced`] lent (at every poll).
     pub(super) fn release(&mut self) {
         self.lent = None;
+        self.lent_snapshot = Vec::new();
     }
 
     /// The next entry or session event for the application.
@@ -65,6 +68,10 @@ impl Sessions {
         Some(match action {
             SessionAction::Deliver(entry) => Output::Sequenced { session, entry: self.lent.insert(entry) },
             SessionAction::Event(event) => Output::Event(Event::Session { session, event }),
+            SessionAction::Snapshot { index, data } => {
+                self.lent_snapshot = data;
+                Output::Snapshot { session, index, data: &self.lent_snapshot }
+            }
             SessionAction::Broadcast(_) | SessionAction::Send { .. } => unreachable!("sent, never queued"),
         })
     }
@@ -104,6 +111,18 @@ impl Node {
         let id = self.sessions.list[i].1.submit(now, payload).map_err(Error::Session)?;
         self.run_session(i);
         Ok(id)
+    }
+
+    /// Provides a snapshot of `session`'s game state as of entry `index` (the last entry the
+    /// game applied) for players catching up: the answer to
+    /// [`crate::session::SessionEvent::SnapshotWanted`] (providing one unasked keeps it ready).
+    /// At most [`crate::session::SessionConfig::max_snapshot`] bytes; it travels in chunks.
+    pub fn provide_snapshot(&mut self, now: Instant, session: SessionId, index: u64, data: &[u8]) -> Result<(), Error> {
+        self.advance(now)?;
+        let i = self.sessions.index(session).ok_or(Error::UnknownSession(session))?;
+        self.sessions.list[i].1.provide_snapshot(now, index, data).map_err(Error::Snapshot)?;
+        self.run_session(i);
+        Ok(())
     }
 
     /// The state of one session held here (players, delivered index, counters).

@@ -31,7 +31,7 @@ fn drain(node: &mut Node) -> Drained {
             Output::Deliver(d) => rx.push(d.payload.to_vec()),
             Output::Event(e) => ev.push(e),
             Output::Radio(_) => {}
-            Output::Sequenced { .. } => panic!("no session was joined"),
+            Output::Sequenced { .. } | Output::Snapshot { .. } => panic!("no session was joined"),
             Output::Timeout(at) => return (tx, rx, ev, at),
         }
     }

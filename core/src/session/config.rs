@@ -47,8 +47,21 @@ pub struct SessionConfig {
     pub recovery_timeout: Duration,
     /// A player the sequencer's partition has not held for this long is placed as
     /// [`super::LeaveReason::Lost`] (the mesh's neighbour and partition detection say who
-    /// the partition holds; the grace rides out a topology view that lags a join). Default 1 s.
+    /// the partition holds; the grace rides out a topology view that lags a join). Default 3 s.
     pub lost_grace: Duration,
+    /// Largest snapshot of the application's state a joining player is sent, bytes
+    /// ([`super::Session::provide_snapshot`]); 0 turns snapshots off (a joiner's game then
+    /// starts from its own `Joined` entry, knowing nothing before it). Snapshots travel in
+    /// chunks of `max_payload` bytes, at most [`super::MAX_CHUNKS`] of them: at most
+    /// 64 × `max_payload`. Default 16 KiB.
+    pub max_snapshot: usize,
+    /// A snapshot asked for and not complete after this long is asked for again (its
+    /// missing chunks from the same player, or a new one from the next player). Default 400 ms.
+    pub snapshot_retry: Duration,
+    /// A player catching up that has no snapshot after this long gives up
+    /// ([`super::SessionEvent::NoSnapshot`]) and plays on from its own history; a provided
+    /// snapshot is kept this long after it was last asked for. Default 10 s.
+    pub snapshot_timeout: Duration,
 }
 
 impl Default for SessionConfig {
@@ -69,6 +82,9 @@ impl Default for SessionConfig {
             tip_interval: Duration::from_secs(1),
             recovery_timeout: Duration::from_millis(250),
             lost_grace: Duration::from_secs(3),
+            max_snapshot: 16 * 1024,
+            snapshot_retry: Duration::from_millis(400),
+            snapshot_timeout: Duration::from_secs(10),
         }
     }
 }
@@ -92,6 +108,12 @@ impl core::fmt::Display for SessionConfigError {
 impl std::error::Error for SessionConfigError {}
 
 impl SessionConfig {
+    /// Bytes of each snapshot chunk but the last: `max_payload`, so that a chunk fits
+    /// wherever an entry does.
+    pub fn chunk_size(&self) -> usize {
+        self.max_payload.min(usize::from(u16::MAX))
+    }
+
     /// Checks every field against its range.
     pub fn validate(&self) -> Result<(), SessionConfigError> {
         let err = |field, allowed| Err(SessionConfigError { field, allowed });
@@ -125,6 +147,8 @@ impl SessionConfig {
             ("tip_interval", self.tip_interval),
             ("recovery_timeout", self.recovery_timeout),
             ("lost_grace", self.lost_grace),
+            ("snapshot_retry", self.snapshot_retry),
+            ("snapshot_timeout", self.snapshot_timeout),
         ];
         for (field, d) in positive {
             if d.is_zero() || d > Duration::from_secs(3600) {
@@ -133,6 +157,12 @@ impl SessionConfig {
         }
         if self.submit_retry > self.submit_timeout {
             return err("submit_retry", "at most submit_timeout");
+        }
+        if self.max_snapshot > super::MAX_CHUNKS * self.chunk_size() {
+            return err("max_snapshot", "at most 64 × max_payload bytes (0: no snapshots)");
+        }
+        if self.snapshot_retry > self.snapshot_timeout {
+            return err("snapshot_retry", "at most snapshot_timeout");
         }
         Ok(())
     }
@@ -152,5 +182,9 @@ mod tests {
         let c = SessionConfig { submit_retry: Duration::from_secs(5), ..SessionConfig::default() };
         let e = c.validate().unwrap_err();
         assert_eq!((e.field, e.allowed), ("submit_retry", "at most submit_timeout"));
+        let c = SessionConfig { max_payload: 100, max_snapshot: 6401, ..SessionConfig::default() };
+        assert_eq!(c.validate().unwrap_err().field, "max_snapshot");
+        let c = SessionConfig { max_payload: 100, max_snapshot: 6400, ..SessionConfig::default() };
+        assert_eq!(c.validate(), Ok(()));
     }
 }

@@ -38,6 +38,11 @@ impl Session {
                 }
             }
             SessionMessage::Refused { submit, reason } => self.on_refused(now, submit, reason),
+            SessionMessage::SnapshotRequest { after, index, missing } => self.on_snapshot_request(now, from, after, index, missing),
+            SessionMessage::SnapshotChunk { index, tail, total, size, number, data } => {
+                self.on_snapshot_chunk(now, from, (index, tail), total, size, number, &data)
+            }
+            SessionMessage::NoSnapshot { after } => self.on_no_snapshot(now, from, after),
         }
         self.report_fork(now);
     }
@@ -77,7 +82,7 @@ impl Session {
         if self.sequencer.is_some() {
             // Fetching as the new sequencer: deliver in order, then ask for more or begin.
             if entry.index == self.next {
-                self.deliver_in_order(entry);
+                self.deliver_in_order(now, entry);
             } else if entry.index > self.next {
                 self.ahead.insert(entry.index, entry);
             }
@@ -97,7 +102,7 @@ impl Session {
             return;
         }
         if entry.index == self.next {
-            self.deliver_in_order(entry);
+            self.deliver_in_order(now, entry);
             return;
         }
         self.hold_ahead(now, entry);
@@ -128,10 +133,11 @@ impl Session {
         self.ahead.retain(|&i, _| i > index);
         if member {
             self.membership = Membership::In;
-            self.actions.push_back(SessionAction::Event(SessionEvent::Joined { index }));
+            self.catch_up(now, index);
+            self.emit(index, SessionEvent::Joined { index });
         }
         if let Some(first) = self.ahead.remove(&self.next) {
-            self.deliver_in_order(first);
+            self.deliver_in_order(now, first);
         } else if self.known_last >= self.next {
             self.gap.get_or_insert((now, None));
         } else {

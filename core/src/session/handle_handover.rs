@@ -175,6 +175,7 @@ impl Session {
         if self.membership == Membership::In && !self.players.contains_key(&self.me) {
             // The adopted history does not count this node a player: it joins again.
             self.membership = Membership::Joining { info: mine.unwrap_or_default(), retry_at: now };
+            self.cancel_catchup();
         }
         self.next = index + 1;
         self.tail = last;

@@ -101,17 +101,24 @@ impl Session {
 
     /// Sequencer, placing: a member reports its history; if it forked from this one, it is
     /// told where the two agree. (A history that is a prefix of this one is not answered:
-    /// it is a late reply to the hand-over, or a fork report overtaken by a rebase.)
+    /// it is a late reply to the hand-over, or a fork report overtaken by a rebase.) A member
+    /// whose history ends before this log begins cannot be told where it forked, nor be
+    /// repaired from here: it starts over (`fork` none), catching up from a snapshot.
     pub(super) fn answer_fork(&mut self, from: NodeId, delivered: u64, runs: &[(Epoch, u64)]) {
         let Some(seq) = self.sequencer.as_ref().filter(|s| s.phase == Phase::Active) else { return };
         let (epoch, last) = (seq.epoch, seq.next_index - 1);
-        let Some(fork) = self.fork_of(runs, delivered) else { return };
+        let behind = self.log.first().is_some_and(|first| delivered + 1 < first);
+        let Some(fork) = self.fork_of(runs, delivered).or(behind.then_some(None)) else { return };
         self.actions.push_back(SessionAction::Send { to: from, message: SessionMessage::Rebase { epoch, fork, last } });
     }
 
     /// Member: the sequencer says where this node's history and its own agree.
     pub(super) fn on_rebase(&mut self, now: Instant, from: NodeId, epoch: Epoch, fork: Option<u64>, last: u64) {
         if !self.follows(epoch) || from != epoch.sequencer || self.sequencer.is_some() {
+            return;
+        }
+        // A start-over that this node's history, begun since, already answers.
+        if fork.is_none() && self.log.first().unwrap_or(self.next) > last {
             return;
         }
         self.forked = false;
@@ -128,8 +135,9 @@ impl Session {
 
     /// Whether the log reaches back to just after entry `fork`: everything after it can be
     /// undone, and the oldest entry's `prev` names the epoch of the one before it.
+    /// A game that started from a snapshot cannot roll back below it.
     pub(super) fn can_undo_to(&self, fork: u64) -> bool {
-        self.log.first().is_some_and(|first| fork + 1 >= first)
+        self.log.first().is_some_and(|first| fork + 1 >= first) && fork >= self.floor
     }
 
     /// Undoes the entries delivered after `fork`, newest first: players they added or
@@ -165,6 +173,12 @@ impl Session {
         self.next = fork + 1;
         self.tail = tail;
         self.known_last = fork; // what lay beyond was the other history's
+        if let Some(c) = self.catchup.as_mut() {
+            c.deferred.retain(|(i, _)| *i <= fork);
+        }
+        if self.membership != Membership::In {
+            self.cancel_catchup();
+        }
         self.finish_rebase(fork, undone, resubmitted);
     }
 
@@ -179,6 +193,8 @@ impl Session {
         self.next = 0;
         self.tail = None;
         self.known_last = 0;
+        self.floor = 0;
+        self.cancel_catchup();
         if let Some(info) = info.or_else(|| match &self.membership {
             Membership::Joining { info, .. } => Some(info.clone()),
             _ => None,

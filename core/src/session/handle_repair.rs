@@ -6,10 +6,22 @@ use crate::{Instant, NodeId};
 
 impl Session {
     /// `from` misses entries `first..to`: send back those the log holds, at most
-    /// [`super::SessionConfig::max_repair`].
+    /// [`super::SessionConfig::max_repair`]. The sequencer told of a gap no one can repair
+    /// (older than its log, and older than its epoch's start, below which a member takes
+    /// entries from the sequencer only) tells the member to start over: it catches up from
+    /// a snapshot (`handle_snapshot.rs`).
     pub(super) fn on_nack(&mut self, _now: Instant, from: NodeId, first: u64, to: u64) {
         if first >= to {
             return;
+        }
+        if let Some(seq) = self.sequencer.as_ref().filter(|s| s.phase == super::state::Phase::Active) {
+            let below_log = self.log.first().is_none_or(|f| first < f);
+            if below_log && self.epoch_start.is_some_and(|s| first < s) && from != self.me {
+                let message = SessionMessage::Rebase { epoch: seq.epoch, fork: None, last: seq.next_index - 1 };
+                self.metrics.repair_unavailable += to - first;
+                self.actions.push_back(SessionAction::Send { to: from, message });
+                return;
+            }
         }
         let wanted = (to - first).min(self.config.max_repair as u64);
         let mut sent = 0;

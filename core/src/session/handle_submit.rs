@@ -17,6 +17,9 @@ pub enum SubmitError {
     TooLarge,
     /// [`super::SessionConfig::max_pending`] submits are already waiting.
     TooManyPending,
+    /// This node is a player whose game still waits for the snapshot it starts from
+    /// ([`super::Session::is_catching_up`]).
+    CatchingUp,
 }
 
 impl core::fmt::Display for SubmitError {
@@ -25,6 +28,7 @@ impl core::fmt::Display for SubmitError {
             SubmitError::NotJoined => "not a player of this session",
             SubmitError::TooLarge => "payload larger than the session's max_payload",
             SubmitError::TooManyPending => "too many submits waiting to be sequenced",
+            SubmitError::CatchingUp => "still catching up from a snapshot",
         })
     }
 }
@@ -78,6 +82,8 @@ impl Session {
             return;
         }
         self.membership = Membership::Out;
+        self.cancel_catchup();
+        self.wanted = None;
         for p in core::mem::take(&mut self.pending) {
             self.fail(p.submit, FailReason::Left);
         }
@@ -89,6 +95,9 @@ impl Session {
     pub fn submit(&mut self, now: Instant, payload: &[u8]) -> Result<SubmitId, SubmitError> {
         if self.membership != Membership::In {
             return Err(SubmitError::NotJoined);
+        }
+        if self.catchup.is_some() {
+            return Err(SubmitError::CatchingUp);
         }
         if payload.len() > self.config.max_payload {
             return Err(SubmitError::TooLarge);
@@ -192,7 +201,7 @@ impl Session {
         if self.next == 0 {
             self.next = entry.index;
         }
-        self.deliver_in_order(entry);
+        self.deliver_in_order(now, entry);
     }
 
     /// Sends `message` to `to`, or handles it here when `to` is this node.

@@ -13,6 +13,7 @@ impl Session {
         self.resend(now);
         self.repair_gap(now);
         self.announce_tip(now);
+        self.snapshot_timeout(now);
         self.report_fork(now);
     }
 

@@ -14,9 +14,10 @@ fn event(index: u64, submit: u32) -> Entry {
 }
 
 /// Node `me` following [`E`], joined by the roster of index 2 (players 2, 3 and itself),
-/// that delivered entries 3..=upto.
+/// that delivered entries 3..=upto (its game starts there: snapshots off, see
+/// `snapshot_tests.rs`).
 fn player(me: u64, upto: u64) -> Session {
-    let mut s = Session::new(SessionConfig::default(), NodeId(me));
+    let mut s = Session::new(SessionConfig { max_snapshot: 0, ..SessionConfig::default() }, NodeId(me));
     s.on_coordinator(t(0), Some(E));
     s.join(t(0), b"p").unwrap();
     let mut players = vec![(NodeId(2), b"p".to_vec()), (NodeId(3), b"p".to_vec())];

@@ -9,6 +9,10 @@ use crate::NodeId;
 /// Most epoch runs a [`SessionMessage::StateReply`] describes.
 pub const MAX_RUNS: usize = 8;
 
+/// Most chunks one snapshot travels in ([`SessionMessage::SnapshotChunk`]): a catching-up
+/// player asks for the missing ones with one 64-bit mask.
+pub const MAX_CHUNKS: usize = 64;
+
 /// Why a sequencer refused a submit.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum RefuseReason {
@@ -126,6 +130,43 @@ pub enum SessionMessage {
     JoinRefused {
         /// Why.
         reason: RefuseReason,
+    },
+    /// A player catching up → a player that holds the game's state: send a snapshot of your
+    /// application's state as of entry `after` or a later one (`index` 0), or (`index` not
+    /// 0) the chunks of snapshot `index` that `missing` lists.
+    SnapshotRequest {
+        /// The oldest index the snapshot may be as of (the catching-up player's history
+        /// starts after it).
+        after: u64,
+        /// The snapshot whose chunks are asked for again; 0 for a new one.
+        index: u64,
+        /// The chunks asked for again, one bit each (bit `n`: chunk `n`); 0 for a new one.
+        missing: u64,
+    },
+    /// A player → a player catching up: one chunk of a snapshot of the application's state
+    /// as of entry `index` (chunks of `size` bytes, the last one shorter, at most
+    /// [`MAX_CHUNKS`]).
+    SnapshotChunk {
+        /// The entry the state is as of.
+        index: u64,
+        /// That entry's epoch: the receiver takes the snapshot only if it holds entry
+        /// `index` under the same epoch (the same history).
+        tail: Epoch,
+        /// Bytes of the whole snapshot.
+        total: u32,
+        /// Bytes of every chunk but the last.
+        size: u16,
+        /// This chunk's number, from 0.
+        number: u8,
+        /// Its bytes.
+        data: Vec<u8>,
+    },
+    /// A player → a player catching up: no snapshot as of `after` or later here (not a
+    /// player, behind, catching up itself, or its application did not provide one): ask
+    /// another.
+    NoSnapshot {
+        /// The `after` asked for.
+        after: u64,
     },
     /// Sequencer → submitter: this submit will not be placed.
     Refused {

@@ -41,6 +41,10 @@
 //!   that sees itself lost asks to join again ([`SessionEvent::Lost`]).
 //! * **Repair sources.** A gap is asked of the sequencer, then in turn of the other players
 //!   and of earlier sequencers, alternating with the sequencer.
+//! * **Catch-up.** A node that joins (or joins again after a restart) gets its game's state
+//!   as a snapshot another player's application provides ([`SessionEvent::SnapshotWanted`],
+//!   [`Session::provide_snapshot`]), sent in chunks, then the entries after it
+//!   ([`SessionAction::Snapshot`]); `handle_snapshot.rs`.
 //!
 //! The node drives its sessions (`Node::join_session`, `Node::submit`, frames of kind
 //! `Session`, `docs/PROTOCOL.md` §6.10). Not yet guaranteed, and next (the simulator's
@@ -49,7 +53,7 @@
 //! (the new sequencer's record of placed submits comes from its log and a roster's marks,
 //! and misses one) or begin past entries a member never fetched; a restarted node elected
 //! again in the same term reuses its old epoch (the epoch needs the node's incarnation).
-//! Then snapshots and catch-up, and entries signed by their sequencer on secured meshes
+//! Then entries signed by their sequencer on secured meshes
 //! (today a session frame is authenticated by the network key only, `docs/SECURITY.md`).
 //!
 //! Layout, one concept per file: `types` (ids and entries), `config`, `log`, `message`,
@@ -57,7 +61,7 @@
 //! handlers share), and one `handle_*` file per input: `handle_submit` (the application's
 //! calls, the election's, and the sequencer's placing), `handle_entry` (messages in, the
 //! member's stream), `handle_handover`, `handle_merge` (forks and rebases), `handle_loss`,
-//! `handle_repair`, `handle_timeout`.
+//! `handle_repair`, `handle_snapshot` (with its nouns in `snapshot`), `handle_timeout`.
 
 mod config;
 mod handle_entry;
@@ -65,19 +69,22 @@ mod handle_handover;
 mod handle_loss;
 mod handle_merge;
 mod handle_repair;
+mod handle_snapshot;
 mod handle_submit;
 mod handle_timeout;
 mod log;
 mod message;
 mod output;
+mod snapshot;
 mod state;
 mod types;
 
 pub use config::{SessionConfig, SessionConfigError};
 pub use handle_submit::SubmitError;
 pub use log::Log;
-pub use message::{MAX_RUNS, RefuseReason, SessionMessage};
+pub use message::{MAX_CHUNKS, MAX_RUNS, RefuseReason, SessionMessage};
 pub use output::{FailReason, SessionAction, SessionEvent, SessionMetrics};
+pub use snapshot::SnapshotError;
 pub use state::Session;
 pub use types::{Entry, EntryBody, Epoch, LeaveReason, SessionId, SubmitId};
 
@@ -91,3 +98,5 @@ mod handover_tests;
 mod merge_tests;
 #[cfg(test)]
 mod prop_tests;
+#[cfg(test)]
+mod snapshot_tests;

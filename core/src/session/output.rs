@@ -19,6 +19,15 @@ pub enum SessionAction {
     },
     /// Hand this entry to the game: the next one of the stream, in index order.
     Deliver(Entry),
+    /// Hand this snapshot to the game: its state as of entry `index`, which another player's
+    /// application provided ([`super::Session::provide_snapshot`]). It comes before any
+    /// entry this node's game is handed after it joined; the entries after `index` follow.
+    Snapshot {
+        /// The entry the state is as of.
+        index: u64,
+        /// The application's bytes.
+        data: alloc::vec::Vec<u8>,
+    },
     /// Something happened.
     Event(SessionEvent),
 }
@@ -84,9 +93,26 @@ pub enum SessionEvent {
         resubmitted: u64,
     },
     /// This node's own `Joined` entry was delivered at `index`: it is a member from there on.
+    /// With snapshots on ([`super::SessionConfig::max_snapshot`]) and other players before
+    /// it, it comes after the [`SessionAction::Snapshot`] the node caught up from.
     Joined {
         /// Its place.
         index: u64,
+    },
+    /// A player catching up asks for a snapshot of this game's state as of entry `after` or
+    /// later: call [`super::Session::provide_snapshot`] (`Node::provide_snapshot`) with the
+    /// index of the last entry the game applied and its state. Not providing one is allowed;
+    /// the player then asks another.
+    SnapshotWanted {
+        /// The oldest index the snapshot may be as of.
+        after: u64,
+    },
+    /// No player provided a snapshot within [`super::SessionConfig::snapshot_timeout`]: this
+    /// node plays on without the state before entry `from` (the first entry handed to the
+    /// game after this event).
+    NoSnapshot {
+        /// The first entry that follows.
+        from: u64,
     },
 }
 
@@ -134,4 +160,17 @@ pub struct SessionMetrics {
     /// A new epoch began below what this node had delivered (it delivered entries the new
     /// sequencer never heard of: a partition; resolved by the merge rule).
     pub diverged: u64,
+    /// Snapshots this node's application provided.
+    pub snapshots_provided: u64,
+    /// Snapshot chunks sent to players catching up.
+    pub snapshot_chunks_sent: u64,
+    /// Snapshot requests answered "none here".
+    pub snapshots_refused: u64,
+    /// Snapshots this node caught up from.
+    pub snapshots_installed: u64,
+    /// Snapshots received whole but not taken: of another history than this node's, or so
+    /// old that the entries after them were no longer held (a fresher one is asked for).
+    pub snapshots_discarded: u64,
+    /// Catch-ups that ended without a snapshot ([`SessionEvent::NoSnapshot`]).
+    pub snapshots_missed: u64,
 }

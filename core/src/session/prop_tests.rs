@@ -10,6 +10,11 @@
 //! rebases that reopened it. After the network heals and turns reliable and time passes,
 //! every player holds the same history to the same last index, has the same player list,
 //! and every submit has ended.
+//!
+//! Each player's game state is its history: a player that joins after others catches up
+//! from a snapshot another player's game provides (its history up to then, looked up by a
+//! token the snapshot's bytes carry, padded to several chunks that the lossy network
+//! carries), so the checks above hold of the state it started from too.
 
 use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
@@ -63,6 +68,8 @@ struct World {
     ended: BTreeMap<(NodeId, SubmitId), u32>,
     /// Submits whose entry a rebase undid (each may end once more).
     reopened: BTreeMap<(NodeId, SubmitId), u32>,
+    /// Snapshots the games provided: a token's history (the token leads the bytes).
+    snapshots: Vec<Vec<Entry>>,
     submitted: Vec<(NodeId, SubmitId)>,
     term: u32,
     /// The side of each node while split.
@@ -82,6 +89,7 @@ impl World {
             delivered: BTreeMap::new(),
             ended: BTreeMap::new(),
             reopened: BTreeMap::new(),
+            snapshots: Vec::new(),
             submitted: Vec::new(),
             term: 1,
             sides: None,
@@ -126,6 +134,28 @@ impl World {
                     *self.ended.entry((id, submit)).or_default() += 1;
                 }
                 SessionAction::Event(SessionEvent::Joined { .. } | SessionEvent::Lost { .. }) => {}
+                SessionAction::Event(SessionEvent::SnapshotWanted { after }) => {
+                    // The game provides its state: its history, padded to three chunks.
+                    let history = self.delivered.get(&id).cloned().unwrap_or_default();
+                    let index = history.last().map_or(0, |e| e.index);
+                    assert!(index >= after, "{id:?} asked for a snapshot after {after}, its game at {index}");
+                    let mut data = (self.snapshots.len() as u32).to_be_bytes().to_vec();
+                    data.resize(1100, 0x5a);
+                    self.snapshots.push(history);
+                    let node = self.nodes.get_mut(&id).unwrap();
+                    assert_eq!(node.provide_snapshot(self.now, index, &data), Ok(()));
+                }
+                SessionAction::Snapshot { index, data } => {
+                    assert_eq!(data.len(), 1100, "{id:?}: the snapshot arrived whole");
+                    assert!(data[4..].iter().all(|b| *b == 0x5a), "{id:?}: the snapshot arrived intact");
+                    let token = u32::from_be_bytes(data[..4].try_into().unwrap()) as usize;
+                    let state = self.snapshots[token].clone();
+                    assert_eq!(state.last().map(|e| e.index), Some(index), "{id:?}: the snapshot is as of its index");
+                    self.delivered.insert(id, state);
+                }
+                SessionAction::Event(SessionEvent::NoSnapshot { .. }) => {
+                    self.delivered.remove(&id); // the game knows nothing before what follows
+                }
                 SessionAction::Event(SessionEvent::JoinFailed { reason }) => {
                     panic!("{id:?}'s join refused: {reason:?}")
                 }
@@ -385,8 +415,11 @@ fn a_clean_run_delivers_every_submit_everywhere() {
     w.check_order();
     assert_eq!(w.nodes[&SEQ].log().last(), Some(33), "3 joins and 30 events");
     for p in PLAYERS {
-        // Player k joined at index k + 1; its history starts with its own `Joined` entry.
-        assert_eq!(w.delivered[&p].len(), 33 - PLAYERS.iter().position(|&x| x == p).unwrap(), "everything from its join on");
+        // The first player's history starts with its own `Joined` entry at 1; the others
+        // caught up from a snapshot of another's: everyone's game holds all 33.
+        let indices: Vec<u64> = w.delivered[&p].iter().map(|e| e.index).collect();
+        assert_eq!(indices, (1..=33).collect::<Vec<u64>>(), "{p:?}: everything, from a snapshot and after it");
+        assert_eq!(w.nodes[&p].metrics().snapshots_installed, u64::from(p != PLAYERS[0]));
     }
 }
 

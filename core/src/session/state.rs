@@ -4,6 +4,7 @@
 use alloc::collections::{BTreeMap, BTreeSet, VecDeque};
 use alloc::vec::Vec;
 
+use super::snapshot::{Catchup, Served, Wanted};
 use super::{Entry, EntryBody, Epoch, LeaveReason, Log, SessionAction, SessionConfig, SessionEvent, SessionMessage, SessionMetrics, SubmitId};
 use crate::{Instant, NodeId};
 
@@ -194,6 +195,14 @@ pub struct Session {
     pub(super) epoch_start: Option<u64>,
     pub(super) last_submit: u32,
     pub(super) pending: VecDeque<Pending>,
+    /// This node's catch-up, while its game waits for a snapshot (`handle_snapshot.rs`).
+    pub(super) catchup: Option<Catchup>,
+    /// The snapshot its application last provided, while others may ask for it.
+    pub(super) served: Option<Served>,
+    /// Players waiting for its application to provide one.
+    pub(super) wanted: Option<Wanted>,
+    /// The index the game's state was installed at (a snapshot's): it cannot roll back below.
+    pub(super) floor: u64,
     pub(super) actions: VecDeque<SessionAction>,
     pub(super) metrics: SessionMetrics,
 }
@@ -222,6 +231,10 @@ impl Session {
             epoch_start: None,
             last_submit: 0,
             pending: VecDeque::new(),
+            catchup: None,
+            served: None,
+            wanted: None,
+            floor: 0,
             actions: VecDeque::new(),
             metrics: SessionMetrics::default(),
         }
@@ -242,9 +255,15 @@ impl Session {
         self.sequencer.as_ref().is_some_and(|s| s.phase == Phase::Active)
     }
 
-    /// Whether this node is a player (its own `Joined` entry was delivered).
+    /// Whether this node is a player (its own `Joined` entry was delivered) whose game has
+    /// caught up (from a snapshot, when it needed one): it may submit.
     pub fn is_member(&self) -> bool {
-        self.membership == Membership::In
+        self.plays()
+    }
+
+    /// Whether this node is a player still waiting for the snapshot its game starts from.
+    pub fn is_catching_up(&self) -> bool {
+        self.catchup.is_some()
     }
 
     /// The players, as of the last delivered entry, with their info.
@@ -301,7 +320,7 @@ impl Session {
             Phase::Recovering { until, .. } | Phase::Fetching { until, .. } => *until,
             Phase::Active => s.tip_at,
         });
-        pending.chain(joining).chain(gap).chain(tip).chain(self.next_loss()).min()
+        pending.chain(joining).chain(gap).chain(tip).chain(self.next_loss()).chain(self.next_snapshot_deadline()).min()
     }
 
     /// The node the messages for the sequencer go to, and whether that is this node.
@@ -321,20 +340,23 @@ impl Session {
     /// Delivers `entry` (the next index) and whatever it unblocks ahead of it. An entry
     /// that does not follow this node's last one (its `prev` names another epoch) is
     /// dropped: the histories forked, which is reported to the sequencer.
-    pub(super) fn deliver_in_order(&mut self, entry: Entry) {
+    pub(super) fn deliver_in_order(&mut self, now: Instant, entry: Entry) {
         if !self.follows_tail(&entry) {
             return;
         }
-        self.apply(entry);
+        self.apply(now, entry);
         while let Some(next) = self.ahead.remove(&self.next) {
             if !self.follows_tail(&next) {
                 break;
             }
-            self.apply(next);
+            self.apply(now, next);
         }
         if self.ahead.is_empty() && self.known_last < self.next {
             self.gap = None;
             self.gap_asks = 0;
+        }
+        if self.catchup.is_some() {
+            self.try_install(now);
         }
     }
 
@@ -352,7 +374,7 @@ impl Session {
     /// Applies one entry at `self.next`: players, own submits and join, log, and delivery
     /// to the game while this node plays (the entry first, then what it meant for this node:
     /// its submit sequenced, its join, or its loss, after which it asks to join again).
-    fn apply(&mut self, entry: Entry) {
+    fn apply(&mut self, now: Instant, entry: Entry) {
         debug_assert_eq!(entry.index, self.next);
         self.next = entry.index + 1;
         self.tail = Some(entry.epoch);
@@ -366,6 +388,8 @@ impl Session {
                 if *player == self.me && matches!(self.membership, Membership::Joining { .. }) {
                     self.membership = Membership::In;
                     event = Some(SessionEvent::Joined { index: entry.index });
+                    // Its game needs the state before this entry (`handle_snapshot.rs`).
+                    self.catch_up(now, entry.index - 1);
                 }
             }
             EntryBody::Left { player, reason } => {
@@ -382,7 +406,7 @@ impl Session {
             }
             EntryBody::Event { .. } => {}
         }
-        if self.membership == Membership::In {
+        if self.plays() {
             self.metrics.delivered += 1;
             self.shown = entry.index;
             self.actions.push_back(SessionAction::Deliver(entry.clone()));
@@ -395,7 +419,10 @@ impl Session {
             // Lost, not leaving: it asks to join again at once (the next timeout sends it).
             event = Some(SessionEvent::Lost { index: self.next - 1 });
             self.membership = Membership::Joining { info, retry_at: Instant::from_micros(0) };
+            self.cancel_catchup();
         }
-        self.actions.extend(event.map(SessionAction::Event));
+        if let Some(event) = event {
+            self.emit(self.next - 1, event);
+        }
     }
 }

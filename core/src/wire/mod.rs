@@ -32,7 +32,7 @@ pub use messages::Message;
 /// relayed; version 2 added the `RoutingUpdate` reservation body and the [`flags::FLOW`] flag,
 /// version 3 the election's view digest, version 4 the [`Kind::Resume`] notice to a restarted
 /// neighbour (`docs/PROTOCOL.md` §10).
-pub const VERSION: u8 = 5;
+pub const VERSION: u8 = 6;
 /// Bytes of the frame header.
 pub const FRAME_HEADER_LEN: usize = 28;
 /// Bytes of the fragment header, control byte included.

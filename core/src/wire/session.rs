@@ -164,6 +164,38 @@ pub struct RefusedBody {
     pub reserved: [u8; 3],
 }
 
+/// A [`MessageType::SnapshotRequest`].
+#[derive(FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned, Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(C)]
+pub struct SnapshotRequestBody {
+    /// The oldest index the snapshot may be as of.
+    pub after: U64,
+    /// The snapshot whose chunks are asked for again (at least `after`); 0 for a new one.
+    pub index: U64,
+    /// The chunks asked for again, bit `n` for chunk `n` (not 0); 0 for a new one.
+    pub missing: U64,
+}
+
+/// Fixed part of a [`MessageType::SnapshotChunk`]; the chunk's bytes follow.
+#[derive(FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned, Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(C)]
+pub struct SnapshotChunkHeader {
+    /// The entry the state is as of (at least 1).
+    pub index: U64,
+    /// That entry's epoch.
+    pub tail: EpochField,
+    /// Bytes of the whole snapshot.
+    pub total: U32,
+    /// Bytes of every chunk but the last (at least 1); the snapshot has
+    /// `max(1, ⌈total / size⌉)` chunks, at most 64.
+    pub size: U16,
+    /// This chunk's number, below the chunk count; the bytes that follow are `size` long,
+    /// or what remains of `total` for the last.
+    pub number: u8,
+    /// Zero in version 6.
+    pub reserved: u8,
+}
+
 /// Bytes of the header of every session body.
 pub const SESSION_HEADER_LEN: usize = size_of::<SessionHeader>();
 
@@ -200,6 +232,12 @@ pub enum MessageType {
     Rebase = 13,
     /// [`SessionMessage::RosterRequest`]: [`EpochField`].
     RosterRequest = 14,
+    /// [`SessionMessage::SnapshotRequest`]: [`SnapshotRequestBody`].
+    SnapshotRequest = 15,
+    /// [`SessionMessage::SnapshotChunk`]: [`SnapshotChunkHeader`] and the chunk's bytes.
+    SnapshotChunk = 16,
+    /// [`SessionMessage::NoSnapshot`]: `after: u64`.
+    NoSnapshot = 17,
 }
 
 /// Longest player info a roster or join carries.
@@ -269,6 +307,9 @@ pub fn encoded_len(message: &SessionMessage) -> usize {
             SessionMessage::Nack { .. } => 16,
             SessionMessage::Refused { .. } => size_of::<RefusedBody>(),
             SessionMessage::JoinRefused { .. } => 4,
+            SessionMessage::SnapshotRequest { .. } => size_of::<SnapshotRequestBody>(),
+            SessionMessage::SnapshotChunk { data, .. } => size_of::<SnapshotChunkHeader>() + data.len(),
+            SessionMessage::NoSnapshot { .. } => 8,
         }
 }
 
@@ -291,6 +332,9 @@ pub fn encode(out: &mut Vec<u8>, session: SessionId, message: &SessionMessage) {
         SessionMessage::JoinRefused { .. } => MessageType::JoinRefused,
         SessionMessage::Rebase { .. } => MessageType::Rebase,
         SessionMessage::RosterRequest { .. } => MessageType::RosterRequest,
+        SessionMessage::SnapshotRequest { .. } => MessageType::SnapshotRequest,
+        SessionMessage::SnapshotChunk { .. } => MessageType::SnapshotChunk,
+        SessionMessage::NoSnapshot { .. } => MessageType::NoSnapshot,
     };
     let header = SessionHeader { session: session.0.into(), message: ty as u8, reserved: [0; 3] };
     out.extend_from_slice(header.as_bytes());
@@ -368,6 +412,23 @@ pub fn encode(out: &mut Vec<u8>, session: SessionId, message: &SessionMessage) {
             out.extend_from_slice(RefusedBody { submit: submit.0.into(), reason: refuse_code(*reason), reserved: [0; 3] }.as_bytes());
         }
         SessionMessage::JoinRefused { reason } => out.extend_from_slice(&[refuse_code(*reason), 0, 0, 0]),
+        SessionMessage::SnapshotRequest { after, index, missing } => {
+            let body = SnapshotRequestBody { after: (*after).into(), index: (*index).into(), missing: (*missing).into() };
+            out.extend_from_slice(body.as_bytes());
+        }
+        SessionMessage::SnapshotChunk { index, tail, total, size, number, data } => {
+            let head = SnapshotChunkHeader {
+                index: (*index).into(),
+                tail: epoch_field(*tail),
+                total: (*total).into(),
+                size: (*size).into(),
+                number: *number,
+                reserved: 0,
+            };
+            out.extend_from_slice(head.as_bytes());
+            out.extend_from_slice(data);
+        }
+        SessionMessage::NoSnapshot { after } => out.extend_from_slice(&after.to_be_bytes()),
     }
 }
 
@@ -475,9 +536,37 @@ fn read(body: &[u8], build: bool) -> Result<(SessionId, SessionMessage), DropRea
             let tail = <[u8; 4]>::ref_from_bytes(rest).map_err(|_| bad)?;
             SessionMessage::JoinRefused { reason: refuse_reason(tail[0])? }
         }
+        15 => {
+            let body = SnapshotRequestBody::ref_from_bytes(rest).map_err(|_| bad)?;
+            let (after, index, missing) = (body.after.get(), body.index.get(), body.missing.get());
+            if (index == 0) != (missing == 0) || (index != 0 && index < after) {
+                return Err(bad);
+            }
+            SessionMessage::SnapshotRequest { after, index, missing }
+        }
+        16 => read_snapshot_chunk(rest, bytes)?,
+        17 => SessionMessage::NoSnapshot { after: U64::ref_from_bytes(rest).map_err(|_| bad)?.get() },
         _ => return Err(bad),
     };
     Ok((session, message))
+}
+
+fn read_snapshot_chunk(rest: &[u8], bytes: impl Fn(&[u8]) -> Vec<u8>) -> Result<SessionMessage, DropReason> {
+    let bad = DropReason::MalformedBody;
+    let (head, data) = SnapshotChunkHeader::ref_from_prefix(rest).map_err(|_| bad)?;
+    let (index, total, size, number) = (head.index.get(), head.total.get(), head.size.get(), head.number);
+    if index == 0 || size == 0 || head.reserved != 0 {
+        return Err(bad);
+    }
+    let (total_, size_) = (total as usize, usize::from(size));
+    let count = total_.div_ceil(size_).max(1);
+    let start = usize::from(number) * size_;
+    let expected = if usize::from(number) + 1 == count { total_ - start.min(total_) } else { size_ };
+    if count > crate::session::MAX_CHUNKS || usize::from(number) >= count || data.len() != expected {
+        return Err(bad);
+    }
+    let tail = epoch_of(&head.tail)?;
+    Ok(SessionMessage::SnapshotChunk { index, tail, total, size, number, data: bytes(data) })
 }
 
 fn submit_id(raw: u32) -> Result<SubmitId, DropReason> {
@@ -626,6 +715,12 @@ mod tests {
             SessionMessage::Nack { from: 3, to: 5 },
             SessionMessage::Refused { submit: SubmitId(4), reason: RefuseReason::TooLarge },
             SessionMessage::JoinRefused { reason: RefuseReason::Full },
+            SessionMessage::SnapshotRequest { after: 4, index: 0, missing: 0 },
+            SessionMessage::SnapshotRequest { after: 4, index: 6, missing: 0b1010 },
+            SessionMessage::SnapshotChunk { index: 6, tail: E, total: 10, size: 4, number: 2, data: b"ab".to_vec() },
+            SessionMessage::SnapshotChunk { index: 6, tail: OLD, total: 10, size: 4, number: 1, data: b"abcd".to_vec() },
+            SessionMessage::SnapshotChunk { index: 1, tail: E, total: 0, size: 512, number: 0, data: vec![] },
+            SessionMessage::NoSnapshot { after: 4 },
         ]
     }
 
@@ -676,6 +771,22 @@ mod tests {
         let mut ty = refused.clone();
         ty[8] = 13;
         assert_eq!(decode(&ty), Err(DropReason::MalformedBody));
+        // Snapshot requests and chunks whose fields disagree.
+        for m in [
+            SessionMessage::SnapshotRequest { after: 4, index: 3, missing: 1 },
+            SessionMessage::SnapshotRequest { after: 4, index: 5, missing: 0 },
+            SessionMessage::SnapshotRequest { after: 4, index: 0, missing: 1 },
+            SessionMessage::SnapshotChunk { index: 6, tail: E, total: 10, size: 4, number: 2, data: b"abc".to_vec() },
+            SessionMessage::SnapshotChunk { index: 6, tail: E, total: 10, size: 4, number: 3, data: vec![] },
+            SessionMessage::SnapshotChunk { index: 6, tail: E, total: 10, size: 4, number: 1, data: b"ab".to_vec() },
+            SessionMessage::SnapshotChunk { index: 6, tail: E, total: 65, size: 1, number: 0, data: b"a".to_vec() },
+            SessionMessage::SnapshotChunk { index: 0, tail: E, total: 1, size: 1, number: 0, data: b"a".to_vec() },
+            SessionMessage::SnapshotChunk { index: 6, tail: E, total: 1, size: 0, number: 0, data: b"a".to_vec() },
+        ] {
+            let mut out = Vec::new();
+            encode(&mut out, SessionId(1), &m);
+            assert_eq!(decode(&out), Err(DropReason::MalformedBody), "{m:?}");
+        }
     }
 
     #[test]

@@ -12,6 +12,8 @@
 //!   rebase emptied starts again where the node's new join places it); the other jump a
 //!   history may make is to the node's own `Joined` entry after it was lost (entries while
 //!   it was not a player are not its).
+//! * **A snapshot is a history's start.** A game handed a snapshot as of index `s` (its
+//!   catch-up) holds nothing before it: the next entry it is handed is `s + 1`.
 //! * **No event twice** in one history.
 //!
 //! That rebased members converge on the winner's history, and that no submit ends in
@@ -33,6 +35,8 @@ struct History {
     entries: Vec<(u64, Epoch)>,
     /// Events held, by (submitter, submit id), with their index.
     events: BTreeMap<(NodeId, SubmitId), u64>,
+    /// The snapshot the history starts from, while nothing follows it yet.
+    snapshot: Option<u64>,
 }
 
 /// See the module documentation.
@@ -58,6 +62,11 @@ impl SessionOrder {
             }
         }
         let h = self.histories.entry(node).or_default();
+        if let Some(s) = h.snapshot.take() {
+            if entry.index != s + 1 {
+                return Err(format!("{who} was handed entry {} after a snapshot as of {s}", entry.index));
+            }
+        }
         if let Some(&(last, last_epoch)) = h.entries.last() {
             let own_join = matches!(entry.body, EntryBody::Joined { player, .. } if player == me);
             if entry.index == last + 1 {
@@ -103,6 +112,10 @@ impl Invariant for SessionOrder {
                 SessionOutput::Entry(entry) => self.on_entry(node, engine.devices[*device as usize].id, entry)?,
                 SessionOutput::Event(SessionEvent::Rebased { fork, .. }) => self.on_rebase(node, *fork)?,
                 SessionOutput::Event(_) => {}
+                SessionOutput::Snapshot(index) => {
+                    let h = self.histories.entry(node).or_default();
+                    *h = History { snapshot: Some(*index), ..History::default() };
+                }
             }
         }
         Ok(())

@@ -12,11 +12,17 @@
 //! 3. adds `size_of::<Node>()`, the node's inline part.
 //!
 //! It also measures a freshly constructed node (`Node::new`, no link yet) the same way.
+//!
+//! [`measure_session`] measures the same mesh with one active game session of all 50 nodes
+//! ([`SessionLoad`]): after convergence every node joins, then each submits a small game
+//! event at a steady rate until the sessions' logs are full, and the nodes are measured as
+//! above.
 
 use core::sync::atomic::{AtomicIsize, AtomicUsize, Ordering};
 use core::time::Duration;
 use std::alloc::{GlobalAlloc, Layout, System};
 
+use blemesh_core::session::SessionId;
 use blemesh_core::{Config, Instant, Node, NodeId};
 use blemesh_tests::{Harness, HarnessConfig, random_connected};
 
@@ -175,6 +181,11 @@ pub fn measure(name: &'static str, adjust: fn(Config) -> Config) -> MemoryReport
 /// The nodes of the measured mesh after convergence (see [`measure`]), with their
 /// `Node::buffer_bytes`.
 fn converged_mesh(adjust: fn(Config) -> Config) -> (Vec<Node>, Vec<usize>) {
+    take_nodes(converged_harness(adjust))
+}
+
+/// The harness of the measured mesh, converged (see [`measure`]).
+fn converged_harness(adjust: fn(Config) -> Config) -> Harness {
     let topo = random_connected(MESH_NODES, MESH_NODES / 2, 7, 50);
     let mut h = Harness::with_config(topo.clone(), HarnessConfig::default(), |_, c| adjust(c));
     h.run_for(Duration::from_secs(30));
@@ -182,8 +193,132 @@ fn converged_mesh(adjust: fn(Config) -> Config) -> (Vec<Node>, Vec<usize>) {
         assert_eq!(h.confirmed_neighbours(i), topo.neighbours(i), "node {i} converged");
         assert!(h.nodes[i].registry().len() >= MESH_NODES - 1, "node {i} heard every other node");
     }
+    h
+}
+
+/// The harness's nodes, with their `Node::buffer_bytes`.
+fn take_nodes(mut h: Harness) -> (Vec<Node>, Vec<usize>) {
     let buffer_bytes = h.nodes.iter().map(Node::buffer_bytes).collect();
     (std::mem::take(&mut h.nodes), buffer_bytes)
+}
+
+/// The game session of [`measure_session`].
+pub const SESSION: SessionId = SessionId(0x6a6d);
+
+/// The session workload of [`measure_session`]: every node of the mesh joins [`SESSION`],
+/// then each submits a `payload`-byte event every `submit_every` (staggered evenly) for
+/// `play`, and the mesh runs on for `settle` so that every node delivered every entry.
+#[derive(Clone, Copy, Debug)]
+pub struct SessionLoad {
+    /// Bytes of each event.
+    pub payload: usize,
+    /// Each player's interval between two submits.
+    pub submit_every: Duration,
+    /// How long the players submit.
+    pub play: Duration,
+    /// Quiet time after the last submit, before the nodes are measured.
+    pub settle: Duration,
+}
+
+impl Default for SessionLoad {
+    /// 16-byte events, one per player every second (50 entries a second in all) for 20 s:
+    /// about 1,000 entries, four times a default log (`SessionConfig::log_entries`, 256).
+    fn default() -> Self {
+        SessionLoad {
+            payload: 16,
+            submit_every: Duration::from_secs(1),
+            play: Duration::from_secs(20),
+            settle: Duration::from_secs(2),
+        }
+    }
+}
+
+/// What [`measure_session`] found.
+#[derive(Clone, Debug)]
+pub struct SessionMemoryReport {
+    /// Bytes per node, as [`measure`] reports them.
+    pub memory: MemoryReport,
+    /// Submits made (each sequenced).
+    pub submitted: usize,
+    /// Entries each node delivered (joins and events), the fewest of any node.
+    pub delivered_min: u64,
+    /// Entries in each node's session log, the fewest of any node.
+    pub log_min: usize,
+    /// Heap of each node's game sessions (`Node::drop_by_part`'s "game sessions").
+    pub session_heap: Vec<usize>,
+}
+
+impl SessionMemoryReport {
+    /// Mean heap of a node's game sessions.
+    pub fn session_mean(&self) -> usize {
+        self.session_heap.iter().sum::<usize>() / self.session_heap.len()
+    }
+
+    /// Largest heap of one node's game sessions.
+    pub fn session_max(&self) -> usize {
+        self.session_heap.iter().copied().max().unwrap_or(0)
+    }
+}
+
+/// The converged mesh of [`measure`] after `load` played [`SESSION`] on it.
+fn session_harness(adjust: fn(Config) -> Config, load: SessionLoad) -> (Harness, usize) {
+    let mut h = converged_harness(adjust);
+    for i in 0..MESH_NODES {
+        h.join_session(i, SESSION, format!("player{i:02}").as_bytes()).expect("join");
+    }
+    let by = h.now() + Duration::from_secs(30);
+    while !(0..MESH_NODES).all(|i| h.nodes[i].session(SESSION).is_some_and(|s| s.is_member())) {
+        assert!(h.now() < by, "every node joined within 30 s");
+        h.run_for(Duration::from_millis(100));
+    }
+    let mut payload = vec![0u8; load.payload];
+    let gap = load.submit_every / MESH_NODES as u32;
+    let rounds = (load.play.as_micros() / load.submit_every.as_micros().max(1)) as usize;
+    let mut submitted = 0usize;
+    for _ in 0..rounds {
+        for i in 0..MESH_NODES {
+            let n = submitted.to_be_bytes();
+            let k = n.len().min(payload.len());
+            payload[..k].copy_from_slice(&n[n.len() - k..]);
+            h.submit(i, SESSION, &payload).expect("submit");
+            submitted += 1;
+            h.run_for(gap);
+        }
+    }
+    h.run_for(load.settle);
+    (h, submitted)
+}
+
+/// [`measure`] with one active session of all 50 nodes, played by `load`. Panics if
+/// [`CountingAlloc`] is not installed, or if a node did not deliver every entry.
+pub fn measure_session(name: &'static str, adjust: fn(Config) -> Config, load: SessionLoad) -> SessionMemoryReport {
+    assert!(counting_installed(), "install blemesh_benches::memory::CountingAlloc as the global allocator");
+    let fresh = Node::new(adjust(Config::new(NodeId(1), 1)), Instant::ZERO).expect("valid config");
+    let fresh_heap = heap_freed_by_drop(fresh);
+    let (h, submitted) = session_harness(adjust, load);
+    let sessions: Vec<_> = h.nodes.iter().map(|n| n.session(SESSION).expect("a member holds its session")).collect();
+    let delivered_min = sessions.iter().map(|s| s.delivered()).min().unwrap_or(0);
+    let log_min = sessions.iter().map(|s| s.log().len()).min().unwrap_or(0);
+    let delivered_max = sessions.iter().map(|s| s.delivered()).max().unwrap_or(0);
+    assert_eq!(delivered_min, delivered_max, "every node delivered the same entries");
+    let (nodes, buffer_bytes) = take_nodes(h);
+    let mut converged_heap = Vec::with_capacity(nodes.len());
+    let mut session_heap = Vec::with_capacity(nodes.len());
+    for node in nodes {
+        let before = net_bytes();
+        let mut sessions = 0;
+        node.drop_by_part(&mut |name, drop_it| {
+            let b = net_bytes();
+            drop_it();
+            if name == "game sessions" {
+                sessions = (b - net_bytes()).max(0) as usize;
+            }
+        });
+        converged_heap.push((before - net_bytes()).max(0) as usize);
+        session_heap.push(sessions);
+    }
+    let memory = MemoryReport { config: name, inline: size_of::<Node>(), fresh_heap, converged_heap, buffer_bytes };
+    SessionMemoryReport { memory, submitted, delivered_min, log_min, session_heap }
 }
 
 /// Heap of one part of a converged node, over the nodes of the measured mesh.
@@ -202,7 +337,16 @@ pub struct PartBytes {
 /// named parts did not free. Panics if [`CountingAlloc`] is not installed.
 pub fn measure_parts(adjust: fn(Config) -> Config) -> Vec<PartBytes> {
     assert!(counting_installed(), "install blemesh_benches::memory::CountingAlloc as the global allocator");
-    let (nodes, _) = converged_mesh(adjust);
+    parts_of(converged_mesh(adjust).0)
+}
+
+/// [`measure_parts`] for the mesh of [`measure_session`], after `load`.
+pub fn measure_session_parts(adjust: fn(Config) -> Config, load: SessionLoad) -> Vec<PartBytes> {
+    assert!(counting_installed(), "install blemesh_benches::memory::CountingAlloc as the global allocator");
+    parts_of(take_nodes(session_harness(adjust, load).0).0)
+}
+
+fn parts_of(nodes: Vec<Node>) -> Vec<PartBytes> {
     let mut per_node: Vec<Vec<(&'static str, usize)>> = Vec::with_capacity(nodes.len());
     for node in nodes {
         let mut parts: Vec<(&'static str, usize)> = Vec::with_capacity(64);

@@ -1,17 +1,56 @@
 //! Prints the bytes held per node in a converged 50-node mesh (see `blemesh_benches::memory`).
 //!
 //! `cargo run --release -p blemesh-benches --bin memory` (tables), add `-- --parts` for the
-//! heap of a converged node part by part (each part dropped alone under the counting allocator).
+//! heap of a converged node part by part (each part dropped alone under the counting allocator),
+//! `-- --session` for the same mesh with one active game session of all 50 nodes (and
+//! `-- --session --parts` for its parts).
 #![allow(clippy::print_stdout)]
 
-use blemesh_benches::memory::{CountingAlloc, breakdown, default_config, measure, measure_parts, sized_for_64};
+use blemesh_benches::memory::{
+    CountingAlloc, SessionLoad, breakdown, default_config, measure, measure_parts, measure_session, measure_session_parts,
+    sized_for_64,
+};
 use blemesh_core::{Config, NodeId};
 
 #[global_allocator]
 static ALLOC: CountingAlloc = CountingAlloc;
 
 fn main() {
-    if std::env::args().any(|a| a == "--parts") {
+    let session = std::env::args().any(|a| a == "--session");
+    let parts = std::env::args().any(|a| a == "--parts");
+    if session && parts {
+        println!("Heap of a node of the 50-node mesh with one active 50-player session by part, defaults:");
+        println!();
+        println!("| part | mean bytes | max bytes |");
+        println!("| --- | ---: | ---: |");
+        for p in measure_session_parts(default_config, SessionLoad::default()) {
+            println!("| {} | {} | {} |", p.name, p.mean, p.max);
+        }
+        return;
+    }
+    if session {
+        let load = SessionLoad::default();
+        println!("One session of all 50 nodes: {load:?}");
+        println!();
+        println!("| configuration | mean per node | max per node | sessions' heap: mean | max | entries delivered | log entries |");
+        println!("| --- | ---: | ---: | ---: | ---: | ---: | ---: |");
+        let r = measure("defaults", default_config);
+        println!("| defaults, no session | {} B | {} B | | | | |", r.mean_per_node(), r.max_per_node());
+        let s = measure_session("defaults", default_config, load);
+        println!(
+            "| defaults, one session | {} B ({:.1} KiB) | {} B ({:.1} KiB) | {} B | {} B | {} | {} |",
+            s.memory.mean_per_node(),
+            s.memory.mean_per_node() as f64 / 1024.0,
+            s.memory.max_per_node(),
+            s.memory.max_per_node() as f64 / 1024.0,
+            s.session_mean(),
+            s.session_max(),
+            s.delivered_min,
+            s.log_min
+        );
+        return;
+    }
+    if parts {
         println!("Heap of a converged node of the 50-node mesh by part, defaults:");
         println!();
         println!("| part | mean bytes | max bytes |");

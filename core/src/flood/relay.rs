@@ -44,7 +44,8 @@ pub struct PendingRelay {
 /// needed and recycled: the table grows (by a quarter) to the most relays ever pending at once
 /// (never beyond the capacity); a buffer is allocated to the size of the frame that first
 /// needs it and grows to the largest frame it carried, so a steady relay load allocates
-/// nothing and buffers hold the traffic's frame sizes, not a fixed 256 bytes.
+/// nothing and buffers hold the traffic's frame sizes, not a fixed 256 bytes. A frame takes
+/// the smallest free buffer it fits in (best fit).
 #[derive(Debug)]
 pub struct RelayTable {
     slots: Vec<Option<PendingRelay>>,
@@ -86,8 +87,10 @@ impl RelayTable {
             None => return Err(DropReason::RelayTableFull),
         };
         let slot = &mut self.slots[i];
-        // A recycled buffer the frame fits in if there is one (no growth), else any.
-        let fit = self.free.iter().rposition(|b| b.capacity() >= frame.len());
+        // The smallest recycled buffer the frame fits in if there is one (no growth), else any:
+        // a small frame leaves the large buffers to large frames, so with frames of mixed
+        // sizes the pool stops growing once it holds the most large frames ever pending.
+        let fit = (0..self.free.len()).filter(|&i| self.free[i].capacity() >= frame.len()).min_by_key(|&i| self.free[i].capacity());
         let mut buf = match fit {
             Some(i) => self.free.swap_remove(i),
             None => self.free.pop().unwrap_or_else(|| Vec::with_capacity(frame.len())),

@@ -34,6 +34,7 @@ impl Node {
             predictor,
             advised_drops,
             ble,
+            sessions,
             config,
             ..
         } = self;
@@ -56,6 +57,7 @@ impl Node {
         part(measure, "link predictor", predictor);
         part(measure, "advised drops", advised_drops);
         part(measure, "ble optimizer", ble);
+        part(measure, "game sessions", sessions);
         part(measure, "config", config);
     }
 }

@@ -152,8 +152,8 @@ impl Node {
                 self.on_election(now, link, origin, body, signature);
                 true
             }
-            Message::Session(_, body) if for_me => {
-                self.on_session_frame(now, origin, body);
+            Message::Session(session, body) if for_me => {
+                self.on_session_frame(now, origin, session, body);
                 true
             }
             Message::Ack(ack) if to_me => {

@@ -137,13 +137,22 @@ impl Node {
 
     // ----- inputs from the mesh -----------------------------------------------------------
 
-    /// A `Session` frame for this node (or broadcast) from `origin`, its body validated.
-    pub(super) fn on_session_frame(&mut self, now: Instant, origin: NodeId, body: &[u8]) {
+    /// A `Session` frame of `session` for this node (or broadcast) from `origin`, its body
+    /// validated. The body is decoded only for a session held here, or on the sequencer (which
+    /// may create the session): a relay of a session it does not hold reads nothing more than
+    /// the id, and allocates nothing (decoding would copy the payload or info).
+    pub(super) fn on_session_frame(&mut self, now: Instant, origin: NodeId, session: SessionId, body: &[u8]) {
+        let held = self.sessions.index(session);
+        if held.is_none() && !self.sequences_now() {
+            self.metrics.session_frames_not_held += 1;
+            return;
+        }
         let (id, message) = match crate::wire::session::decode(body) {
             Ok(decoded) => decoded,
             Err(reason) => return self.metrics.drop(reason),
         };
-        let i = match self.sessions.index(id) {
+        debug_assert_eq!(id, session, "validated and decoded from the same header");
+        let i = match held {
             Some(i) => i,
             // A sequencer's work for a session it does not play: a player's request.
             None if self.sequences_now() && is_for_sequencer(&message) => match self.create_session(now, id) {
@@ -217,6 +226,9 @@ impl Node {
         let base = rand_core::RngCore::next_u32(&mut self.rng) >> 1;
         let mut session = Session::new(self.config.session, self.config.node_id).with_submit_base(base);
         session.on_coordinator(now, self.sessions.followed);
+        // Room for this one only: a session is about 900 bytes inline, and a first push
+        // would make room for four.
+        self.sessions.list.reserve_exact(1);
         self.sessions.list.push((id, session));
         let i = self.sessions.list.len() - 1;
         self.run_session(i);

@@ -17,6 +17,6 @@ pub mod udp;
 pub use blemesh_runtime::udp::UdpConfig;
 pub use blemesh_runtime::{
     Delivery, DriverOptions, Endpoint, Error, Handle, LinkEvent, LinkSink, MemoryHub, MeshEvent, NeighbourInfo,
-    RecvError, Reply, Subscription, TransmitError, Transport,
+    RecvError, Reply, SessionStream, SessionUpdate, Subscription, TransmitError, Transport,
 };
 pub use driver::{spawn, spawn_with};

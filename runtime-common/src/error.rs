@@ -3,6 +3,8 @@
 use core::fmt;
 use std::io;
 
+use blemesh_core::session::{SessionId, SubmitError};
+
 /// Why a driver operation failed.
 ///
 /// Errors from the core node ([`blemesh_core::Error`]) are wrapped in [`Error::Core`]; the
@@ -28,13 +30,35 @@ pub enum Error {
     /// A transport was asked to use a non-loopback address. The UDP transport only ever
     /// talks to 127.0.0.0/8 or ::1; real radios are the BLE back end's job.
     NotLoopback(std::net::SocketAddr),
+    /// A submit or a leave for a session this node is not a player of: it never joined, it
+    /// left, or its join is not sequenced yet (wait for
+    /// [`blemesh_core::session::SessionEvent::Joined`]).
+    NotJoined {
+        /// The session.
+        session: SessionId,
+    },
+    /// A submit's payload or a join's player info larger than the session takes
+    /// ([`blemesh_core::session::SessionConfig`]'s `max_payload`, `max_info`).
+    SessionTooLarge {
+        /// The session.
+        session: SessionId,
+        /// The bytes given.
+        len: usize,
+        /// The most it takes.
+        max: usize,
+    },
 }
 
 impl Error {
     /// Whether retrying later may succeed because a bounded queue was full (the driver's
     /// command queue or one of the core's queues).
     pub fn is_queue_full(&self) -> bool {
-        matches!(self, Error::CommandQueueFull { .. } | Error::Core(blemesh_core::Error::QueueFull(_)))
+        matches!(
+            self,
+            Error::CommandQueueFull { .. }
+                | Error::Core(blemesh_core::Error::QueueFull(_))
+                | Error::Core(blemesh_core::Error::Session(SubmitError::TooManyPending))
+        )
     }
 }
 
@@ -49,6 +73,14 @@ impl fmt::Display for Error {
             Error::Shutdown => f.write_str("the driver has stopped"),
             Error::Io(e) => write!(f, "transport I/O: {e}"),
             Error::NotLoopback(a) => write!(f, "{a} is not a loopback address: the UDP transport only uses loopback"),
+            Error::NotJoined { session } => write!(
+                f,
+                "not a player of session {}: join it first and wait for its Joined event (after a leave, join again)",
+                session.0
+            ),
+            Error::SessionTooLarge { session, len, max } => {
+                write!(f, "{len} bytes are more than session {} takes (at most {max})", session.0)
+            }
         }
     }
 }

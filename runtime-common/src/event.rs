@@ -1,10 +1,15 @@
-//! The application's event stream: core events, deliveries and link changes.
+//! The application's event stream: core events, deliveries, session entries and link
+//! changes; and the driver's end of it, the [`Publisher`].
+
+use std::sync::Arc;
 
 use blemesh_core::ble::RadioDecision;
+use blemesh_core::session::{Entry, SessionId};
 use blemesh_core::{Destination, Event, LinkId, NodeId, Priority};
 use bytes::Bytes;
 use tokio::sync::broadcast;
 
+use crate::session::{SessionChannels, SessionUpdate};
 use crate::RecvError;
 
 /// A payload delivered to this node, owned (the core's [`blemesh_core::Delivery`] borrows).
@@ -50,6 +55,16 @@ pub enum MeshEvent {
     Core(Event),
     /// A payload for the application.
     Delivery(Delivery),
+    /// The next entry of a game session's ordered stream, before the
+    /// [`Event::Session`]s it causes (in [`MeshEvent::Core`]). A game usually reads one
+    /// session's entries and events from its own [`crate::SessionStream`] instead, whose
+    /// buffer other events do not fill.
+    Sequenced {
+        /// The session.
+        session: SessionId,
+        /// The entry (index, epoch, and the event, join or leave it places).
+        entry: Arc<Entry>,
+    },
     /// The transport opened a link (before the neighbour handshake).
     LinkUp {
         /// The transport's handle for it.
@@ -83,6 +98,47 @@ impl MeshEvent {
             MeshEvent::Core(e) => Some(e),
             _ => None,
         }
+    }
+
+    /// The session and its entry, if this is one.
+    pub fn as_sequenced(&self) -> Option<(SessionId, &Entry)> {
+        match self {
+            MeshEvent::Sequenced { session, entry } => Some((*session, entry)),
+            _ => None,
+        }
+    }
+}
+
+/// The driver's end of the event streams: the broadcast of [`MeshEvent`]s to every
+/// [`Subscription`] and the per-session [`crate::SessionStream`]s. Dropping it (when the
+/// driver stops) ends them all.
+#[derive(Debug)]
+pub struct Publisher {
+    events: broadcast::Sender<MeshEvent>,
+    sessions: Arc<SessionChannels>,
+}
+
+impl Publisher {
+    pub(crate) fn new(events: broadcast::Sender<MeshEvent>, sessions: Arc<SessionChannels>) -> Self {
+        Publisher { events, sessions }
+    }
+
+    /// Hands `event` to every subscriber; nobody listening is not an error.
+    pub fn publish(&self, event: MeshEvent) {
+        let _ = self.events.send(event);
+    }
+
+    /// Hands `update` to the streams of `session`, if any is open.
+    pub fn publish_session(&self, session: SessionId, update: SessionUpdate) {
+        self.sessions.publish(session, update);
+    }
+}
+
+impl Drop for Publisher {
+    fn drop(&mut self) {
+        // The handles hold the session channels too: without this their streams would not
+        // end while a handle lives.
+        self.sessions.close();
     }
 }
 

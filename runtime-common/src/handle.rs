@@ -5,10 +5,15 @@ use core::pin::Pin;
 use core::task::{Context, Poll};
 use core::time::Duration;
 
+use std::sync::Arc;
+
+use blemesh_core::session::{SessionId, SubmitId};
 use blemesh_core::{LinkId, LinkStatus, MessageId, Metrics, NodeId, Qos};
 use bytes::Bytes;
 use tokio::sync::{broadcast, mpsc, oneshot};
 
+use crate::event::Publisher;
+use crate::session::SessionChannels;
 use crate::{Error, MeshEvent, Subscription};
 
 /// Sizes and delays of a driver, beside the node's own [`blemesh_core::Config`].
@@ -20,6 +25,10 @@ pub struct DriverOptions {
     pub command_queue: usize,
     /// Events buffered per subscriber before the oldest are dropped. Default 1024.
     pub event_capacity: usize,
+    /// Updates buffered per session stream ([`crate::SessionStream`]), rounded up to a power
+    /// of two, before the oldest are dropped and the stream reports
+    /// [`crate::RecvError::Lagged`]. Default 4096.
+    pub session_capacity: usize,
     /// After a shutdown request, how long the driver keeps running timers and reading links
     /// (without accepting new requests) so that jittered relays already scheduled go out.
     /// Default 50 ms.
@@ -28,7 +37,7 @@ pub struct DriverOptions {
 
 impl Default for DriverOptions {
     fn default() -> Self {
-        DriverOptions { command_queue: 256, event_capacity: 1024, linger: Duration::from_millis(50) }
+        DriverOptions { command_queue: 256, event_capacity: 1024, session_capacity: 4096, linger: Duration::from_millis(50) }
     }
 }
 
@@ -42,6 +51,12 @@ impl DriverOptions {
     /// The same options with `n` events buffered per subscriber.
     pub fn with_event_capacity(mut self, n: usize) -> Self {
         self.event_capacity = n;
+        self
+    }
+
+    /// The same options with `n` updates buffered per session stream.
+    pub fn with_session_capacity(mut self, n: usize) -> Self {
+        self.session_capacity = n;
         self
     }
 
@@ -93,6 +108,31 @@ pub enum Command {
     Metrics(oneshot::Sender<Result<Metrics, Error>>),
     /// The node's links.
     Neighbours(oneshot::Sender<Result<Vec<NeighbourInfo>, Error>>),
+    /// [`blemesh_core::Node::join_session`].
+    JoinSession {
+        /// The session.
+        session: SessionId,
+        /// The player's description.
+        info: Bytes,
+        /// Where the node's verdict goes.
+        reply: oneshot::Sender<Result<(), Error>>,
+    },
+    /// [`blemesh_core::Node::leave_session`].
+    LeaveSession {
+        /// The session.
+        session: SessionId,
+        /// Where the node's verdict goes.
+        reply: oneshot::Sender<Result<(), Error>>,
+    },
+    /// [`blemesh_core::Node::submit`].
+    Submit {
+        /// The session.
+        session: SessionId,
+        /// The game event.
+        payload: Bytes,
+        /// Where the node's verdict goes.
+        reply: oneshot::Sender<Result<SubmitId, Error>>,
+    },
     /// Stop after flushing; the sender is answered once the driver has stopped.
     Shutdown(oneshot::Sender<()>),
 }
@@ -134,7 +174,8 @@ impl<T> Future for Reply<T> {
 ///
 /// Requests go through a bounded queue; when it is full they fail at once with
 /// [`Error::CommandQueueFull`]. The driver stops on [`Handle::shutdown`] or when every handle
-/// is dropped.
+/// is dropped. Game sessions: [`Handle::join_session`], [`Handle::submit`] and the ordered
+/// [`Handle::session_events`].
 #[derive(Clone, Debug)]
 pub struct Handle {
     node_id: NodeId,
@@ -142,16 +183,21 @@ pub struct Handle {
     /// Weak, so that the stream ends (subscribers see `Closed`) when the driver stops even
     /// while handles live on.
     events: broadcast::WeakSender<MeshEvent>,
+    /// The per-session streams; the driver closes them when it stops.
+    pub(crate) sessions: Arc<SessionChannels>,
     capacity: usize,
 }
 
 impl Handle {
-    /// A handle and the driver's ends: the command receiver and the event sender.
-    pub fn new(node_id: NodeId, options: &DriverOptions) -> (Handle, mpsc::Receiver<Command>, broadcast::Sender<MeshEvent>) {
+    /// A handle and the driver's ends: the command receiver and the publisher of the event
+    /// streams.
+    pub fn new(node_id: NodeId, options: &DriverOptions) -> (Handle, mpsc::Receiver<Command>, Publisher) {
         let (commands, rx) = mpsc::channel(options.command_queue.max(1));
         let (events, _) = broadcast::channel(options.event_capacity.max(1));
-        let handle = Handle { node_id, commands, events: events.downgrade(), capacity: options.command_queue.max(1) };
-        (handle, rx, events)
+        let sessions = Arc::new(SessionChannels::new(options.session_capacity));
+        let capacity = options.command_queue.max(1);
+        let handle = Handle { node_id, commands, events: events.downgrade(), sessions: sessions.clone(), capacity };
+        (handle, rx, Publisher::new(events, sessions))
     }
 
     /// The id of the node this driver runs.
@@ -213,7 +259,7 @@ impl Handle {
         self.commands.is_closed()
     }
 
-    fn request<T>(&self, make: impl FnOnce(oneshot::Sender<Result<T, Error>>) -> Command) -> Reply<T> {
+    pub(crate) fn request<T>(&self, make: impl FnOnce(oneshot::Sender<Result<T, Error>>) -> Command) -> Reply<T> {
         let (tx, rx) = oneshot::channel();
         match self.commands.try_send(make(tx)) {
             Ok(()) => Reply { state: ReplyState::Waiting(rx) },

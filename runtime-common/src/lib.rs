@@ -3,8 +3,9 @@
 //! The runtime-agnostic parts of the blemesh drivers, shared by `blemesh-tokio` and
 //! `blemesh-async-std` so that both offer the same API:
 //!
-//! * the application's [`Handle`] (send, broadcast, metrics, subscribe, shutdown) and its
-//!   bounded [`Command`] queue; the event stream of [`MeshEvent`]s ([`Subscription`]);
+//! * the application's [`Handle`] (send, broadcast, metrics, subscribe, shutdown, game
+//!   sessions) and its bounded [`Command`] queue; the event stream of [`MeshEvent`]s
+//!   ([`Subscription`]) and the ordered per-session streams ([`SessionStream`]);
 //! * the transport seam: [`Transport`] = inbound [`LinkEvent`] channel + outbound
 //!   [`LinkSink`]; the in-memory [`MemoryHub`]; the UDP link table and sink ([`udp`]);
 //! * [`DriverCore`], the synchronous half of a driver that applies the core's drain
@@ -20,6 +21,7 @@ mod event;
 mod handle;
 mod machine;
 mod memory;
+mod session;
 mod transport;
 pub mod udp;
 
@@ -27,10 +29,11 @@ pub mod udp;
 pub mod testsuite;
 
 pub use error::{Error, RecvError};
-pub use event::{Delivery, MeshEvent, Subscription};
+pub use event::{Delivery, MeshEvent, Publisher, Subscription};
 pub use handle::{Command, DriverOptions, Handle, NeighbourInfo, Reply};
 pub use machine::{DriverCore, DriverStats, Flow, Prepared};
 pub use memory::{Endpoint, MemoryHub};
+pub use session::{SessionStream, SessionUpdate};
 pub use transport::{ApplyError, LinkEvent, LinkSink, TransmitError, Transport};
 
 /// Maps a runtime's monotonic clock to the core's [`blemesh_core::Instant`]: microseconds

@@ -3,16 +3,20 @@
 //! [`DriverCore`] owns the [`Node`] and applies the drain contract: each input (a command
 //! from a handle, a transport event, a timeout) is fed with the current time, then
 //! [`DriverCore::drain`] polls every output, writes transmits to the transport's sink and
-//! publishes events and deliveries, and returns the next deadline. A runtime's driver is
+//! publishes events, deliveries and session entries (to every subscriber, and to the
+//! session's own streams), and returns the next deadline. A runtime's driver is
 //! then only a loop that waits for the next input or that deadline. There is no protocol
 //! logic here: everything the mesh does is the node's.
 
+use std::sync::Arc;
+
 use blemesh_core::ble::RadioDecision;
-use blemesh_core::{Config, Instant, Node, Output};
-use tokio::sync::{broadcast, mpsc, oneshot};
+use blemesh_core::session::{SessionId, SubmitError};
+use blemesh_core::{Config, Event, Instant, Node, Output};
+use tokio::sync::{mpsc, oneshot};
 
 use crate::handle::NeighbourInfo;
-use crate::{ApplyError, Command, Delivery, Error, LinkEvent, LinkSink, MeshEvent, Transport};
+use crate::{ApplyError, Command, Delivery, Error, LinkEvent, LinkSink, MeshEvent, Publisher, SessionUpdate, Transport};
 
 /// What the driver loop does after a command.
 #[derive(Debug)]
@@ -46,7 +50,7 @@ pub struct DriverStats {
 pub struct DriverCore {
     node: Node,
     sink: Box<dyn LinkSink>,
-    events: broadcast::Sender<MeshEvent>,
+    events: Publisher,
     stats: DriverStats,
 }
 
@@ -58,7 +62,7 @@ impl core::fmt::Debug for DriverCore {
 
 impl DriverCore {
     /// A node from `config`, started at `now`, writing to `sink` and publishing to `events`.
-    pub fn new(config: Config, now: Instant, sink: Box<dyn LinkSink>, events: broadcast::Sender<MeshEvent>) -> Result<Self, Error> {
+    pub fn new(config: Config, now: Instant, sink: Box<dyn LinkSink>, events: Publisher) -> Result<Self, Error> {
         let node = Node::new(config, now)?;
         Ok(DriverCore { node, sink, events, stats: DriverStats::default() })
     }
@@ -131,6 +135,23 @@ impl DriverCore {
                     .collect();
                 let _ = reply.send(Ok(list));
             }
+            Command::JoinSession { session, info, reply } => {
+                let max = self.node.config().session.max_info;
+                let r = self.node.join_session(now, session, &info).map_err(|e| session_refusal(session, info.len(), max, e));
+                tracing::debug!(session = session.0, len = info.len(), result = ?r, "join session");
+                let _ = reply.send(r);
+            }
+            Command::LeaveSession { session, reply } => {
+                let r = self.node.leave_session(now, session).map_err(|e| session_refusal(session, 0, 0, e));
+                tracing::debug!(session = session.0, result = ?r, "leave session");
+                let _ = reply.send(r);
+            }
+            Command::Submit { session, payload, reply } => {
+                let max = self.node.config().session.max_payload;
+                let r = self.node.submit(now, session, &payload).map_err(|e| session_refusal(session, payload.len(), max, e));
+                tracing::debug!(session = session.0, len = payload.len(), result = ?r, "submit");
+                let _ = reply.send(r);
+            }
             Command::Shutdown(reply) => return Flow::Shutdown(reply),
         }
         Flow::Continue
@@ -162,8 +183,17 @@ impl DriverCore {
                     let delivery = Delivery::from_core(&d);
                     self.publish(MeshEvent::Delivery(delivery));
                 }
+                Output::Sequenced { session, entry } => {
+                    tracing::debug!(session = session.0, index = entry.index, player = %entry.player(), "sequenced");
+                    let entry = Arc::new(entry.clone());
+                    self.events.publish_session(session, SessionUpdate::Entry(entry.clone()));
+                    self.publish(MeshEvent::Sequenced { session, entry });
+                }
                 Output::Event(e) => {
                     tracing::info!(event = ?e, "mesh event");
+                    if let Event::Session { session, event } = e {
+                        self.events.publish_session(session, SessionUpdate::Event(event));
+                    }
                     self.publish(MeshEvent::Core(e));
                 }
                 Output::Radio(decision) => self.apply(decision),
@@ -225,8 +255,19 @@ impl DriverCore {
     }
 
     fn publish(&self, event: MeshEvent) {
-        // No subscriber is not an error: nobody listens.
-        let _ = self.events.send(event);
+        self.events.publish(event);
+    }
+}
+
+/// The node's refusal of a call on `session` in the runtime's words: not a player (never
+/// joined, which the node calls an unknown session, or left), or `len` bytes above `max`.
+fn session_refusal(session: SessionId, len: usize, max: usize, e: blemesh_core::Error) -> Error {
+    match e {
+        blemesh_core::Error::UnknownSession(_) | blemesh_core::Error::Session(SubmitError::NotJoined) => {
+            Error::NotJoined { session }
+        }
+        blemesh_core::Error::Session(SubmitError::TooLarge) => Error::SessionTooLarge { session, len, max },
+        e => Error::Core(e),
     }
 }
 

@@ -23,6 +23,8 @@
 //! ```
 //!
 //! * [`spawn`], [`spawn_with`]: start a driver ([`driver`] describes its loop).
+//! * Game sessions: [`Handle::join_session`], [`Handle::submit`], and each session's ordered
+//!   stream of entries and events, [`Handle::session_events`] ([`SessionUpdate`]).
 //! * [`udp::bind`]: a UDP transport on loopback (in-memory: [`MemoryHub`]).
 //! * `ble::central`, `ble::peripheral` (feature `ble`): BLE transports (`docs/BLE.md`).
 //! * The `blemesh-node` binary (feature `cli`) runs one node over UDP and prints JSON lines.
@@ -38,6 +40,6 @@ pub mod udp;
 pub use blemesh_runtime::udp::UdpConfig;
 pub use blemesh_runtime::{
     Delivery, DriverOptions, Endpoint, Error, Handle, LinkEvent, LinkSink, MemoryHub, MeshEvent, NeighbourInfo,
-    RecvError, Reply, Subscription, TransmitError, Transport,
+    RecvError, Reply, SessionStream, SessionUpdate, Subscription, TransmitError, Transport,
 };
 pub use driver::{spawn, spawn_with};

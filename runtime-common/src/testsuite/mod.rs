@@ -7,6 +7,7 @@
 
 mod behaviours;
 mod mesh;
+mod sessions;
 
 use core::future::Future;
 use core::time::Duration;
@@ -18,6 +19,7 @@ use crate::udp::UdpConfig;
 use crate::{DriverOptions, Error, Handle, Subscription, Transport};
 
 pub use behaviours::*;
+pub use sessions::*;
 pub use mesh::{Net, TestMesh, fast_config};
 
 /// What a runtime crate provides to run the shared scenarios.
@@ -40,7 +42,9 @@ macro_rules! behaviour_tests {
         $crate::behaviour_tests!(@each $rt;
             mesh_forms, broadcast_delivered_once_everywhere, unicast_delivered_to_destination_only,
             shutdown_flushes_queued_messages, full_command_queue_is_reported, lost_neighbour_is_detected_and_avoided,
-            radio_decisions_reach_the_transport,
+            radio_decisions_reach_the_transport, session_entries_in_one_order_everywhere,
+            session_leave_is_an_entry_for_the_others, session_calls_refused_with_clear_errors,
+            lagging_session_stream_says_so,
         );
     };
     (@each $rt:ty; $($name:ident),* $(,)?) => {

@@ -1,6 +1,7 @@
 //! The JSON lines `blemesh-node` prints: one object per line, with a `"type"` field.
 
 use blemesh_core::ble::{AdvertisingMode, RadioDecision};
+use blemesh_core::session::{Entry, EntryBody, Epoch, FailReason, LeaveReason, RefuseReason, SessionEvent, SessionId};
 use blemesh_core::{Degradation, Destination, Event, LossReason, Metrics, NodeId};
 use blemesh_tokio::{Delivery, MeshEvent};
 use serde_json::{Value, json};
@@ -18,6 +19,7 @@ pub(crate) fn event(e: &MeshEvent) -> Value {
         MeshEvent::LinkDown { link } => json!({"type": "link_down", "link": link.0}),
         MeshEvent::Core(e) => core_event(e),
         MeshEvent::Radio(d) => radio(d),
+        MeshEvent::Sequenced { session, entry } => sequenced(*session, entry),
         other => json!({"type": "event", "debug": format!("{other:?}")}),
     }
 }
@@ -80,6 +82,7 @@ fn core_event(e: &Event) -> Value {
             json!({"type": "partitioned", "members": members, "unreachable": unreachable})
         }
         Event::Healed { members, rejoined } => json!({"type": "healed", "members": members, "rejoined": rejoined}),
+        Event::Session { session, event } => session_event(*session, event),
         // Other events (routes, deliveries of acknowledged messages...) still get a line.
         other => json!({"type": "event", "debug": format!("{other:?}")}),
     }
@@ -99,6 +102,82 @@ fn delivery(d: &Delivery) -> Value {
         "priority": d.priority.name(),
         "payload": String::from_utf8_lossy(&d.payload),
     })
+}
+
+fn epoch(e: &Epoch) -> Value {
+    json!({"term": e.term, "sequencer": id(e.sequencer)})
+}
+
+/// A line for an entry of a session's ordered stream: `kind` `event` (with `submitter`,
+/// `submit`, `payload`), `joined` (`player`, `info`) or `left` (`player`, `reason`).
+fn sequenced(session: SessionId, e: &Entry) -> Value {
+    let mut line = json!({
+        "type": "sequenced",
+        "session": session.0,
+        "index": e.index,
+        "epoch": epoch(&e.epoch),
+        "prev": e.prev.as_ref().map(epoch),
+    });
+    let body = match &e.body {
+        EntryBody::Event { submitter, submit, payload } => json!({
+            "kind": "event",
+            "submitter": id(*submitter),
+            "submit": submit.0,
+            "payload": String::from_utf8_lossy(payload),
+        }),
+        EntryBody::Joined { player, info } => {
+            json!({"kind": "joined", "player": id(*player), "info": String::from_utf8_lossy(info)})
+        }
+        EntryBody::Left { player, reason } => {
+            let reason = match reason {
+                LeaveReason::Left => "left",
+                LeaveReason::Lost => "lost",
+            };
+            json!({"kind": "left", "player": id(*player), "reason": reason})
+        }
+    };
+    if let (Some(line), Value::Object(body)) = (line.as_object_mut(), body) {
+        line.extend(body);
+    }
+    line
+}
+
+fn refuse_reason(r: &RefuseReason) -> &'static str {
+    match r {
+        RefuseReason::NotMember => "not_member",
+        RefuseReason::TooLarge => "too_large",
+        RefuseReason::Full => "full",
+    }
+}
+
+/// A line for an event of a session this node plays: `event` names it (`sequenced`,
+/// `submit_failed`, `join_failed`, `lost`, `rebased`, `joined`), its fields follow.
+fn session_event(session: SessionId, e: &SessionEvent) -> Value {
+    let fields = match e {
+        SessionEvent::Sequenced { submit, index } => json!({"event": "sequenced", "submit": submit.0, "index": index}),
+        SessionEvent::SubmitFailed { submit, reason } => {
+            let reason = match reason {
+                FailReason::Timeout => "timeout".to_owned(),
+                FailReason::Refused(r) => format!("refused_{}", refuse_reason(r)),
+                FailReason::Left => "left".to_owned(),
+            };
+            json!({"event": "submit_failed", "submit": submit.0, "reason": reason})
+        }
+        SessionEvent::JoinFailed { reason } => json!({"event": "join_failed", "reason": refuse_reason(reason)}),
+        SessionEvent::Lost { index } => json!({"event": "lost", "index": index}),
+        SessionEvent::Rebased { fork, undone, resubmitted } => {
+            json!({"event": "rebased", "fork": fork, "undone": undone, "resubmitted": resubmitted})
+        }
+        SessionEvent::Joined { index } => json!({"event": "joined", "index": index}),
+        // `SessionEvent` grows with the core (snapshots): a later event still gets a line.
+        #[allow(unreachable_patterns)]
+        other => json!({"event": "other", "debug": format!("{other:?}")}),
+    };
+    let mut line = json!({"type": "session_event", "session": session.0});
+    if let (Some(line), Value::Object(fields)) = (line.as_object_mut(), fields) {
+        line.extend(fields);
+    }
+    line
 }
 
 /// A line for a metrics snapshot.

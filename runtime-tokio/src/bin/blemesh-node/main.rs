@@ -6,11 +6,18 @@
 //! `--send-every`, lines on stdin are commands:
 //!
 //! ```text
-//! broadcast <text>      flood <text> to every node
-//! send <id> <text>      send <text> to node <id>
-//! metrics               print the node's counters
-//! quit                  shut down gracefully
+//! broadcast <text>          flood <text> to every node
+//! send <id> <text>          send <text> to node <id>
+//! join <session> [info]     join game session <session> (a number) as a player, [info] its description
+//! leave <session>           leave game session <session>
+//! submit <session> <text>   submit the game event <text> to session <session>
+//! metrics                   print the node's counters
+//! quit                      shut down gracefully
 //! ```
+//!
+//! A session's entries are printed in its order as `sequenced` lines, and this node's
+//! session events (its submits sequenced or failed, its join, ...) as `session_event`
+//! lines; `--join <session>` joins at start.
 //!
 //! Example, a line of three nodes:
 //!
@@ -34,6 +41,7 @@ use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::time::Duration;
 
+use blemesh_core::session::SessionId;
 use blemesh_core::{Config, NodeId, Qos};
 use blemesh_tokio::{Handle, RecvError, Transport, UdpConfig};
 use clap::Parser;
@@ -85,6 +93,9 @@ struct Args {
     /// the sequence numbers of its previous run; give one for a reproducible run).
     #[arg(long)]
     seed: Option<u64>,
+    /// Join this game session (a number) at start, with no player info. Repeat for several.
+    #[arg(long = "join")]
+    join: Vec<u64>,
     /// Log level on stderr: error, warn, info, debug, trace.
     #[arg(long, default_value = "warn")]
     log: tracing::Level,
@@ -204,6 +215,9 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     let (transport, addr) = transport(&args).await?;
     let (handle, mut events) = blemesh_tokio::spawn(config(&args), transport)?;
     emit(&json!({"type": "ready", "id": args.id, "addr": addr}));
+    for session in &args.join {
+        join(&handle, SessionId(*session), "").await;
+    }
 
     let mut stdin = Some(tokio::io::BufReader::new(tokio::io::stdin()).lines());
     let period = Duration::from_millis(args.send_every.unwrap_or(1000).max(1));
@@ -265,6 +279,29 @@ async fn command(handle: &Handle, line: &str) -> bool {
                 Err(_) => emit(&json!({"type": "error", "error": format!("bad node id `{to}`")})),
             }
         }
+        "join" => {
+            let (session, info) = rest.split_once(' ').unwrap_or((rest, ""));
+            if let Some(session) = session_id(session) {
+                join(handle, session, info).await;
+            }
+        }
+        "leave" => {
+            if let Some(session) = session_id(rest) {
+                match handle.leave_session(session).await {
+                    Ok(()) => emit(&json!({"type": "leaving", "session": session.0})),
+                    Err(e) => emit(&json!({"type": "error", "error": e.to_string()})),
+                }
+            }
+        }
+        "submit" => {
+            let (session, text) = rest.split_once(' ').unwrap_or((rest, ""));
+            if let Some(session) = session_id(session) {
+                match handle.submit(session, text.to_owned()).await {
+                    Ok(id) => emit(&json!({"type": "submitted", "session": session.0, "submit": id.0})),
+                    Err(e) => emit(&json!({"type": "error", "error": e.to_string()})),
+                }
+            }
+        }
         "metrics" => match handle.metrics().await {
             Ok(m) => emit(&json::metrics(&m)),
             Err(e) => emit(&json!({"type": "error", "error": e.to_string()})),
@@ -273,6 +310,26 @@ async fn command(handle: &Handle, line: &str) -> bool {
         other => emit(&json!({"type": "error", "error": format!("unknown command `{other}`")})),
     }
     true
+}
+
+/// A session number, or `None` after printing why it is not one.
+fn session_id(s: &str) -> Option<SessionId> {
+    match s.parse::<u64>() {
+        Ok(n) => Some(SessionId(n)),
+        Err(_) => {
+            emit(&json!({"type": "error", "error": format!("bad session `{s}`: expected a number")}));
+            None
+        }
+    }
+}
+
+/// Joins `session` and prints a `joining` line (the `session_event` `joined` line follows
+/// once the join is sequenced), or the refusal.
+async fn join(handle: &Handle, session: SessionId, info: &str) {
+    match handle.join_session(session, info.to_owned()).await {
+        Ok(()) => emit(&json!({"type": "joining", "session": session.0})),
+        Err(e) => emit(&json!({"type": "error", "error": e.to_string()})),
+    }
 }
 
 fn report(what: &str, verdict: Result<blemesh_core::MessageId, blemesh_tokio::Error>) {

@@ -10,8 +10,8 @@
 //!
 //! With one active session of all 50 nodes (issue #17; `SessionLoad::default()`: 16-byte
 //! events, one per player a second for 20 s, about 1,000 entries, each node's log full at
-//! 256) a node holds 103,967 B on average (101.5 KiB; max 152,047 B), of which 34,227 B
-//! (max 39,184 B) are its game session: the log (256 entries of 88 B inline plus their
+//! 256) a node holds 115,010 B on average (112.3 KiB; max 195,312 B), of which 35,109 B
+//! (max 46,472 B) are its game session: the log (256 entries of 88 B inline plus their
 //! payloads, 26,624 B), the player list (50 players, 3,440 B), the session itself (896 B)
 //! and its queues. The 64 KiB goal is not met with a session: the test of it is ignored
 //! (`cargo test -p blemesh-benches --test memory -- --ignored`) until it is.
@@ -33,10 +33,12 @@ const GOAL_MEAN: usize = 64 * 1024;
 // The counter is process-wide, so two measurements must not overlap: each test holds this.
 static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 
-/// Cap of the mean node with one active 50-member session (today 103,967 B).
-const SESSION_MEAN_CAP: usize = 112 * 1024;
-/// Cap of the largest node with one active 50-member session (today 152,047 B).
-const SESSION_MAX_CAP: usize = 165 * 1024;
+/// Cap of the mean node with one active 50-member session (today 115,010 B: the joins'
+/// catch-up moves 49 snapshots of 4 KiB, and the buffer pools keep the room it took).
+const SESSION_MEAN_CAP: usize = 120 * 1024;
+/// Cap of the largest node with one active 50-member session (today 195,312 B: the first
+/// player's pool, which served most of the snapshots).
+const SESSION_MAX_CAP: usize = 205 * 1024;
 /// Cap of the mean heap of a node's game session (today 34,227 B).
 const SESSION_HEAP_CAP: usize = 37 * 1024;
 
@@ -99,13 +101,15 @@ fn bytes_per_node_with_one_active_50_member_session() {
     let without = measure("", default_config);
     let grown = r.memory.mean_per_node() - without.mean_per_node();
     assert!(grown >= r.session_mean(), "the session's heap is part of what the node grew by");
-    assert!(grown <= r.session_mean() + 8 * 1024, "a node grew by {grown} B, {} B of it its session", r.session_mean());
+    // The rest is the buffers that carried the session's traffic, the joins' snapshots
+    // the most of it (today 14.4 KiB).
+    assert!(grown <= r.session_mean() + 16 * 1024, "a node grew by {grown} B, {} B of it its session", r.session_mean());
 }
 
 /// Issue #17: memory per node stays within the 64 KiB goal with one active session of 50
-/// members. Not met (103,967 B on average today, see the module documentation).
+/// members. Not met (115,010 B on average today, see the module documentation).
 #[test]
-#[ignore = "not met: a 50-member session adds about 38 KiB per node (issue #17)"]
+#[ignore = "not met: a 50-member session adds about 48 KiB per node (issue #17)"]
 fn bytes_per_node_with_one_active_50_member_session_meet_the_64_kib_goal() {
     let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let r = with_one_session();

@@ -65,6 +65,18 @@ pub enum MeshEvent {
         /// The entry (index, epoch, and the event, join or leave it places).
         entry: Arc<Entry>,
     },
+    /// This node's game in `session` starts from another player's state as of entry
+    /// `index` (it joined a session others play); the entries after it follow as
+    /// [`MeshEvent::Sequenced`]. Also on the session's stream, as
+    /// [`crate::SessionUpdate::Snapshot`].
+    Snapshot {
+        /// The session.
+        session: SessionId,
+        /// The entry the state is as of.
+        index: u64,
+        /// The other game's bytes.
+        data: bytes::Bytes,
+    },
     /// The transport opened a link (before the neighbour handshake).
     LinkUp {
         /// The transport's handle for it.

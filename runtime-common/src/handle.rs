@@ -133,6 +133,17 @@ pub enum Command {
         /// Where the node's verdict goes.
         reply: oneshot::Sender<Result<SubmitId, Error>>,
     },
+    /// [`blemesh_core::Node::provide_snapshot`].
+    ProvideSnapshot {
+        /// The session.
+        session: SessionId,
+        /// The entry the state is as of.
+        index: u64,
+        /// The game's state.
+        data: Bytes,
+        /// Where the node's verdict goes.
+        reply: oneshot::Sender<Result<(), Error>>,
+    },
     /// Stop after flushing; the sender is answered once the driver has stopped.
     Shutdown(oneshot::Sender<()>),
 }

@@ -152,6 +152,17 @@ impl DriverCore {
                 tracing::debug!(session = session.0, len = payload.len(), result = ?r, "submit");
                 let _ = reply.send(r);
             }
+            Command::ProvideSnapshot { session, index, data, reply } => {
+                let max = self.node.config().session.max_snapshot;
+                let r = self.node.provide_snapshot(now, session, index, &data).map_err(|e| match e {
+                    blemesh_core::Error::Snapshot(blemesh_core::session::SnapshotError::TooLarge) => {
+                        Error::SessionTooLarge { session, len: data.len(), max }
+                    }
+                    e => session_refusal(session, data.len(), max, e),
+                });
+                tracing::debug!(session = session.0, index, len = data.len(), result = ?r, "provide snapshot");
+                let _ = reply.send(r);
+            }
             Command::Shutdown(reply) => return Flow::Shutdown(reply),
         }
         Flow::Continue
@@ -188,6 +199,12 @@ impl DriverCore {
                     let entry = Arc::new(entry.clone());
                     self.events.publish_session(session, SessionUpdate::Entry(entry.clone()));
                     self.publish(MeshEvent::Sequenced { session, entry });
+                }
+                Output::Snapshot { session, index, data } => {
+                    tracing::debug!(session = session.0, index, len = data.len(), "snapshot");
+                    let data = bytes::Bytes::copy_from_slice(data);
+                    self.events.publish_session(session, SessionUpdate::Snapshot { index, data: data.clone() });
+                    self.publish(MeshEvent::Snapshot { session, index, data });
                 }
                 Output::Event(e) => {
                     tracing::info!(event = ?e, "mesh event");

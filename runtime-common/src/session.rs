@@ -40,7 +40,19 @@ pub enum SessionUpdate {
     /// Something happened to this node in the session: its submit was sequenced or failed,
     /// it joined, its join was refused, the partition lost it, or its history was rebased
     /// ([`SessionEvent::Rebased`]: roll back to `fork`, the entries after it follow again).
+    /// [`SessionEvent::SnapshotWanted`] asks this node's game for its state: answer with
+    /// [`Handle::provide_snapshot`].
     Event(SessionEvent),
+    /// This node joined (or joined again after a restart) a session others already play:
+    /// its game starts from this state, which another player's game provided, as of entry
+    /// `index`; the entries after it follow. It comes before any entry of the node's own
+    /// history is handed out.
+    Snapshot {
+        /// The entry the state is as of.
+        index: u64,
+        /// The other game's bytes.
+        data: Bytes,
+    },
 }
 
 impl SessionUpdate {
@@ -48,7 +60,7 @@ impl SessionUpdate {
     pub fn as_entry(&self) -> Option<&Entry> {
         match self {
             SessionUpdate::Entry(e) => Some(e),
-            SessionUpdate::Event(_) => None,
+            SessionUpdate::Event(_) | SessionUpdate::Snapshot { .. } => None,
         }
     }
 
@@ -56,7 +68,7 @@ impl SessionUpdate {
     pub fn as_event(&self) -> Option<&SessionEvent> {
         match self {
             SessionUpdate::Event(e) => Some(e),
-            SessionUpdate::Entry(_) => None,
+            SessionUpdate::Entry(_) | SessionUpdate::Snapshot { .. } => None,
         }
     }
 }
@@ -181,6 +193,15 @@ impl Handle {
     pub fn submit(&self, session: SessionId, payload: impl Into<Bytes>) -> Reply<SubmitId> {
         let payload = payload.into();
         self.request(|reply| Command::Submit { session, payload, reply })
+    }
+
+    /// Provides a snapshot of this node's game state in `session` as of entry `index` (the
+    /// last entry the game applied), answering [`SessionEvent::SnapshotWanted`]: a player
+    /// catching up starts its game from it ([`SessionUpdate::Snapshot`]). At most the
+    /// session's `max_snapshot` bytes ([`blemesh_core::session::SessionConfig`]).
+    pub fn provide_snapshot(&self, session: SessionId, index: u64, data: impl Into<Bytes>) -> Reply<()> {
+        let data = data.into();
+        self.request(|reply| Command::ProvideSnapshot { session, index, data, reply })
     }
 
     /// A new ordered stream of `session`'s entries and events, from now on: it sees every

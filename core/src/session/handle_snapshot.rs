@@ -127,7 +127,8 @@ impl Session {
         self.actions.push_back(SessionAction::Send { to, message });
     }
 
-    /// The players to ask, in turn: the sequencer first when it plays, then the others.
+    /// The players to ask, in turn: the sequencer first when it plays (it holds the newest
+    /// state), then the others.
     fn snapshot_sources(&self) -> Vec<NodeId> {
         let sequencer = self.sequencer_node().filter(|s| self.players.contains_key(s));
         let rest = self.players.keys().copied().filter(|&p| Some(p) != sequencer);

@@ -1,7 +1,9 @@
 //! The game-session scenarios: players join through their handles, submit, and every
 //! node's [`SessionStream`] shows the same entries in the same order, each submit ending in
 //! its `Sequenced` event after its entry; leaves are entries too; refused calls say why;
-//! a stream that falls behind says so.
+//! a stream that falls behind says so. Each node's game answers `SnapshotWanted` with its
+//! state (the entries it holds), so a player that joins after others starts from another's
+//! state ([`SessionUpdate::Snapshot`]) and the checks hold of that state too.
 
 use core::time::Duration;
 use std::time::Instant;
@@ -19,13 +21,33 @@ const LONG: Duration = Duration::from_secs(8);
 struct Players {
     streams: Vec<SessionStream>,
     seen: Vec<Vec<SessionUpdate>>,
+    /// The states the games provided as snapshots, by the token their bytes hold.
+    snapshots: Vec<Vec<Entry>>,
+    /// Per node, the `SnapshotWanted` events answered so far.
+    answered: Vec<usize>,
 }
 
 impl Players {
     /// A stream of [`GAME`] on each node, opened now.
     fn open<R: TestRuntime>(mesh: &TestMesh<R>, n: usize) -> Self {
         let streams = (0..n).map(|i| mesh.handle(i).session_events(GAME)).collect();
-        Players { streams, seen: vec![Vec::new(); n] }
+        Players { streams, seen: vec![Vec::new(); n], snapshots: Vec::new(), answered: vec![0; n] }
+    }
+
+    /// Each game answers the snapshot requests shown since the last call with its state.
+    async fn serve<R: TestRuntime>(&mut self, mesh: &TestMesh<R>) {
+        for i in 0..self.seen.len() {
+            let wanted = self.session_events(i).filter(|e| matches!(e, SessionEvent::SnapshotWanted { .. })).count();
+            while self.answered[i] < wanted {
+                self.answered[i] += 1;
+                let state = self.entries(i);
+                let Some(index) = state.last().map(|e| e.index) else { continue };
+                let token = (self.snapshots.len() as u32).to_be_bytes().to_vec();
+                self.snapshots.push(state);
+                // Refused only if the game is no longer the node's to give; the asker asks another.
+                let _ = mesh.handle(i).provide_snapshot(GAME, index, token).await;
+            }
+        }
     }
 
     /// Moves every update shown so far into the record; these streams never lag.
@@ -41,9 +63,27 @@ impl Players {
         }
     }
 
-    /// Node `i`'s entries, in the order shown.
-    fn entries(&self, i: usize) -> impl Iterator<Item = &Entry> {
+    /// The entries node `i`'s stream handed out, in the order shown.
+    fn handed(&self, i: usize) -> impl Iterator<Item = &Entry> {
         self.seen[i].iter().filter_map(SessionUpdate::as_entry)
+    }
+
+    /// Node `i`'s game state: the entries it holds, a snapshot's state first if it started
+    /// from one.
+    fn entries(&self, i: usize) -> Vec<Entry> {
+        let mut state: Vec<Entry> = Vec::new();
+        for u in &self.seen[i] {
+            match u {
+                SessionUpdate::Entry(e) => state.push(Entry::clone(e)),
+                SessionUpdate::Snapshot { index, data } => {
+                    let token = u32::from_be_bytes(data[..4].try_into().expect("a token")) as usize;
+                    state = self.snapshots[token].clone();
+                    assert_eq!(state.last().map(|e| e.index), Some(*index), "node {i}: a snapshot as of its index");
+                }
+                _ => {}
+            }
+        }
+        state
     }
 
     /// Node `i`'s game events as (index, submitter, submit, payload).
@@ -52,7 +92,7 @@ impl Players {
             EntryBody::Event { submitter, submit, payload } => Some((e.index, *submitter, *submit, payload.clone())),
             _ => None,
         };
-        self.entries(i).filter_map(event).collect()
+        self.entries(i).iter().filter_map(event).collect()
     }
 
     /// Node `i`'s session events, in the order shown.
@@ -81,6 +121,7 @@ impl Players {
         loop {
             mesh.pump();
             self.pump();
+            self.serve(mesh).await;
             if done(self) {
                 return;
             }
@@ -122,9 +163,17 @@ async fn joined_line<R: TestRuntime>(net: Net, n: usize, options: DriverOptions)
     }
     players.wait_for(&mut mesh, "every node joined", |p| (0..n).all(|i| p.joined(i))).await;
     for i in 0..n {
-        let first = players.entries(i).next().expect("an entry before the Joined event");
+        // The first player's stream begins at its own Joined entry; a later one's with the
+        // snapshot of another's game, which may hold its Joined entry already.
         let own = EntryBody::Joined { player: mesh.id(i), info: format!("p{i}").into_bytes() };
-        assert_eq!(first.body, own, "node {i}: its stream begins at its own Joined entry");
+        let first = players.seen[i].iter().find(|u| !matches!(u, SessionUpdate::Event(SessionEvent::SnapshotWanted { .. })));
+        let begins = match first {
+            Some(SessionUpdate::Entry(e)) => e.body == own,
+            Some(SessionUpdate::Snapshot { .. }) => true,
+            _ => false,
+        };
+        assert!(begins, "node {i}: its stream begins at its own Joined entry or a snapshot: {:?}", players.seen[i]);
+        assert!(players.entries(i).iter().any(|e| e.body == own), "node {i}: its game holds its own Joined entry");
     }
     (mesh, players)
 }
@@ -155,7 +204,7 @@ pub async fn session_entries_in_one_order_everywhere<R: TestRuntime>(net: Net) {
     for (i, own) in submits.iter().enumerate() {
         assert_eq!(players.events_of(i), reference, "node {i} shows the events of node 0, in its order");
         assert_eq!(players.sequenced(i).len(), ROUNDS, "node {i}: one Sequenced per submit");
-        let indices: Vec<u64> = players.entries(i).map(|e| e.index).collect();
+        let indices: Vec<u64> = players.entries(i).iter().map(|e| e.index).collect();
         assert!(indices.windows(2).all(|w| w[1] == w[0] + 1), "node {i}: contiguous, {indices:?}");
         for (submit, index) in players.sequenced(i) {
             assert!(own.contains(&submit), "node {i}: {submit:?} is its own");
@@ -167,18 +216,20 @@ pub async fn session_entries_in_one_order_everywhere<R: TestRuntime>(net: Net) {
             });
             assert!(entry_at.is_some() && entry_at < shown_at, "node {i}: {submit:?}'s entry at {index} before its event");
         }
-        let unexpected = players.session_events(i).find(|e| !matches!(e, SessionEvent::Sequenced { .. } | SessionEvent::Joined { .. }));
+        let unexpected = players
+            .session_events(i)
+            .find(|e| !matches!(e, SessionEvent::Sequenced { .. } | SessionEvent::Joined { .. } | SessionEvent::SnapshotWanted { .. }));
         assert_eq!(unexpected, None, "node {i}: no failure, loss or rebase on a lossless mesh");
         for j in 0..i {
             for e in players.entries(i) {
-                if let Some(other) = players.entries(j).find(|o| o.index == e.index) {
+                if let Some(other) = players.entries(j).into_iter().find(|o| o.index == e.index) {
                     assert_eq!(other, e, "nodes {j} and {i} disagree at index {}", e.index);
                 }
             }
         }
         let generic: Vec<&Entry> =
             mesh.events(i).iter().filter_map(MeshEvent::as_sequenced).filter(|(s, _)| *s == GAME).map(|(_, e)| e).collect();
-        assert_eq!(generic, players.entries(i).collect::<Vec<_>>(), "node {i}: MeshEvent::Sequenced alike");
+        assert_eq!(generic, players.handed(i).collect::<Vec<_>>(), "node {i}: MeshEvent::Sequenced alike");
     }
     mesh.shutdown().await;
 }
@@ -190,19 +241,19 @@ pub async fn session_leave_is_an_entry_for_the_others<R: TestRuntime>(net: Net) 
     let leaver = mesh.id(2);
     mesh.handle(2).leave_session(GAME).await.expect("leave");
     let is_left = |e: &Entry| e.body == EntryBody::Left { player: leaver, reason: LeaveReason::Left };
-    players.wait_for(&mut mesh, "the Left entry on nodes 0 and 1", |p| (0..2).all(|i| p.entries(i).any(is_left))).await;
-    let at = |p: &Players, i: usize| p.entries(i).find(|e| is_left(e)).map(|e| e.index);
+    players.wait_for(&mut mesh, "the Left entry on nodes 0 and 1", |p| (0..2).all(|i| p.entries(i).iter().any(is_left))).await;
+    let at = |p: &Players, i: usize| p.entries(i).into_iter().find(|e| is_left(e)).map(|e| e.index);
     assert_eq!(at(&players, 0), at(&players, 1), "one index for the leave");
     let refused = mesh.handle(2).submit(GAME, "after leaving").await;
     assert!(matches!(refused, Err(Error::NotJoined { session: GAME })), "{refused:?}");
     let shown = players.seen[2].len();
     mesh.handle(0).submit(GAME, "after the leave").await.expect("submit");
     let after = |e: &Entry| matches!(&e.body, EntryBody::Event { payload, .. } if payload == b"after the leave");
-    players.wait_for(&mut mesh, "the next event on node 1", |p| p.entries(1).any(after)).await;
+    players.wait_for(&mut mesh, "the next event on node 1", |p| p.entries(1).iter().any(after)).await;
     mesh.settle(Duration::from_millis(200)).await;
     players.pump();
     assert_eq!(players.seen[2].len(), shown, "the leaver's stream shows nothing more: {:?}", &players.seen[2][shown..]);
-    let players_left: Vec<NodeId> = players.entries(1).filter(|e| is_left(e)).map(Entry::player).collect();
+    let players_left: Vec<NodeId> = players.entries(1).iter().filter(|e| is_left(e)).map(Entry::player).collect();
     assert_eq!(players_left, vec![leaver], "one Left entry");
     mesh.shutdown().await;
 }
@@ -262,6 +313,6 @@ pub async fn lagging_session_stream_says_so<R: TestRuntime>(net: Net) {
     let held: Vec<SessionUpdate> = std::iter::from_fn(|| idle.try_recv().expect("held after the lag")).collect();
     assert_eq!(held, since[SUBMITS - CAPACITY..], "then the newest eight, in order");
     let generic = mesh.events(0).iter().filter_map(MeshEvent::as_sequenced).filter(|(s, _)| *s == GAME).count();
-    assert_eq!(generic, players.entries(0).count(), "the generic stream lost nothing");
+    assert_eq!(generic, players.handed(0).count(), "the generic stream lost nothing");
     mesh.shutdown().await;
 }

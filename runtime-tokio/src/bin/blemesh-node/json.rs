@@ -169,6 +169,8 @@ fn session_event(session: SessionId, e: &SessionEvent) -> Value {
             json!({"event": "rebased", "fork": fork, "undone": undone, "resubmitted": resubmitted})
         }
         SessionEvent::Joined { index } => json!({"event": "joined", "index": index}),
+        SessionEvent::SnapshotWanted { after } => json!({"event": "snapshot_wanted", "after": after}),
+        SessionEvent::NoSnapshot { from } => json!({"event": "no_snapshot", "from": from}),
         // `SessionEvent` grows with the core (snapshots): a later event still gets a line.
         #[allow(unreachable_patterns)]
         other => json!({"event": "other", "debug": format!("{other:?}")}),

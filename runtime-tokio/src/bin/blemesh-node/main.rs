@@ -17,7 +17,11 @@
 //!
 //! A session's entries are printed in its order as `sequenced` lines, and this node's
 //! session events (its submits sequenced or failed, its join, ...) as `session_event`
-//! lines; `--join <session>` joins at start.
+//! lines; `--join <session>` joins at start. The node's game state in a session is the list
+//! of game events it printed: it provides it when a joining player asks
+//! (`snapshot_provided`), and a node that joins a session others play starts from another's
+//! (a `snapshot` line with the `state`, `[index, submitter, payload]` each, before the
+//! entries after it).
 //!
 //! Example, a line of three nodes:
 //!
@@ -34,6 +38,7 @@
 //! blemesh-node --id 2 --ble central --send-every 500
 //! ```
 
+mod game;
 mod json;
 
 use std::io::Write;
@@ -43,7 +48,7 @@ use std::time::Duration;
 
 use blemesh_core::session::SessionId;
 use blemesh_core::{Config, NodeId, Qos};
-use blemesh_tokio::{Handle, RecvError, Transport, UdpConfig};
+use blemesh_tokio::{Handle, MeshEvent, RecvError, Transport, UdpConfig};
 use clap::Parser;
 use serde_json::{Value, json};
 use tokio::io::AsyncBufReadExt;
@@ -228,10 +233,23 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     let term = terminated();
     tokio::pin!(stop, interrupted, term);
     let mut counter = 0u64;
+    let mut games = game::Games::default();
+    let max_snapshot = config(&args).session.max_snapshot;
     loop {
         tokio::select! {
             event = events.recv() => match event {
-                Ok(e) => emit(&json::event(&e)),
+                Ok(e) => {
+                    if !matches!(e, MeshEvent::Snapshot { .. }) {
+                        emit(&json::event(&e));
+                    }
+                    match games.on_event(&e, max_snapshot) {
+                        Some(game::Ask::Provide(session, index, data)) => {
+                            report_provided(session, index, handle.provide_snapshot(session, index, data).await);
+                        }
+                        Some(game::Ask::Line(line)) => emit(&line),
+                        None => {}
+                    }
+                }
                 Err(RecvError::Lagged { missed }) => emit(&json!({"type": "lagged", "missed": missed})),
                 Err(RecvError::Closed) => break,
             },
@@ -264,6 +282,14 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     }
     emit(&json!({"type": "stopped"}));
     Ok(())
+}
+
+/// Prints a `snapshot_provided` line, or the refusal.
+fn report_provided(session: SessionId, index: u64, verdict: Result<(), blemesh_tokio::Error>) {
+    match verdict {
+        Ok(()) => emit(&json!({"type": "snapshot_provided", "session": session.0, "index": index})),
+        Err(e) => emit(&json!({"type": "error", "error": e.to_string()})),
+    }
 }
 
 /// Carries out one stdin command; `false` to quit.

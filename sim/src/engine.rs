@@ -668,6 +668,9 @@ impl Engine {
                             step_log.session.push((i, dev.incarnation, SessionOutput::Event(*event)));
                         }
                     }
+                    if let (Event::NeighbourUp { .. }, Some(run)) = (&e, session.as_mut()) {
+                        run.on_link_up(now, i);
+                    }
                     match e {
                         Event::PersistSequence { high_water } => dev.high_water = high_water,
                         Event::NeighbourUp { link, .. } | Event::NeighbourLost { link, .. } => {

@@ -88,6 +88,8 @@ struct Catchup {
     device: u32,
     kind: JoinKind,
     asked: u64,
+    /// Its first confirmed link since (a restarted node's radio must connect first).
+    linked: Option<u64>,
     joined: Option<u64>,
 }
 
@@ -150,8 +152,10 @@ pub struct SessionSummary {
     /// Late joins: count, and the longest time to a player, s.
     pub late_joins: (u32, Option<f64>),
     /// Players whose node powered on again (restart, churn): count, and the longest time
-    /// from power-on to a player again, s.
+    /// from power-on to a player again (its game caught up), s.
     pub rejoins: (u32, Option<f64>),
+    /// The same, from the restarted node's first confirmed link: p50 and max, s.
+    pub rejoins_from_link: Option<(f64, f64)>,
     /// Players that never became a player again after a join or restart.
     pub never_joined: u32,
     /// Members at the end, and those whose history agrees with the longest member history at
@@ -251,6 +255,13 @@ impl SessionRun {
         }
     }
 
+    /// Device `i` confirmed a link at `now`.
+    pub fn on_link_up(&mut self, now: u64, i: u32) {
+        for c in self.catchups.iter_mut().filter(|c| c.device == i && c.linked.is_none()) {
+            c.linked = Some(now);
+        }
+    }
+
     /// Device `i` (node `id`) powered off: its open submits are lost with it, its history
     /// with its state.
     pub fn on_power_off(&mut self, i: u32, id: NodeId) {
@@ -331,6 +342,16 @@ impl SessionRun {
             first_joins: span(JoinKind::First),
             late_joins: span(JoinKind::Late),
             rejoins: span(JoinKind::PowerOn),
+            rejoins_from_link: {
+                let mut t: Vec<u64> = self
+                    .catchups
+                    .iter()
+                    .filter(|c| c.kind == JoinKind::PowerOn)
+                    .filter_map(|c| Some(c.joined?.saturating_sub(c.linked?)))
+                    .collect();
+                t.sort_unstable();
+                (!t.is_empty()).then(|| (secs(t[(t.len() - 1) / 2]), secs(t[t.len() - 1])))
+            },
             never_joined: self.catchups.iter().filter(|c| c.joined.is_none()).count() as u32,
             agreement: (members.len() as u32, agree),
             state_agreement,
@@ -396,7 +417,7 @@ impl Engine {
             let kind = if restart { JoinKind::PowerOn } else if run.late[i as usize] { JoinKind::Late } else { JoinKind::First };
             // A join still waiting (its node went off) is superseded.
             run.catchups.retain(|c| c.device != i || c.joined.is_some());
-            run.catchups.push(Catchup { device: i, kind, asked: at, joined: None });
+            run.catchups.push(Catchup { device: i, kind, asked: at, linked: None, joined: None });
         }
         self.with_node_drained(i, at, at, |n, now| n.join_session(now, GAME, info.as_bytes()));
     }
@@ -465,6 +486,7 @@ impl SessionSummary {
             ("first joins", format!("{}, a player after at most {}", self.first_joins.0, secs(self.first_joins.1))),
             ("late joins", format!("{}, a player after at most {}", self.late_joins.0, secs(self.late_joins.1))),
             ("nodes on again", format!("{}, a player again after at most {}", self.rejoins.0, secs(self.rejoins.1))),
+            ("  from their first link", self.rejoins_from_link.map_or_else(|| "-".to_string(), |(p50, max)| format!("p50 {p50:.2} s, max {max:.2} s"))),
             ("never a player again", self.never_joined.to_string()),
             ("members agreeing at the end", format!("{} of {}", self.agreement.1, self.agreement.0)),
             ("game states agreeing", format!("{} of {} compared at the end", self.state_agreement.1, self.state_agreement.0)),

@@ -26,6 +26,8 @@ fn members_agree_and_every_submit_ends_through_faults() {
         assert!(s.sequenced * 2 > s.submits.0, "seed {seed}: most submits are sequenced: {s:?}");
         assert!(s.rebases.0 > 0, "seed {seed}: the cut's heal made the smaller side rebase");
         assert_eq!(s.never_joined, 0, "seed {seed}: every join became a player");
+        assert!(s.snapshots.1 > 0, "seed {seed}: joiners caught up from snapshots");
+        assert_eq!(s.state_agreement.1, s.state_agreement.0, "seed {seed}: every member's game state is the same: {s:?}");
     }
 }
 

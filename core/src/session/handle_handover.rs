@@ -11,7 +11,10 @@
 //! 3. **Fetch.** Entries up to that index that the new sequencer lacks are asked of that
 //!    member (negative acknowledgement, served from its log) and delivered in order here;
 //!    if the new sequencer's own history forked from it, it first undoes its own entries
-//!    after the fork.
+//!    after the fork. A member that stops answering is replaced by another that reported
+//!    the same history as far; with none left, the new sequencer begins after what it holds
+//!    (never past entries it lacks, whose submits it could not know to be placed), and a
+//!    member that delivered further rebases.
 //! 4. **Begin.** `Begin { epoch, start }`: the new epoch places from `start`. Members accept
 //!    older epochs' entries below `start` only, so a delayed copy of an entry the old
 //!    sequencer placed but no member delivered cannot take an index the new one reuses.
@@ -25,7 +28,7 @@ use alloc::collections::BTreeSet;
 use alloc::vec::Vec;
 
 use super::state::{Best, Membership, Phase, Sequencer};
-use super::{EntryBody, Epoch, Session, SessionAction, SessionMessage, SubmitId};
+use super::{EntryBody, Epoch, Log, Session, SessionAction, SessionMessage, SubmitId};
 use crate::{Instant, NodeId};
 
 impl Session {
@@ -85,14 +88,41 @@ impl Session {
         let Some(seq) = &self.sequencer else { return };
         match seq.phase {
             Phase::Recovering { until, .. } if until <= now => self.end_recovery(now),
-            Phase::Fetching { until, target, last, .. } if until <= now => {
+            Phase::Fetching { until, target, last, asked_to: 0, .. } if until <= now => {
+                // No roster came: this node holds no history, so it begins after the adopted
+                // one's last entry (its players learn the rest from the stream).
                 self.metrics.handovers_incomplete += 1;
                 if self.delivered() < target {
-                    self.tail = last; // the new entries follow the adopted history's last
+                    self.tail = last;
                 }
                 self.begin(now, target + 1);
             }
+            Phase::Fetching { until, target, last, from, .. } if until <= now => self.fetch_elsewhere(now, from, target, last),
             _ => {}
+        }
+    }
+
+    /// The member fetched from stopped answering: fetch the rest from another that reported
+    /// the same history at least as far (the same last epoch at `target`); failing that,
+    /// begin after what this node holds. It never begins past entries it lacks: a member
+    /// that delivered them finds its history forked at `Begin` and rebases (its own events
+    /// among them submitted again), so no submit is placed twice in one history.
+    fn fetch_elsewhere(&mut self, now: Instant, from: NodeId, target: u64, last: Option<Epoch>) {
+        let Some(seq) = self.sequencer.as_mut() else { return };
+        seq.replies.retain(|r| r.from != from);
+        let next = seq.replies.iter().find(|r| r.delivered >= target && Log::epoch_in(&r.runs, r.delivered, target) == last).map(|r| r.from);
+        match next {
+            Some(source) => {
+                let asked_to = self.ask_fetch(source, target);
+                let until = now + self.config.recovery_timeout;
+                if let Some(seq) = self.sequencer.as_mut() {
+                    seq.phase = Phase::Fetching { from: source, target, last, asked_to, until };
+                }
+            }
+            None => {
+                self.metrics.handovers_incomplete += 1;
+                self.begin(now, self.next.max(1));
+            }
         }
     }
 
@@ -188,12 +218,21 @@ impl Session {
         }
     }
 
-    /// A new sequencer forgets a history it cannot undo to the winner's fork.
+    /// A new sequencer forgets a history it cannot undo to the winner's fork; its game, if
+    /// it was handed any of it, is told (a rebase to 0) and catches up at `Begin`.
     fn forget_history(&mut self) {
+        let undone = self.log.range(0, self.shown + 1).count() as u64;
         self.metrics.undone += self.log.len() as u64;
         self.log.clear();
         self.next = 0;
         self.tail = None;
+        self.floor = 0;
+        self.stateless = false;
+        if self.shown > 0 {
+            self.shown = 0;
+            self.metrics.rebases += 1;
+            self.actions.push_back(SessionAction::Event(super::SessionEvent::Rebased { fork: 0, undone, resubmitted: 0 }));
+        }
     }
 
     /// Asks `from` for the next round of entries up to `target`; returns one past the last
@@ -224,10 +263,15 @@ impl Session {
         }
     }
 
-    /// Places from `start` on: after everything a member reported delivered. Entries below it
-    /// this node could not fetch are skipped here (counted as an incomplete hand-over).
+    /// Places from `start` on: after everything a member reported delivered (or, when no one
+    /// served the fetch, after what this node holds). Only a new sequencer without a history
+    /// whose roster never came begins past entries it lacks; its game, if it plays, then
+    /// catches up from a snapshot.
     fn begin(&mut self, now: Instant, start: u64) {
         let start = start.max(self.next).max(1);
+        // Entries below `start` it could not fetch: its game, if it plays, cannot follow the
+        // stream from where it is, and catches up from a snapshot (`handle_snapshot.rs`).
+        let skipped = start > self.next.max(1) && self.plays();
         let Some(seq) = self.sequencer.as_mut() else { return };
         seq.phase = Phase::Active;
         seq.next_index = start;
@@ -239,6 +283,9 @@ impl Session {
         self.ahead.clear();
         self.gap = None;
         self.metrics.handovers += 1;
+        if skipped {
+            self.catch_up(now, start - 1);
+        }
         // Submits already in the history are not placed again when their submitters retry.
         let Some(seq) = self.sequencer.as_mut() else { return };
         for e in self.log.range(0, start) {

@@ -194,6 +194,7 @@ impl Session {
         self.tail = None;
         self.known_last = 0;
         self.floor = 0;
+        self.stateless = false;
         self.cancel_catchup();
         if let Some(info) = info.or_else(|| match &self.membership {
             Membership::Joining { info, .. } => Some(info.clone()),

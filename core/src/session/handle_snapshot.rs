@@ -26,7 +26,9 @@
 //!    arose meanwhile, each after its entry. A game cannot roll back below its snapshot: a
 //!    rebase to before it starts over ([`SessionEvent::Rebased`] with fork 0).
 //! 6. **Give up.** No snapshot within `snapshot_timeout`: [`SessionEvent::NoSnapshot`], and
-//!    the game is handed what the log holds from the node's history on.
+//!    the game is handed what the log holds from the node's history on. Such a game lacks
+//!    the state before it and serves no snapshot (it answers `NoSnapshot`), so that later
+//!    joiners look for a player holding the whole state.
 
 use alloc::vec::Vec;
 
@@ -69,9 +71,11 @@ impl Session {
         self.membership == Membership::In && self.catchup.is_none()
     }
 
-    /// This node became a player; its game needs the state as of entry `as_of`.
+    /// This node became a player (or, sequencing, skipped entries it could not fetch); its
+    /// game needs the state as of entry `as_of`.
     pub(super) fn catch_up(&mut self, now: Instant, as_of: u64) {
-        if self.shown > 0 && self.log.first().is_some_and(|f| f <= self.shown + 1) {
+        let covered = self.log.first().is_some_and(|f| f <= self.shown + 1) && self.log.last().is_some_and(|l| l >= as_of);
+        if self.shown > 0 && covered {
             // Back after a while: the log holds everything since the game's last entry.
             let from = self.shown + 1;
             self.hand_from_log(from, as_of + 1);
@@ -144,7 +148,7 @@ impl Session {
             served.until = keep;
             return self.send_chunks(from, if index == 0 { u64::MAX } else { missing });
         }
-        if index != 0 || !self.plays() || self.shown < after || from == self.me {
+        if index != 0 || !self.plays() || self.stateless || self.shown < after || from == self.me {
             return self.refuse_snapshot(from, after);
         }
         let until = now + self.config.snapshot_retry;
@@ -262,6 +266,7 @@ impl Session {
         self.actions.push_back(SessionAction::Snapshot { index, data });
         self.shown = index;
         self.floor = index;
+        self.stateless = false;
         self.finish_catchup(index + 1, c.deferred);
     }
 
@@ -299,6 +304,7 @@ impl Session {
                 self.metrics.snapshots_missed += 1;
                 let from = self.log.first().unwrap_or(self.next).max(c.after + 1);
                 self.floor = from - 1;
+                self.stateless = true;
                 self.actions.push_back(SessionAction::Event(SessionEvent::NoSnapshot { from }));
                 self.finish_catchup(from, c.deferred);
             } else if c.retry_at <= now {

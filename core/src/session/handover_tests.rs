@@ -161,3 +161,43 @@ fn a_new_sequencer_without_a_history_takes_the_winners_roster_and_begins_after_i
     let SessionAction::Broadcast(SessionMessage::Entry(e5)) = &drain(&mut s9)[0] else { panic!("placed") };
     assert_eq!((e5.index, e5.prev), (5, Some(E)));
 }
+
+#[test]
+fn a_silent_source_is_replaced_and_without_one_the_new_sequencer_begins_after_what_it_holds() {
+    let (mut p2, mut p3) = (player(2, 4), player(3, 2));
+    let p4 = player(4, 4);
+    p3.on_coordinator(t(100), Some(E2));
+    drain(&mut p3);
+    for (from, p) in [(NodeId(4), &p4), (NodeId(2), &p2)] {
+        p3.on_message(t(101), from, p.state_reply(E2));
+    }
+    let nack = SessionMessage::Nack { from: 3, to: 5 };
+    assert_eq!(drain(&mut p3), vec![SessionAction::Send { to: NodeId(4), message: nack.clone() }], "fetch from the first that delivered most");
+    // Node 4 says nothing: the same history is fetched from node 2.
+    p3.on_timeout(t(101) + SessionConfig::default().recovery_timeout);
+    assert_eq!(drain(&mut p3), vec![SessionAction::Send { to: NodeId(2), message: nack.clone() }]);
+    p2.on_message(t(400), NodeId(3), nack);
+    for a in drain(&mut p2) {
+        let SessionAction::Send { message, .. } = a else { unreachable!() };
+        p3.on_message(t(401), NodeId(2), message);
+    }
+    let actions = drain(&mut p3);
+    assert_eq!(actions.last(), Some(&SessionAction::Broadcast(SessionMessage::Begin { epoch: E2, start: 5 })));
+    assert_eq!(p3.metrics().handovers_incomplete, 0);
+
+    // Nobody answers at all: it begins after its own last entry, never past entries it lacks.
+    let mut p3 = player(3, 2);
+    p3.on_coordinator(t(100), Some(E2));
+    drain(&mut p3);
+    p3.on_message(t(101), NodeId(2), player(2, 4).state_reply(E2));
+    assert_eq!(drain(&mut p3).len(), 1, "the fetch");
+    p3.on_timeout(t(101) + SessionConfig::default().recovery_timeout);
+    assert_eq!(drain(&mut p3), vec![SessionAction::Broadcast(SessionMessage::Begin { epoch: E2, start: 3 })]);
+    assert_eq!(p3.metrics().handovers_incomplete, 1);
+    // Node 2, which delivered 3 and 4 under the old epoch, finds its history forked there.
+    let mut p2 = player(2, 4);
+    p2.on_coordinator(t(100), Some(E2));
+    p2.on_message(t(402), NodeId(3), SessionMessage::Begin { epoch: E2, start: 3 });
+    assert_eq!(p2.metrics().diverged, 1);
+    assert_eq!(drain(&mut p2), vec![SessionAction::Send { to: NodeId(3), message: p2.state_reply(E2) }], "it reports the fork");
+}

@@ -47,13 +47,10 @@
 //!   ([`SessionAction::Snapshot`]); `handle_snapshot.rs`.
 //!
 //! The node drives its sessions (`Node::join_session`, `Node::submit`, frames of kind
-//! `Session`, `docs/PROTOCOL.md` §6.10). Not yet guaranteed, and next (the simulator's
-//! `session_order` invariant finds them in 13 of 100 `session` runs, `docs/PERFORMANCE.md`):
-//! a hand-over while entries are still being lost can place a retried submit a second time
-//! (the new sequencer's record of placed submits comes from its log and a roster's marks,
-//! and misses one) or begin past entries a member never fetched; a restarted node elected
-//! again in the same term reuses its old epoch (the epoch needs the node's incarnation).
-//! Then entries signed by their sequencer on secured meshes
+//! `Session`, `docs/PROTOCOL.md` §6.10). Not yet guaranteed, and next (`docs/PERFORMANCE.md`
+//! has the simulator's count): a restarted node elected again in the same term reuses its
+//! old epoch (the epoch needs the node's incarnation). Then entries signed by their
+//! sequencer on secured meshes
 //! (today a session frame is authenticated by the network key only, `docs/SECURITY.md`).
 //!
 //! Layout, one concept per file: `types` (ids and entries), `config`, `log`, `message`,

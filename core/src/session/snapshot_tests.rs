@@ -161,6 +161,9 @@ fn a_snapshot_of_another_history_is_discarded_and_one_never_found_is_given_up() 
     );
     assert!(p3.is_member());
     assert_eq!(p3.metrics().snapshots_missed, 1);
+    // Its game lacks the state before 4: it serves no snapshot.
+    p3.on_message(t(11_000), NodeId(4), SessionMessage::SnapshotRequest { after: 4, index: 0, missing: 0 });
+    assert_eq!(drain(&mut p3), vec![SessionAction::Send { to: NodeId(4), message: SessionMessage::NoSnapshot { after: 4 } }]);
 }
 
 #[test]

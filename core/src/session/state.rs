@@ -203,6 +203,9 @@ pub struct Session {
     pub(super) wanted: Option<Wanted>,
     /// The index the game's state was installed at (a snapshot's): it cannot roll back below.
     pub(super) floor: u64,
+    /// The game plays on without the state before `floor` (no snapshot came): it provides
+    /// none, so that a joiner finds a player that holds the whole state.
+    pub(super) stateless: bool,
     pub(super) actions: VecDeque<SessionAction>,
     pub(super) metrics: SessionMetrics,
 }
@@ -235,6 +238,7 @@ impl Session {
             served: None,
             wanted: None,
             floor: 0,
+            stateless: false,
             actions: VecDeque::new(),
             metrics: SessionMetrics::default(),
         }

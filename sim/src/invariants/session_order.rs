@@ -89,8 +89,13 @@ impl SessionOrder {
 
     fn on_rebase(&mut self, node: (u32, u32), fork: u64) -> Result<(), String> {
         let h = self.histories.entry(node).or_default();
-        if h.entries.last().is_none_or(|(last, _)| *last <= fork) {
+        // A game that started from a snapshot holds the state up to its index.
+        let last = h.entries.last().map(|(index, _)| *index).or(h.snapshot);
+        if last.is_none_or(|last| last <= fork) {
             return Err(format!("node {} rebased to {fork} with nothing delivered after it", node.0 + 1));
+        }
+        if h.snapshot.is_some_and(|s| s > fork) {
+            h.snapshot = None; // rolled back below it: it starts over
         }
         h.entries.retain(|(index, _)| *index <= fork);
         let kept: BTreeSet<u64> = h.entries.iter().map(|(i, _)| *i).collect();

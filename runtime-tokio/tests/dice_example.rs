@@ -125,16 +125,11 @@ fn roll_index(line: &str) -> Option<u64> {
     index.parse().ok()
 }
 
+mod support;
+
 /// Polls `f` until it returns `Some`, for at most [`WAIT`].
-fn wait_for<T>(what: &str, mut f: impl FnMut() -> Option<T>) -> T {
-    let start = Instant::now();
-    loop {
-        if let Some(v) = f() {
-            return v;
-        }
-        assert!(start.elapsed() < WAIT, "timed out waiting for {what}");
-        thread::sleep(Duration::from_millis(20));
-    }
+fn wait_for<T>(what: &str, f: impl FnMut() -> Option<T>) -> T {
+    support::wait_for(what, WAIT, f)
 }
 
 /// The roll lines after entry `after` of every player, if each holds at least `n` of them

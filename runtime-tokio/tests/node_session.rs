@@ -4,96 +4,35 @@
 //! `sequenced` lines in the same order, each `submitted` id ending in a `session_event`
 //! `sequenced` line after its entry; a `leave` is a `left` entry on the others.
 
-use std::io::{BufRead, BufReader, Write};
-use std::process::{Child, ChildStdin, Command, Stdio};
-use std::sync::{Arc, Mutex};
-use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::Value;
 
 const WAIT: Duration = Duration::from_secs(10);
 const GAME: u64 = 7;
 
-/// One child process and the JSON lines it printed so far.
-struct Node {
-    id: u64,
-    child: Child,
-    stdin: ChildStdin,
-    lines: Arc<Mutex<Vec<Value>>>,
-}
+mod support;
 
-impl Node {
-    fn spawn(id: u64, extra: &[String]) -> Node {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_blemesh-node"));
-        cmd.args(["--id", &id.to_string(), "--port", "0", "--heartbeat-ms", "100", "--duration", "30"]).args(extra);
-        let mut child =
-            cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::null()).spawn().expect("spawn blemesh-node");
-        let stdin = child.stdin.take().expect("stdin");
-        let stdout = child.stdout.take().expect("stdout");
-        let lines = Arc::new(Mutex::new(Vec::new()));
-        let sink = lines.clone();
-        thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                let v: Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("bad JSON line {line:?}: {e}"));
-                sink.lock().expect("lock").push(v);
-            }
-        });
-        Node { id, child, stdin, lines }
-    }
-
-    fn lines(&self) -> Vec<Value> {
-        self.lines.lock().expect("lock").clone()
-    }
-
-    fn of_type(&self, ty: &str) -> Vec<Value> {
-        self.lines().into_iter().filter(|v| v["type"] == ty).collect()
-    }
-
-    fn command(&mut self, line: &str) {
-        writeln!(self.stdin, "{line}").expect("write to node");
-        self.stdin.flush().expect("flush");
-    }
-
-    fn addr(&self) -> String {
-        wait_for(&format!("node {} ready", self.id), || {
-            self.of_type("ready").first().map(|v| v["addr"].as_str().expect("addr").to_owned())
-        })
-    }
-
-    /// The session's game-event entries as (index, submitter, submit, payload).
-    fn events(&self) -> Vec<(u64, u64, u64, String)> {
-        let field = |v: &Value, k: &str| v[k].as_u64().unwrap_or_else(|| panic!("{k} in {v}"));
-        self.of_type("sequenced")
-            .into_iter()
-            .filter(|v| v["session"] == GAME && v["kind"] == "event")
-            .map(|v| (field(&v, "index"), field(&v, "submitter"), field(&v, "submit"), v["payload"].as_str().expect("payload").to_owned()))
-            .collect()
-    }
-
-    /// The session's `session_event` lines of one `event` name.
-    fn session_events(&self, event: &str) -> Vec<Value> {
-        self.of_type("session_event").into_iter().filter(|v| v["session"] == GAME && v["event"] == event).collect()
-    }
-}
-
-impl Drop for Node {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+use support::NodeProcess as Node;
 
 /// Polls `f` until it returns `Some`, for at most [`WAIT`].
-fn wait_for<T>(what: &str, mut f: impl FnMut() -> Option<T>) -> T {
-    let start = Instant::now();
-    loop {
-        if let Some(v) = f() {
-            return v;
-        }
-        assert!(start.elapsed() < WAIT, "timed out waiting for {what}");
-        thread::sleep(Duration::from_millis(20));
-    }
+fn wait_for<T>(what: &str, f: impl FnMut() -> Option<T>) -> T {
+    support::wait_for(what, WAIT, f)
+}
+
+/// The session's game-event entries as (index, submitter, submit, payload).
+fn events(node: &Node) -> Vec<(u64, u64, u64, String)> {
+    let field = |v: &Value, k: &str| v[k].as_u64().unwrap_or_else(|| panic!("{k} in {v}"));
+    node.of_type("sequenced")
+        .into_iter()
+        .filter(|v| v["session"] == GAME && v["kind"] == "event")
+        .map(|v| (field(&v, "index"), field(&v, "submitter"), field(&v, "submit"), v["payload"].as_str().expect("payload").to_owned()))
+        .collect()
+}
+
+/// The session's `session_event` lines of one `event` name.
+fn session_events(node: &Node, event: &str) -> Vec<Value> {
+    node.of_type("session_event").into_iter().filter(|v| v["session"] == GAME && v["event"] == event).collect()
 }
 
 #[test]
@@ -102,7 +41,7 @@ fn three_processes_play_one_session_in_one_order() {
     for id in 1..=3u64 {
         let mut extra = Vec::new();
         if let Some(prev) = nodes.last() {
-            extra.extend(["--peer".to_owned(), prev.addr()]);
+            extra.extend(["--peer".to_owned(), prev.addr(WAIT)]);
         }
         if id == 1 {
             extra.extend(["--join".to_owned(), GAME.to_string()]);
@@ -125,7 +64,7 @@ fn three_processes_play_one_session_in_one_order() {
         let line = format!("join {GAME} p{}", node.id);
         node.command(&line);
     }
-    wait_for("every node joined", || nodes.iter().all(|n| !n.session_events("joined").is_empty()).then_some(()));
+    wait_for("every node joined", || nodes.iter().all(|n| !session_events(n, "joined").is_empty()).then_some(()));
     assert!(nodes.iter().all(|n| n.of_type("joining").len() == 1), "one joining line each");
 
     for k in 0..2 {
@@ -135,15 +74,15 @@ fn three_processes_play_one_session_in_one_order() {
         }
     }
     wait_for("six events everywhere, two sequenced each", || {
-        nodes.iter().all(|n| n.events().len() == 6 && n.session_events("sequenced").len() == 2).then_some(())
+        nodes.iter().all(|n| events(n).len() == 6 && session_events(n, "sequenced").len() == 2).then_some(())
     });
-    let reference = nodes[0].events();
+    let reference = events(&nodes[0]);
     for node in &nodes {
-        assert_eq!(node.events(), reference, "node {} prints node 1's order", node.id);
+        assert_eq!(events(node), reference, "node {} prints node 1's order", node.id);
         let submitted: Vec<u64> = node.of_type("submitted").iter().filter_map(|v| v["submit"].as_u64()).collect();
         assert_eq!(submitted.len(), 2, "node {}", node.id);
         let lines = node.lines();
-        for done in node.session_events("sequenced") {
+        for done in session_events(node, "sequenced") {
             let (submit, index) = (done["submit"].as_u64().expect("submit"), done["index"].as_u64().expect("index"));
             assert!(submitted.contains(&submit), "node {}: {done}", node.id);
             let entry_at = lines.iter().position(|v| {
@@ -170,7 +109,7 @@ fn three_processes_play_one_session_in_one_order() {
         node.command("quit");
     }
     for node in &mut nodes {
-        let status = wait_for("a clean stop", || node.child.try_wait().expect("wait"));
+        let status = wait_for("a clean stop", || node.try_wait());
         assert!(status.success(), "node {}: {status:?}", node.id);
     }
 }

@@ -48,6 +48,8 @@ struct Rec {
     reachable: u32,
     /// On-time deliveries to those receivers.
     delivered_reachable: u32,
+    /// When the last of those deliveries happened, µs.
+    last_reachable_at: u64,
 }
 
 impl Rec {
@@ -150,6 +152,12 @@ pub struct PriorityStats {
     pub late: u64,
     /// Latency of on-time deliveries, µs.
     pub latency: Histogram,
+    /// Broadcasts only: latency of the first on-time delivery at each reachable receiver, µs.
+    pub broadcast_latency: Histogram,
+    /// Broadcasts that reached every reachable receiver in time: latency to the last, µs.
+    pub broadcast_to_all: Histogram,
+    /// Broadcasts with reachable receivers that missed at least one of them.
+    pub broadcast_not_all: u64,
 }
 
 /// One bucket of the delivery-over-time series (by send time).
@@ -384,6 +392,7 @@ impl Stats {
             snapshot: m.snapshot,
             reachable: m.reachable,
             delivered_reachable: 0,
+            last_reachable_at: 0,
         }));
     }
 
@@ -414,6 +423,10 @@ impl Stats {
                 let first = rec.mark(receiver, devices);
                 if first && origin.is_some_and(|o| reach.joined(rec.snapshot, o, receiver)) {
                     rec.delivered_reachable += 1;
+                    rec.last_reachable_at = now;
+                    if rec.to.is_none() {
+                        ps.broadcast_latency.record(latency);
+                    }
                 }
                 ps.latency.record(latency);
             } else {
@@ -581,6 +594,13 @@ impl Stats {
             debug_assert_eq!(lost.total(), u64::from(r.reachable - r.delivered_reachable), "{r:?}");
         }
         let ps = &mut self.priority[r.priority as usize];
+        if r.to.is_none() && r.reachable > 0 {
+            if r.delivered_reachable >= r.reachable {
+                ps.broadcast_to_all.record(r.last_reachable_at - r.sent_at);
+            } else {
+                ps.broadcast_not_all += 1;
+            }
+        }
         ps.lost.merge(&lost);
         ps.expected += u64::from(r.expected);
         ps.delivered += u64::from(r.delivered.min(r.expected));

@@ -39,3 +39,26 @@ fn a_scenario_without_a_session_reports_none() {
     engine.run();
     assert!(Report::build(&engine, None).deterministic.session.is_none());
 }
+
+/// Sequenced latency is measured as plain latency is: at members that were playing and
+/// joined to the submitter at the submit, beside the same run's plain broadcasts, per
+/// receiver and to the last; the events a coordinator change delayed are told apart.
+#[test]
+fn sequenced_latency_sits_beside_plain_broadcasts_of_the_same_run() {
+    let mut engine = Engine::new(builtin::by_name("session-default").unwrap()).unwrap();
+    engine.run();
+    let s = Report::build(&engine, None).deterministic.session.expect("a session section");
+    let plain = s.plain_high_ms.expect("the run sent plain High broadcasts");
+    let plain_all = s.plain_high_to_all_ms.0.expect("broadcasts reached all their reachable receivers");
+    assert!(plain_all.0 > plain.0, "the last receiver is further than the median one: {s:?}");
+    // A submit travels to the sequencer and the entry back out: two trips, never faster
+    // than one, and (in this mesh) not more than three times as long at the median.
+    let (steady, each, all) = s.steady;
+    assert!(each.0 > plain.0 && each.0 < 3.0 * plain.0, "{s:?}");
+    assert!(all.0 > plain.0 && all.0 < 2.0 * plain_all.0, "{s:?}");
+    assert!(s.member_latency_ms.1 >= each.1, "the overall tail includes the coordinator changes: {s:?}");
+    // The cut at 60 s and its heal change coordinators: some events wait, most do not.
+    let (changed, _) = s.after_change;
+    assert!(changed > 0 && changed * 20 < steady, "{s:?}");
+    assert!(steady + changed <= s.sequenced, "{s:?}");
+}

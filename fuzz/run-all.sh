@@ -7,7 +7,7 @@ secs=${1:?usage: $0 SECONDS [--asan]}
 shift
 here=$(cd "$(dirname "$0")" && pwd)
 status=0
-for t in frame_decode_raw frame_decode_typed reassembly_interleavings flood_mesh routing_consistency election_sequences node_typed_inputs; do
+for t in frame_decode_raw frame_decode_typed reassembly_interleavings flood_mesh routing_consistency election_sequences node_typed_inputs session_sequences; do
     echo "=== $t (${secs}s)"
     "$here/run-target.sh" "$t" "$secs" "$@" || status=1
 done

@@ -5,7 +5,7 @@
 #
 # TARGET is a test of fuzz/tests/targets.rs (frame_decode_raw, frame_decode_typed,
 # reassembly_interleavings, flood_mesh, routing_consistency, election_sequences,
-# node_typed_inputs).
+# node_typed_inputs, session_sequences).
 # The corpus grows in fuzz/corpus/TARGET/, crashes land in fuzz/crashes/TARGET/.
 # Without --asan: no sanitizer (plain stable). With --asan: AddressSanitizer, which needs
 # nightly flags, faked on stable with --rustc-bootstrap.

@@ -14,6 +14,7 @@ pub mod frame;
 pub mod node;
 pub mod reassembly;
 pub mod routing;
+pub mod session;
 
 use blemesh_core::wire::{FrameHeader, Kind, encode_frame};
 use blemesh_core::{Destination, NodeId, Priority};

@@ -4,6 +4,7 @@
 use core::time::Duration;
 
 use blemesh_core::{DropReason, NodeId, Qos};
+use blemesh_fuzz::session::{self, Input};
 use blemesh_tests::{Harness, HarnessConfig, Topology};
 
 /// `fuzz/crashes/flood_mesh/crash-e9824f63fde52e84a03647f2751c2e51afe87f69` (libFuzzer,
@@ -145,4 +146,111 @@ fn frame_decode_raw_fragments_have_the_eleven_byte_header() {
     assert_eq!((f.msg_id, f.total_len, f.count), (1536, 256, 10));
     assert_eq!(f.chunk, &bytes[11..]);
     blemesh_fuzz::frame::check_raw(&bytes);
+}
+
+/// `session_sequences`: a run bolero found while partitions and merges were being built (then
+/// a property test in the core): eight splits, nine
+/// heals, hand-overs between them, and loss throughout (a merge whose losing side saw no new
+/// entry once healed never rebased, before `Begin` sent the rebases).
+#[test]
+fn a_long_run_of_splits_and_heals_ends_in_one_history() {
+    use session::Op;
+    let ops = [
+        Op::Split(1),
+        Op::Arrive(96),
+        Op::Split(13),
+        Op::Submit(0),
+        Op::Heal(0),
+        Op::Split(5),
+        Op::Submit(0),
+        Op::Submit(1),
+        Op::Lose(120),
+        Op::Lose(12),
+        Op::Heal(0),
+        Op::Lose(247),
+        Op::Submit(2),
+        Op::Advance(193),
+        Op::Duplicate(43),
+        Op::Split(6),
+        Op::Arrive(136),
+        Op::Lose(215),
+        Op::Submit(2),
+        Op::Lose(135),
+        Op::Lose(188),
+        Op::Submit(2),
+        Op::Heal(1),
+        Op::Split(10),
+        Op::Duplicate(177),
+        Op::Arrive(237),
+        Op::Heal(3),
+        Op::Handover(3),
+        Op::Arrive(121),
+        Op::Handover(0),
+        Op::Heal(0),
+        Op::Arrive(98),
+        Op::Split(4),
+        Op::Handover(3),
+        Op::Heal(3),
+        Op::Submit(2),
+        Op::Split(12),
+        Op::Lose(130),
+        Op::Arrive(82),
+        Op::Advance(331),
+        Op::Lose(216),
+        Op::Duplicate(203),
+        Op::Heal(0),
+        Op::Submit(2),
+        Op::Submit(1),
+        Op::Handover(3),
+        Op::Duplicate(168),
+        Op::Handover(0),
+        Op::Handover(1),
+        Op::Lose(64),
+        Op::Lose(137),
+        Op::Lose(151),
+        Op::Lose(170),
+        Op::Arrive(50),
+        Op::Handover(1),
+        Op::Advance(328),
+        Op::Arrive(66),
+        Op::Advance(65),
+        Op::Heal(1),
+        Op::Handover(3),
+        Op::Lose(187),
+        Op::Heal(0),
+        Op::Lose(37),
+        Op::Advance(343),
+        Op::Split(13),
+        Op::Advance(227),
+        Op::Submit(1),
+        Op::Duplicate(233),
+        Op::Arrive(57),
+        Op::Handover(2),
+        Op::Submit(0),
+        Op::Handover(0),
+        Op::Duplicate(96),
+        Op::Lose(82),
+        Op::Submit(1),
+        Op::Advance(71),
+        Op::Duplicate(95),
+        Op::Lose(2),
+        Op::Duplicate(99),
+        Op::Handover(3),
+        Op::Advance(236),
+        Op::Arrive(225),
+        Op::Advance(0),
+    ];
+    session::check(&Input(ops.to_vec()));
+}
+
+/// `session_sequences`: a run bolero found (then a property test in the core): a player that
+/// joined by a roster (it holds no entry at the roster's index) was split off with the first
+/// sequencer; the larger side's history won the heal, and the fork was right after the
+/// roster's index. It must rebase to it (the entry before
+/// its oldest counts in its history's shape) and submit its undone event again.
+#[test]
+fn a_player_joined_by_a_roster_rebases_to_a_fork_right_after_it() {
+    use session::Op;
+    let ops = [Op::Duplicate(2),Op::Lose(118),Op::Split(9),Op::Submit(2),Op::Submit(0),Op::Submit(0),Op::Submit(0),Op::Submit(0),Op::Submit(0),Op::Submit(0),Op::Submit(0),Op::Submit(0),Op::Submit(0),Op::Submit(0),Op::Submit(0),Op::Submit(0),Op::Submit(0),Op::Submit(0),Op::Submit(0),Op::Submit(0),Op::Submit(0),Op::Submit(0),Op::Submit(0),Op::Submit(0),Op::Submit(0),Op::Submit(0),Op::Submit(0),Op::Submit(0),Op::Submit(0),Op::Submit(0),Op::Submit(0),Op::Submit(0),Op::Submit(0),Op::Submit(0),Op::Submit(0),];
+    session::check(&Input(ops.to_vec()));
 }

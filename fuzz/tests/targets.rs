@@ -2,7 +2,7 @@
 //! `fuzz/crashes/<target>/`, then runs each target on random inputs; `fuzz/run-target.sh
 //! TARGET SECONDS` runs one under libFuzzer through cargo-bolero.
 
-use blemesh_fuzz::{corpus, election, flood, frame, node, reassembly, routing};
+use blemesh_fuzz::{corpus, election, flood, frame, node, reassembly, routing, session};
 
 macro_rules! typed_target {
     ($name:ident, $module:ident) => {
@@ -34,3 +34,4 @@ typed_target!(routing_consistency, routing);
 typed_target!(node_typed_inputs, node);
 
 typed_target!(election_sequences, election);
+typed_target!(session_sequences, session);

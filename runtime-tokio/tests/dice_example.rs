@@ -3,9 +3,10 @@
 //! killed (SIGKILL) and started again with the same command, catches up from a snapshot,
 //! and from there prints the same rolls and leaderboards as the others.
 //!
-//! The example is built first with `cargo build --example dice` into this test's own
-//! target directory (a no-op when `cargo test` built it already), so the test never runs a
-//! stale binary.
+//! The example is built first with `cargo build --workspace --example dice` into this test's
+//! own target directory, so the test never runs a stale binary; with the workspace's features
+//! unified as `cargo test --workspace` unifies them, that is a no-op after `cargo test` (built
+//! for one package alone, a dozen dependencies would be compiled again with other features).
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
@@ -29,7 +30,7 @@ fn dice_exe() -> PathBuf {
         Some(other) => other.to_owned(),
     };
     let out = Command::new(env!("CARGO"))
-        .args(["build", "-p", "blemesh-tokio", "--example", "dice", "--message-format=json-render-diagnostics", "--profile", &profile])
+        .args(["build", "--workspace", "--example", "dice", "--message-format=json-render-diagnostics", "--profile", &profile])
         .arg("--target-dir")
         .arg(&target_dir)
         .current_dir(env!("CARGO_MANIFEST_DIR"))

@@ -94,6 +94,5 @@ mod handover_tests;
 #[cfg(test)]
 mod merge_tests;
 #[cfg(test)]
-mod prop_tests;
 #[cfg(test)]
 mod snapshot_tests;

@@ -56,6 +56,10 @@ pub struct SessionSummary {
     /// Events of the final history that a merge sequenced again, and the latency of their
     /// final placement at its last member (cut included), ms.
     pub resequenced: (u64, Option<(f64, f64)>),
+    /// Events some member delivered that the final history does not hold at all: undone by
+    /// a rebase and not sequenced again (a member that starts over voids its own), or
+    /// placed on a side whose members all restarted.
+    pub voided: u64,
     /// Joins at the start: count, and the longest time from the join to a player, s.
     pub first_joins: (u32, Option<f64>),
     /// Late joins: count, and the longest time to a player, s.
@@ -173,6 +177,11 @@ impl SessionRun {
             steady: (all_steady.count(), ms(&each_steady), ms(&all_steady)),
             after_change: (changed.count(), (changed.count() > 0).then(|| ms(&changed))),
             resequenced: (again.count(), (again.count() > 0).then(|| ms(&again))),
+            voided: {
+                let kept: std::collections::BTreeSet<&(NodeId, SubmitId)> =
+                    self.events.iter().filter(|((k, e), _)| by_index.get(k) == Some(e)).map(|(_, key)| key).collect();
+                placements.keys().filter(|key| !kept.contains(key)).count() as u64
+            },
             first_joins: span(JoinKind::First),
             late_joins: span(JoinKind::Late),
             rejoins: span(JoinKind::PowerOn),
@@ -244,6 +253,7 @@ impl SessionSummary {
             ("  after a change", format!("{} events: all {}", self.after_change.0, self.after_change.1.map_or_else(|| "-".to_string(), ms))),
             ("not counted above", format!("(event, member) pairs: {} cut off from the submitter at the submit, {} joining or catching up then", self.applied_after_cut, self.applied_after_catchup)),
             ("sequenced again at a merge", format!("{} events, final placement {}", self.resequenced.0, self.resequenced.1.map_or_else(|| "-".to_string(), ms))),
+            ("undone, not sequenced again", format!("{} events", self.voided)),
             ("first joins", format!("{}, a player after at most {}", self.first_joins.0, secs(self.first_joins.1))),
             ("late joins", format!("{}, a player after at most {}", self.late_joins.0, secs(self.late_joins.1))),
             ("nodes on again", format!("{}, a player again after at most {}", self.rejoins.0, secs(self.rejoins.1))),

@@ -1,4 +1,4 @@
-//! Property test (bolero, typed generators via `produce()`): one sequencer and three players
+//! Game-session sequences (target `session_sequences`): one sequencer and three players
 //! over a network that loses, duplicates, delays and reorders every message, with time as an
 //! operation, hand-overs to any node once the stream has settled, and partitions: the nodes
 //! split in two sides that each elect their own coordinator (two in one term) and sequence
@@ -16,20 +16,19 @@
 //! token the snapshot's bytes carry, padded to several chunks that the lossy network
 //! carries), so the checks above hold of the state it started from too.
 
-use alloc::collections::BTreeMap;
-use alloc::vec::Vec;
-use core::time::Duration;
+use std::collections::BTreeMap;
+use std::time::Duration;
 
-use bolero::{TypeGenerator, check, produce};
-
-use super::*;
-use crate::{Instant, NodeId};
+use blemesh_core::session::*;
+use blemesh_core::{Instant, NodeId};
+use bolero::{TypeGenerator, produce};
 
 const SEQ: NodeId = NodeId(1);
 const PLAYERS: [NodeId; 3] = [NodeId(2), NodeId(3), NodeId(4)];
 
+/// One step of the world the fuzzer drives.
 #[derive(Debug, Clone, Copy, TypeGenerator)]
-enum Op {
+pub enum Op {
     /// A player (0..3) submits.
     Submit(#[generator(0..3u8)] u8),
     /// The message at this position of the in-flight queue (modulo its length) arrives.
@@ -332,7 +331,7 @@ impl World {
             }
         }
         for p in PLAYERS {
-            let mut events = alloc::collections::BTreeSet::new();
+            let mut events = std::collections::BTreeSet::new();
             for e in self.delivered.get(&p).into_iter().flatten() {
                 if let EntryBody::Event { submitter, submit, .. } = &e.body {
                     assert!(events.insert((*submitter, *submit)), "{p:?}: {submitter:?}'s {submit:?} delivered twice");
@@ -351,6 +350,16 @@ impl World {
         let log = (!PLAYERS.contains(&id)).then(|| self.nodes[&id].log().range(0, u64::MAX));
         self.delivered.get(&id).into_iter().flatten().chain(log.into_iter().flatten())
     }
+}
+
+/// A run: up to 120 steps.
+#[derive(Debug, Clone, TypeGenerator)]
+pub struct Input(#[generator(produce::<Vec<Op>>().with().len(0usize..120))] pub Vec<Op>);
+
+/// Runs `input`'s steps, checking the order after each, then heals, settles and checks that
+/// everyone ends in one history with every submit ended.
+pub fn check(input: &Input) {
+    run(&input.0);
 }
 
 fn run(ops: &[Op]) {
@@ -392,11 +401,6 @@ fn run(ops: &[Op]) {
 }
 
 #[test]
-fn the_stream_stays_one_order_over_a_lossy_network() {
-    check!().with_generator(produce::<Vec<Op>>().with().len(0usize..120)).for_each(|ops| run(ops));
-}
-
-#[test]
 fn a_clean_run_delivers_every_submit_everywhere() {
     let ops: Vec<Op> = (0..30).flat_map(|k| [Op::Submit((k % 3) as u8), Op::Advance(20)]).collect();
     let mut w = World::new();
@@ -421,107 +425,4 @@ fn a_clean_run_delivers_every_submit_everywhere() {
         assert_eq!(indices, (1..=33).collect::<Vec<u64>>(), "{p:?}: everything, from a snapshot and after it");
         assert_eq!(w.nodes[&p].metrics().snapshots_installed, u64::from(p != PLAYERS[0]));
     }
-}
-
-/// A run bolero found while partitions and merges were being built: eight splits, nine
-/// heals, hand-overs between them, and loss throughout (a merge whose losing side saw no new
-/// entry once healed never rebased, before `Begin` sent the rebases).
-#[test]
-fn a_long_run_of_splits_and_heals_ends_in_one_history() {
-    let ops = [
-        Op::Split(1),
-        Op::Arrive(96),
-        Op::Split(13),
-        Op::Submit(0),
-        Op::Heal(0),
-        Op::Split(5),
-        Op::Submit(0),
-        Op::Submit(1),
-        Op::Lose(120),
-        Op::Lose(12),
-        Op::Heal(0),
-        Op::Lose(247),
-        Op::Submit(2),
-        Op::Advance(193),
-        Op::Duplicate(43),
-        Op::Split(6),
-        Op::Arrive(136),
-        Op::Lose(215),
-        Op::Submit(2),
-        Op::Lose(135),
-        Op::Lose(188),
-        Op::Submit(2),
-        Op::Heal(1),
-        Op::Split(10),
-        Op::Duplicate(177),
-        Op::Arrive(237),
-        Op::Heal(3),
-        Op::Handover(3),
-        Op::Arrive(121),
-        Op::Handover(0),
-        Op::Heal(0),
-        Op::Arrive(98),
-        Op::Split(4),
-        Op::Handover(3),
-        Op::Heal(3),
-        Op::Submit(2),
-        Op::Split(12),
-        Op::Lose(130),
-        Op::Arrive(82),
-        Op::Advance(331),
-        Op::Lose(216),
-        Op::Duplicate(203),
-        Op::Heal(0),
-        Op::Submit(2),
-        Op::Submit(1),
-        Op::Handover(3),
-        Op::Duplicate(168),
-        Op::Handover(0),
-        Op::Handover(1),
-        Op::Lose(64),
-        Op::Lose(137),
-        Op::Lose(151),
-        Op::Lose(170),
-        Op::Arrive(50),
-        Op::Handover(1),
-        Op::Advance(328),
-        Op::Arrive(66),
-        Op::Advance(65),
-        Op::Heal(1),
-        Op::Handover(3),
-        Op::Lose(187),
-        Op::Heal(0),
-        Op::Lose(37),
-        Op::Advance(343),
-        Op::Split(13),
-        Op::Advance(227),
-        Op::Submit(1),
-        Op::Duplicate(233),
-        Op::Arrive(57),
-        Op::Handover(2),
-        Op::Submit(0),
-        Op::Handover(0),
-        Op::Duplicate(96),
-        Op::Lose(82),
-        Op::Submit(1),
-        Op::Advance(71),
-        Op::Duplicate(95),
-        Op::Lose(2),
-        Op::Duplicate(99),
-        Op::Handover(3),
-        Op::Advance(236),
-        Op::Arrive(225),
-        Op::Advance(0),
-    ];
-    run(&ops);
-}
-
-/// A run bolero found: a player that joined by a roster (it holds no entry at the roster's
-/// index) was split off with the first sequencer; the larger side's history won the heal,
-/// and the fork was right after the roster's index. It must rebase to it (the entry before
-/// its oldest counts in its history's shape) and submit its undone event again.
-#[test]
-fn a_player_joined_by_a_roster_rebases_to_a_fork_right_after_it() {
-    let ops = [Op::Duplicate(2),Op::Lose(118),Op::Split(9),Op::Submit(2),Op::Submit(0),Op::Submit(0),Op::Submit(0),Op::Submit(0),Op::Submit(0),Op::Submit(0),Op::Submit(0),Op::Submit(0),Op::Submit(0),Op::Submit(0),Op::Submit(0),Op::Submit(0),Op::Submit(0),Op::Submit(0),Op::Submit(0),Op::Submit(0),Op::Submit(0),Op::Submit(0),Op::Submit(0),Op::Submit(0),Op::Submit(0),Op::Submit(0),Op::Submit(0),Op::Submit(0),Op::Submit(0),Op::Submit(0),Op::Submit(0),Op::Submit(0),Op::Submit(0),Op::Submit(0),Op::Submit(0),];
-    run(&ops);
 }

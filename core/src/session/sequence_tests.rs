@@ -245,3 +245,23 @@ fn a_restarted_submitters_new_ids_are_placed_and_its_old_ones_are_not_placed_twi
     seq.on_message(t(4), NodeId(2), submit(5_000_001));
     assert_eq!(seq.metrics().sequenced, 3);
 }
+
+/// The sequencer's record of a submitter's placed submits: the highest and the 64 below it.
+/// A jump of exactly 64 keeps the old highest as the window's last; a duplicate of any id
+/// in the window is refused, and one older than the window cannot be told apart from a
+/// placed one, so it is refused too (the submitter's timeout ends it).
+#[test]
+fn the_placed_window_remembers_the_old_highest_across_a_jump_of_64() {
+    use super::state::SubmitWindow;
+    let mut w = SubmitWindow::default();
+    assert!(w.insert(SubmitId(10)));
+    assert!(!w.insert(SubmitId(10)), "a duplicate of the highest");
+    assert!(w.insert(SubmitId(74)), "64 above");
+    assert!(!w.insert(SubmitId(10)), "the old highest is the window's last");
+    assert!(w.insert(SubmitId(73)), "never placed, inside the window");
+    assert!(!w.insert(SubmitId(73)));
+    assert!(w.insert(SubmitId(139)), "65 above");
+    assert!(!w.insert(SubmitId(74)), "64 below the new highest");
+    assert!(!w.insert(SubmitId(73)), "older than the window: refused");
+    assert!(w.insert(SubmitId(138)));
+}

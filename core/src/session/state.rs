@@ -60,8 +60,9 @@ impl SubmitWindow {
             *self = SubmitWindow::default();
         }
         if id > self.top {
+            // The old top moves to bit `shift - 1`; at a shift of 64 it is the window's last.
             let shift = id - self.top;
-            self.below = if shift >= 64 { 0 } else { (self.below << shift) | (1 << (shift - 1)) };
+            self.below = self.below.checked_shl(shift).unwrap_or(0) | 1u64.checked_shl(shift - 1).unwrap_or(0);
             if self.top == 0 {
                 self.below = 0;
             }

@@ -186,7 +186,8 @@ impl Session {
     /// undone events are void, [`SessionEvent::Rebased`]).
     fn start_over(&mut self) {
         let shown = self.shown;
-        let undone = self.log.range(0, shown + 1).count() as u64;
+        // What the game was handed: the entries after the state it started from.
+        let undone = self.log.range(self.floor + 1, shown + 1).count() as u64;
         let info = self.players.get(&self.me).cloned();
         self.log.clear();
         self.players.clear();

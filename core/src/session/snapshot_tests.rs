@@ -206,3 +206,28 @@ fn a_rebase_below_the_snapshot_starts_over() {
     assert_eq!(actions[0], SessionAction::Event(SessionEvent::Rebased { fork: 0, undone: 1, resubmitted: 0 }));
     assert!(!p3.is_member(), "it joins afresh, and will catch up again");
 }
+
+/// A game that started from a snapshot was handed none of the entries before it, though the
+/// log keeps them for others' repairs: a start-over counts as undone only what the game was
+/// handed after the snapshot (here nothing), and still tells the game to drop its state.
+#[test]
+fn a_start_over_counts_only_what_the_game_was_handed() {
+    let (mut p2, (mut p3, request)) = (provider(), joiner());
+    p2.on_message(t(12), SEQ, SessionMessage::Entry(joined(4, P3)));
+    for s in [&mut p2, &mut p3] {
+        s.on_message(t(12), SEQ, SessionMessage::Entry(event(5, 3)));
+        drain(s);
+    }
+    p2.on_message(t(12), P3, request);
+    drain(&mut p2);
+    p2.provide_snapshot(t(13), 5, &state()).unwrap();
+    for a in drain(&mut p2) {
+        let SessionAction::Send { message, .. } = a else { unreachable!() };
+        p3.on_message(t(14), P2, message);
+    }
+    assert_eq!(drain(&mut p3)[0], SessionAction::Snapshot { index: 5, data: state() }, "the game starts as of 5");
+    assert_eq!(p3.log().first(), Some(4), "entries 4 and 5 kept in the log");
+    p3.on_message(t(20), SEQ, SessionMessage::Rebase { epoch: E, fork: None, last: 9 });
+    assert_eq!(drain(&mut p3)[0], SessionAction::Event(SessionEvent::Rebased { fork: 0, undone: 0, resubmitted: 0 }));
+    assert!(!p3.is_member(), "it joins afresh");
+}

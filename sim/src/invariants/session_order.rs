@@ -13,7 +13,9 @@
 //!   history may make is to the node's own `Joined` entry after it was lost (entries while
 //!   it was not a player are not its).
 //! * **A snapshot is a history's start.** A game handed a snapshot as of index `s` (its
-//!   catch-up) holds nothing before it: the next entry it is handed is `s + 1`.
+//!   catch-up) holds nothing before it: the next entry it is handed is `s + 1`. It holds
+//!   the state as of `s` until a rebase goes below `s`: a rebase to `s` itself undoes the
+//!   entries after the snapshot and leaves the snapshot's state.
 //! * **No event twice** in one history.
 //!
 //! That rebased members converge on the winner's history, and that no submit ends in
@@ -35,7 +37,7 @@ struct History {
     entries: Vec<(u64, Epoch)>,
     /// Events held, by (submitter, submit id), with their index.
     events: BTreeMap<(NodeId, SubmitId), u64>,
-    /// The snapshot the history starts from, while nothing follows it yet.
+    /// The snapshot the history starts from, until a rebase goes below it.
     snapshot: Option<u64>,
 }
 
@@ -62,7 +64,7 @@ impl SessionOrder {
             }
         }
         let h = self.histories.entry(node).or_default();
-        if let Some(s) = h.snapshot.take() {
+        if let (Some(s), true) = (h.snapshot, h.entries.is_empty()) {
             if entry.index != s + 1 {
                 return Err(format!("{who} was handed entry {} after a snapshot as of {s}", entry.index));
             }
@@ -155,5 +157,19 @@ mod tests {
         c.on_rebase((0, 0), 1).unwrap();
         c.on_entry((0, 0), NodeId(1), &left(2, F, Some(E), 7)).unwrap();
         assert!(c.on_rebase((0, 0), 2).unwrap_err().contains("nothing delivered"));
+    }
+
+    #[test]
+    fn a_snapshot_stays_the_start_of_its_history_until_a_rebase_goes_below_it() {
+        let mut c = SessionOrder::default();
+        let snapshot = |c: &mut SessionOrder, index| c.histories.insert((0, 0), History { snapshot: Some(index), ..History::default() });
+        snapshot(&mut c, 5);
+        assert!(c.on_entry((0, 0), NodeId(1), &left(7, E, Some(E), 5)).unwrap_err().contains("after a snapshot as of 5"));
+        snapshot(&mut c, 5);
+        c.on_entry((0, 0), NodeId(1), &left(6, E, Some(E), 5)).unwrap();
+        // Back to the snapshot: its state is still held, so a start-over later is one.
+        c.on_rebase((0, 0), 5).unwrap();
+        c.on_rebase((0, 0), 0).unwrap();
+        assert!(c.on_rebase((0, 0), 0).unwrap_err().contains("nothing delivered"), "nothing is held after the start-over");
     }
 }

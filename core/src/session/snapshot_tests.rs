@@ -58,6 +58,17 @@ fn chunks_of(index: u64, data: &[u8]) -> Vec<SessionMessage> {
         .collect()
 }
 
+/// Player 2 answers `request` with a snapshot as of `index`, and every chunk reaches player 3.
+fn serve(p2: &mut Session, p3: &mut Session, request: SessionMessage, index: u64) {
+    p2.on_message(t(12), P3, request);
+    drain(p2);
+    p2.provide_snapshot(t(13), index, &state()).unwrap();
+    for a in drain(p2) {
+        let SessionAction::Send { message, .. } = a else { unreachable!() };
+        p3.on_message(t(14), P2, message);
+    }
+}
+
 fn state() -> Vec<u8> {
     (0..1100u32).map(|i| (i % 251) as u8).collect()
 }
@@ -191,13 +202,7 @@ fn a_player_back_from_a_loss_catches_up_from_its_log() {
 #[test]
 fn a_rebase_below_the_snapshot_starts_over() {
     let (mut p2, (mut p3, request)) = (provider(), joiner());
-    p2.on_message(t(12), P3, request);
-    drain(&mut p2);
-    p2.provide_snapshot(t(13), 3, &state()).unwrap();
-    for a in drain(&mut p2) {
-        let SessionAction::Send { message, .. } = a else { unreachable!() };
-        p3.on_message(t(14), P2, message);
-    }
+    serve(&mut p2, &mut p3, request, 3);
     drain(&mut p3);
     // The game's state is as of 3: a fork at 3 can be rolled back to, one at 2 cannot.
     assert!(p3.can_undo_to(3) && !p3.can_undo_to(2));
@@ -218,13 +223,7 @@ fn a_start_over_counts_only_what_the_game_was_handed() {
         s.on_message(t(12), SEQ, SessionMessage::Entry(event(5, 3)));
         drain(s);
     }
-    p2.on_message(t(12), P3, request);
-    drain(&mut p2);
-    p2.provide_snapshot(t(13), 5, &state()).unwrap();
-    for a in drain(&mut p2) {
-        let SessionAction::Send { message, .. } = a else { unreachable!() };
-        p3.on_message(t(14), P2, message);
-    }
+    serve(&mut p2, &mut p3, request, 5);
     assert_eq!(drain(&mut p3)[0], SessionAction::Snapshot { index: 5, data: state() }, "the game starts as of 5");
     assert_eq!(p3.log().first(), Some(4), "entries 4 and 5 kept in the log");
     p3.on_message(t(20), SEQ, SessionMessage::Rebase { epoch: E, fork: None, last: 9 });

@@ -31,7 +31,8 @@ pub struct SessionSummary {
     /// Submits whose submitter powered off before they ended.
     pub lost_with_node: u64,
     /// Submit to each member's first application, ms: p50, p99, over the final history's
-    /// events and the members joined to the submitter by usable links at the submit.
+    /// events and the members joined to the submitter by usable links at the submit and
+    /// playing then.
     pub member_latency_ms: (f64, f64),
     /// Submit to the last of those members' first application ("applied by all"), ms.
     pub applied_by_all_ms: (f64, f64),
